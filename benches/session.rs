@@ -1,0 +1,121 @@
+//! Benchmark: one simulated Web Connector session against a running `qbsync serve`, timed, with
+//! the server's peak resident memory. Run with `cargo bench --bench session`.
+//!
+//! Each size runs on a fresh server process (peak RSS only ever grows, so sizes must not share a
+//! process), on SQLite, and on PostgreSQL too when `QBSYNC_BENCH_POSTGRES_URL` names a database.
+
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use qbsync::simulate::{self, Dataset, FakeQuickBooks, Faults, SimOptions};
+
+const BIN: &str = env!("CARGO_BIN_EXE_qbsync");
+
+struct Server {
+    child: Child,
+    base: String,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn cli(database_url: &str, args: &[&str]) -> serde_json::Value {
+    let out = Command::new(BIN).args(args).env("DATABASE_URL", database_url).output().expect("qbsync runs");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    serde_json::from_slice(&out.stdout).expect("one JSON object")
+}
+
+fn start_server(database_url: &str) -> Server {
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let child = Command::new(BIN)
+        .args(["serve", "--listen", &format!("127.0.0.1:{port}"), "--page-size", "500"])
+        .env("DATABASE_URL", database_url)
+        .env("QBSYNC_LOG", "warn")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("the server starts");
+    let base = format!("http://127.0.0.1:{port}");
+    let started = Instant::now();
+    while ureq::get(&format!("{base}/healthz")).call().is_err() {
+        assert!(started.elapsed() < Duration::from_secs(30), "the server did not come up");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    Server { child, base }
+}
+
+/// VmHWM of a process, in KiB.
+fn peak_rss_kib(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.split_whitespace().next())
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0)
+}
+
+fn session(server: &Server, username: &str, password: &str, data: &Dataset) -> (Duration, u64) {
+    let mut quickbooks = FakeQuickBooks::new(data.clone(), Faults::default());
+    let options = SimOptions {
+        url: format!("{}/qbwc", server.base),
+        username: username.into(),
+        password: password.into(),
+        ..SimOptions::default()
+    };
+    let started = Instant::now();
+    let report = simulate::run(&options, &mut quickbooks).expect("the session runs");
+    let elapsed = started.elapsed();
+    assert_eq!(report.progress.last(), Some(&100), "{}", report.summary());
+    (elapsed, report.customers_sent)
+}
+
+fn bench_backend(label: &str, make_url: &dyn Fn(&str) -> String) {
+    for customers in [5_000usize, 100_000] {
+        let url = make_url(&format!("n{customers}"));
+        let org = cli(&url, &["org", "create", "--name", "Bench", "--json"]);
+        let conn = cli(&url, &["connection", "create", "--org", org["id"].as_str().unwrap(), "--name", "Bench", "--json"]);
+        let (username, password) = (conn["username"].as_str().unwrap().to_string(), conn["password"].as_str().unwrap().to_string());
+        let data = Dataset::generate(42, customers, 50);
+        let server = start_server(&url);
+        let rounds = if customers <= 5_000 { 5 } else { 1 };
+        let mut times = Vec::new();
+        for _ in 0..rounds {
+            let (elapsed, sent) = session(&server, &username, &password, &data);
+            assert_eq!(sent as usize, customers);
+            times.push(elapsed);
+        }
+        times.sort();
+        let median = times[times.len() / 2];
+        let rss = peak_rss_kib(server.child.id());
+        println!(
+            "{label:<10} {customers:>7} customers (pages of 500) + 50 employees: median {:>8.3} s over {rounds} session(s) \
+             (best {:.3} s), server peak RSS {:.1} MiB",
+            median.as_secs_f64(),
+            times[0].as_secs_f64(),
+            rss as f64 / 1024.0
+        );
+    }
+}
+
+fn main() {
+    // `cargo bench` passes --bench; `cargo test --benches` passes nothing useful either way.
+    let dir = tempfile::tempdir().unwrap();
+    println!("qbsync session benchmark (wall time includes the simulator playing QBWC and QuickBooks)");
+    let sqlite = |name: &str| dir.path().join(format!("{name}.db")).display().to_string();
+    bench_backend("sqlite", &sqlite);
+    if let Ok(admin_url) = std::env::var("QBSYNC_BENCH_POSTGRES_URL") {
+        let pg = |name: &str| {
+            let db = format!("bench_{}_{}", name, std::process::id());
+            let (base, _) = admin_url.rsplit_once('/').unwrap();
+            let out = Command::new("psql").arg(&admin_url).arg("-qc").arg(format!("CREATE DATABASE {db}")).output().unwrap();
+            assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+            format!("{base}/{db}")
+        };
+        bench_backend("postgres", &pg);
+    }
+}

@@ -1,0 +1,442 @@
+//! The `qbsync` command line. Every flag has an environment variable; `--json` makes a creating
+//! command print exactly one JSON object on standard output.
+
+use std::io::BufRead;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use clap::{Args, Parser, Subcommand};
+use serde_json::json;
+
+use crate::config::Settings;
+use crate::startup::Application;
+use crate::store::{self, Db, DbOptions, catalog};
+use crate::{secrets, simulate};
+
+#[derive(Parser, Debug)]
+#[command(name = "qbsync", version, about = "QuickBooks Web Connector sync service for field-service records")]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Run the SOAP endpoint, admin page and API.
+    Serve(ServeArgs),
+    /// Apply pending database migrations and exit.
+    Migrate(DbArgs),
+    /// Organizations (tenants).
+    #[command(subcommand)]
+    Org(OrgCommand),
+    /// Admin accounts.
+    #[command(subcommand)]
+    Admin(AdminCommand),
+    /// QuickBooks connections (one per company file).
+    #[command(subcommand)]
+    Connection(ConnectionCommand),
+    /// API tokens.
+    #[command(subcommand)]
+    Token(TokenCommand),
+    /// Play the Web Connector and QuickBooks against a running server.
+    Simulate(SimulateArgs),
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct DbArgs {
+    /// SQLite file (created if missing), sqlite:PATH, or postgres://USER@HOST/DB.
+    #[arg(long, env = "DATABASE_URL", default_value = "qbsync.db")]
+    pub database_url: String,
+    /// Most database connections in the pool.
+    #[arg(long, env = "QBSYNC_DB_MAX_CONNECTIONS", default_value_t = 10)]
+    pub db_max_connections: u32,
+    /// Seconds to wait for a free database connection.
+    #[arg(long, env = "QBSYNC_DB_ACQUIRE_TIMEOUT", default_value_t = 30)]
+    pub db_acquire_timeout: u64,
+}
+
+impl DbArgs {
+    fn options(&self) -> DbOptions {
+        DbOptions { max_connections: self.db_max_connections.max(1), acquire_timeout: Duration::from_secs(self.db_acquire_timeout) }
+    }
+
+    async fn open(&self) -> anyhow::Result<Db> {
+        let db = Db::connect(&self.database_url, &self.options())
+            .await
+            .with_context(|| format!("opening the database {}", store::redact_url(&self.database_url)))?;
+        db.migrate().await.context("applying database migrations")?;
+        Ok(db)
+    }
+}
+
+#[derive(Args, Debug)]
+pub struct ServeArgs {
+    #[command(flatten)]
+    pub db: DbArgs,
+    /// Address to listen on.
+    #[arg(long, env = "QBSYNC_LISTEN", default_value = "127.0.0.1:8080")]
+    pub listen: String,
+    /// The address the Web Connector and browsers reach this server at (https, or http://localhost).
+    #[arg(long, env = "QBSYNC_PUBLIC_URL", default_value = "http://localhost:8080")]
+    pub public_url: String,
+    /// Customers asked for per qbXML page (MaxReturned).
+    #[arg(long, env = "QBSYNC_PAGE_SIZE", default_value_t = 500, value_parser = clap::value_parser!(u32).range(1..=10000))]
+    pub page_size: u32,
+    /// Minutes without a call after which a Web Connector session expires.
+    #[arg(long, env = "QBSYNC_TICKET_TTL_MINUTES", default_value_t = 30, value_parser = clap::value_parser!(u32).range(1..=1440))]
+    pub ticket_ttl_minutes: u32,
+    /// Largest SOAP request accepted, in MiB (a page of 500 customers is about 1 MiB).
+    #[arg(long, env = "QBSYNC_MAX_BODY_MB", default_value_t = 64, value_parser = clap::value_parser!(u32).range(1..=4096))]
+    pub max_body_mb: u32,
+    /// Oldest Web Connector version accepted (older ones are told to update). Empty accepts all.
+    #[arg(long, env = "QBSYNC_MIN_QBWC_VERSION", default_value = "2.1.0.30")]
+    pub min_qbwc_version: String,
+    /// Web Connector versions below this get a warning they can dismiss. Empty: no warning.
+    #[arg(long, env = "QBSYNC_RECOMMENDED_QBWC_VERSION", default_value = "")]
+    pub recommended_qbwc_version: String,
+    /// Application name shown in the Web Connector and QuickBooks.
+    #[arg(long, env = "QBSYNC_APP_NAME", default_value = "qbsync")]
+    pub app_name: String,
+    /// HTTP worker threads (0: one per CPU).
+    #[arg(long, env = "QBSYNC_WORKERS", default_value_t = 0)]
+    pub workers: usize,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum OrgCommand {
+    /// Create an organization.
+    Create {
+        #[command(flatten)]
+        db: DbArgs,
+        #[arg(long)]
+        name: String,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum AdminCommand {
+    /// Create an admin; the password is read from standard input, or generated and printed once.
+    Create {
+        #[command(flatten)]
+        db: DbArgs,
+        /// Organization id or name.
+        #[arg(long)]
+        org: String,
+        #[arg(long)]
+        email: String,
+        /// Read the password from the first line of standard input.
+        #[arg(long)]
+        password_stdin: bool,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ConnectionCommand {
+    /// Create a QuickBooks connection; prints its Web Connector username and password (once).
+    Create {
+        #[command(flatten)]
+        db: DbArgs,
+        /// Organization id or name.
+        #[arg(long)]
+        org: String,
+        #[arg(long)]
+        name: String,
+        /// Web Connector user name (default: derived from the organization and connection names).
+        #[arg(long)]
+        username: Option<String>,
+        /// Company file QuickBooks should open (default: the file open in QuickBooks).
+        #[arg(long, default_value = "")]
+        company_file: String,
+        /// How often the Web Connector runs, in minutes.
+        #[arg(long, env = "QBSYNC_RUN_EVERY_MINUTES", default_value_t = 60)]
+        run_every_minutes: i64,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Print a connection's .qwc file.
+    Qwc {
+        #[command(flatten)]
+        db: DbArgs,
+        /// Connection id.
+        id: String,
+        #[arg(long, env = "QBSYNC_PUBLIC_URL", default_value = "http://localhost:8080")]
+        public_url: String,
+        #[arg(long, env = "QBSYNC_APP_NAME", default_value = "qbsync")]
+        app_name: String,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum TokenCommand {
+    /// Create an API token for an organization (printed once; only its hash is kept).
+    Create {
+        #[command(flatten)]
+        db: DbArgs,
+        /// Organization id or name.
+        #[arg(long)]
+        org: String,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Args, Debug)]
+pub struct SimulateArgs {
+    /// Base URL of the server (or its /qbwc endpoint).
+    #[arg(long, default_value = "http://127.0.0.1:8080")]
+    pub url: String,
+    #[arg(long)]
+    pub username: String,
+    #[arg(long)]
+    pub password: String,
+    #[arg(long, default_value_t = 100)]
+    pub customers: usize,
+    #[arg(long, default_value_t = 10)]
+    pub employees: usize,
+    /// Seed of the generated company (same seed, same data).
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Web Connector version to announce.
+    #[arg(long, default_value = "2.3.0.215")]
+    pub qbwc_version: String,
+    /// Allow a server that is not on a loopback address.
+    #[arg(long)]
+    pub allow_remote: bool,
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Entry point of the binary.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_tracing(matches!(cli.command, Command::Serve(_)));
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("error: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn init_tracing(serving: bool) {
+    let default = if serving { "info,sqlx=warn" } else { "warn" };
+    let filter = tracing_subscriber::EnvFilter::try_from_env("QBSYNC_LOG").unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
+}
+
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    Ok(tokio::runtime::Builder::new_multi_thread().enable_all().build()?)
+}
+
+/// Runs one parsed command.
+pub fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Serve(args) => runtime()?.block_on(serve(args)),
+        Command::Migrate(db) => runtime()?.block_on(async {
+            db.open().await?;
+            println!("database is up to date");
+            Ok(())
+        }),
+        Command::Org(OrgCommand::Create { db, name, json }) => runtime()?.block_on(async {
+            let name = name.trim();
+            if name.is_empty() {
+                bail!("the organization name must not be empty");
+            }
+            let db = db.open().await?;
+            let org = catalog::create_organization(&db, name).await?;
+            if json {
+                println!("{}", json!({ "id": org.organization_id, "name": org.name }));
+            } else {
+                println!("Created organization {:?} ({})", org.name, org.organization_id);
+            }
+            Ok(())
+        }),
+        Command::Admin(AdminCommand::Create { db, org, email, password_stdin, json }) => runtime()?.block_on(async {
+            let email = email.trim().to_lowercase();
+            if !email.contains('@') || email.len() < 3 {
+                bail!("{email:?} is not an email address");
+            }
+            let password = if password_stdin {
+                let mut line = String::new();
+                std::io::stdin().lock().read_line(&mut line).context("reading the password from standard input")?;
+                let password = line.trim_end_matches(['\r', '\n']).to_string();
+                if password.chars().count() < 10 {
+                    bail!("the password must have at least 10 characters");
+                }
+                Some(password)
+            } else {
+                None
+            };
+            let db = db.open().await?;
+            let org = catalog::find_organization(&db, &org).await.map_err(|_| anyhow::anyhow!("no organization {org:?}"))?;
+            let generated = password.is_none();
+            let password = password.unwrap_or_else(secrets::new_password);
+            let admin = catalog::create_admin(&db, org.organization_id, &email, &secrets::hash_password(&password)).await?;
+            if json {
+                let mut out = json!({ "id": admin.admin_id, "email": admin.email });
+                if generated {
+                    out["password"] = json!(password);
+                }
+                println!("{out}");
+            } else {
+                println!("Created admin {} in {:?} ({})", admin.email, org.name, admin.admin_id);
+                if generated {
+                    println!("Password (shown once): {password}");
+                }
+            }
+            Ok(())
+        }),
+        Command::Connection(ConnectionCommand::Create { db, org, name, username, company_file, run_every_minutes, json }) => {
+            runtime()?.block_on(async {
+                let name = name.trim().to_string();
+                if name.is_empty() {
+                    bail!("the connection name must not be empty");
+                }
+                let db = db.open().await?;
+                let org = catalog::find_organization(&db, &org).await.map_err(|_| anyhow::anyhow!("no organization {org:?}"))?;
+                let username = match username {
+                    Some(u) if !u.trim().is_empty() => u.trim().to_string(),
+                    _ => default_username(&org.name, &name),
+                };
+                let password = secrets::new_password();
+                let conn = catalog::create_connection(
+                    &db,
+                    catalog::NewConnection {
+                        organization_id: org.organization_id,
+                        name: &name,
+                        username: &username,
+                        password_hash: &secrets::hash_password(&password),
+                        company_file: &company_file,
+                        run_every_minutes: run_every_minutes.clamp(1, 1440),
+                    },
+                )
+                .await?;
+                if json {
+                    println!(
+                        "{}",
+                        json!({ "id": conn.connection_id, "org_id": conn.organization_id, "name": conn.name,
+                                "username": conn.username, "password": password, "owner_id": conn.owner_id,
+                                "file_id": conn.file_id })
+                    );
+                } else {
+                    println!("Created connection {:?} ({})", conn.name, conn.connection_id);
+                    println!("Web Connector user name: {}", conn.username);
+                    println!("Web Connector password (shown once): {password}");
+                    println!("Get its .qwc file with: qbsync connection qwc {}", conn.connection_id);
+                }
+                Ok(())
+            })
+        }
+        Command::Connection(ConnectionCommand::Qwc { db, id, public_url, app_name }) => runtime()?.block_on(async {
+            let db = db.open().await?;
+            let connection_id = uuid::Uuid::parse_str(id.trim()).map_err(|_| anyhow::anyhow!("{id:?} is not a connection id"))?;
+            let conn = catalog::get_connection(&db, None, connection_id).await.map_err(|_| anyhow::anyhow!("no connection {id}"))?;
+            let qwc = crate::qwc::render(&crate::qwc::QwcFields {
+                app_name: &format!("{app_name} ({})", conn.name),
+                app_description: &format!("Keeps {app_name} customers and employees in step with QuickBooks"),
+                public_url: &public_url,
+                username: &conn.username,
+                owner_id: &conn.owner_id,
+                file_id: &conn.file_id,
+                run_every_minutes: conn.run_every_minutes,
+            })?;
+            print!("{qwc}");
+            Ok(())
+        }),
+        Command::Token(TokenCommand::Create { db, org, json }) => runtime()?.block_on(async {
+            let db = db.open().await?;
+            let org = catalog::find_organization(&db, &org).await.map_err(|_| anyhow::anyhow!("no organization {org:?}"))?;
+            let token = secrets::new_api_token();
+            catalog::create_api_token(&db, org.organization_id, &secrets::sha256_hex(&token)).await?;
+            if json {
+                println!("{}", json!({ "token": token }));
+            } else {
+                println!("API token for {:?} (shown once): {token}", org.name);
+            }
+            Ok(())
+        }),
+        Command::Simulate(args) => simulate_command(args),
+    }
+}
+
+/// `acme-cleaning-main-office`: lower-case words of the organization and connection names.
+fn default_username(org: &str, connection: &str) -> String {
+    let mut out = String::new();
+    for word in format!("{org} {connection}").split(|c: char| !c.is_ascii_alphanumeric()).filter(|w| !w.is_empty()) {
+        if !out.is_empty() {
+            out.push('-');
+        }
+        out.push_str(&word.to_ascii_lowercase());
+    }
+    if out.is_empty() { "qbsync".into() } else { out }
+}
+
+async fn serve(args: ServeArgs) -> anyhow::Result<()> {
+    let settings = Settings {
+        listen: args.listen,
+        database_url: args.db.database_url.clone(),
+        public_url: args.public_url,
+        max_body_bytes: args.max_body_mb as usize * 1024 * 1024,
+        app_name: args.app_name,
+        run_every_minutes: 60,
+        workers: args.workers,
+        db: args.db.options(),
+        sync: crate::sync::SyncSettings {
+            page_size: args.page_size,
+            ticket_ttl: chrono::Duration::minutes(i64::from(args.ticket_ttl_minutes)),
+            min_qbwc_version: Some(args.min_qbwc_version).filter(|v| !v.trim().is_empty()),
+            recommended_qbwc_version: Some(args.recommended_qbwc_version).filter(|v| !v.trim().is_empty()),
+        },
+    };
+    let listen = settings.listen.clone();
+    let public = settings.public_url.clone();
+    let db_kind = store::redact_url(&settings.database_url);
+    let app = Application::build(settings).await?;
+    tracing::info!("qbsync listening on {listen} (port {}), public URL {public}, database {db_kind}", app.port());
+    app.run_until_stopped().await?;
+    Ok(())
+}
+
+fn simulate_command(args: SimulateArgs) -> anyhow::Result<()> {
+    let data = simulate::Dataset::generate(args.seed, args.customers, args.employees);
+    let mut quickbooks = simulate::FakeQuickBooks::new(data, simulate::Faults::default());
+    let options = simulate::SimOptions {
+        url: args.url,
+        username: args.username,
+        password: args.password,
+        qbwc_version: args.qbwc_version,
+        allow_remote: args.allow_remote,
+        ..simulate::SimOptions::default()
+    };
+    let report = simulate::run(&options, &mut quickbooks)?;
+    if args.json {
+        println!("{}", serde_json::to_string(&report)?);
+    } else {
+        println!("{}", report.summary());
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn usernames_are_derived_from_names() {
+        assert_eq!(default_username("Acme Cleaning", "Main office"), "acme-cleaning-main-office");
+        assert_eq!(default_username("Café", "€"), "caf");
+        assert_eq!(default_username("", ""), "qbsync");
+    }
+
+    #[test]
+    fn the_command_line_parses() {
+        use clap::CommandFactory;
+        Cli::command().debug_assert();
+    }
+}

@@ -1,0 +1,35 @@
+//! Small pages: health, the Web Connector's support page, the root redirect.
+
+use actix_web::{HttpResponse, web};
+use serde_json::json;
+
+use super::AppState;
+
+/// `GET /healthz`: 200 when the database answers, 503 otherwise.
+pub async fn healthz(state: web::Data<AppState>) -> HttpResponse {
+    match state.db.ping().await {
+        Ok(()) => HttpResponse::Ok().json(json!({ "status": "ok", "database": state.db.kind() })),
+        Err(err) => {
+            tracing::warn!("health check failed: {err}");
+            HttpResponse::ServiceUnavailable()
+                .json(json!({ "status": "unavailable", "database": state.db.kind(), "error": "the database does not answer" }))
+        }
+    }
+}
+
+/// `GET /support`: the AppSupport page the Web Connector checks when the .qwc is added.
+pub async fn support(state: web::Data<AppState>) -> HttpResponse {
+    let name = quick_xml::escape::escape(state.settings.app_name.as_str()).into_owned();
+    HttpResponse::Ok().content_type("text/html; charset=utf-8").body(format!(
+        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>{name} support</title></head>\
+         <body><h1>{name}</h1><p>This server keeps QuickBooks customers and employees in step with your \
+         locations and staff through the QuickBooks Web Connector.</p><p>If the Web Connector reports an error, \
+         open the connection's page in the admin area to see each run and what went wrong, or ask the person \
+         who runs this server.</p></body></html>"
+    ))
+}
+
+/// `GET /`: the admin page lives at `/admin`.
+pub async fn root() -> HttpResponse {
+    HttpResponse::Found().insert_header(("Location", "/admin")).finish()
+}

@@ -1,0 +1,28 @@
+//! qbsync: stages QuickBooks customers and employees through the QuickBooks Web Connector and
+//! lets an admin link them to the field-service application's locations and staff.
+//!
+//! Modules in reading order. The protocol modules (`soap`, `qbxml`) are pure: bytes in, values
+//! out, no IO. `sync` runs the Web Connector session over `store`; `http` is the thin shell.
+
+/// SOAP 1.1 envelopes of the Web Connector contract: typed calls in, replies and faults out.
+pub mod soap;
+/// qbXML: typed request builders and streaming response parsers.
+pub mod qbxml;
+/// The per-run state machine: which request next, what an answer does, progress.
+pub mod sync;
+/// Persistence on SQLite or PostgreSQL; the only module with SQL.
+pub mod store;
+/// The `.qwc` file for the Web Connector.
+pub mod qwc;
+/// Tickets, passwords, tokens and their hashes.
+pub mod secrets;
+/// Server settings.
+pub mod config;
+/// Routes and handlers.
+pub mod http;
+/// Builds and runs the server.
+pub mod startup;
+/// Plays the Web Connector and QuickBooks against a running server.
+pub mod simulate;
+/// The `qbsync` command line.
+pub mod cli;

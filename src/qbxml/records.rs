@@ -1,0 +1,839 @@
+//! The customer and employee records qbsync keeps, and how they are read from `CustomerRet` and
+//! `EmployeeRet`.
+//!
+//! Only a whitelist of elements is read: the direct children of the Ret element listed in its
+//! `RecordSpec`, and the direct children of the few aggregates named there (`ParentRef`,
+//! `BillAddress`, `ShipAddress`, `EmployeeAddress`). Everything else, including `SSN`,
+//! `BirthDate`, `CreditCardInfo`, payroll and bank aggregates, custom fields and elements the
+//! schema does not know, is skipped without its text ever being copied. Nested aggregates that
+//! reuse names such as `ListID`, `Name` or `Addr1` (`*Ref`, `ContactsRet`, `ShipToAddress`,
+//! `AdditionalNotesRet`, `DataExtRet`) can therefore never be mistaken for the record's own.
+//!
+//! A record whose data cannot be trusted (missing `ListID` or `Name`, a malformed timestamp,
+//! date, boolean or number, a value over 8 KiB, a repeated element) is reported as skipped with a
+//! reason instead of failing the whole response.
+
+use std::io::BufRead;
+
+use super::error::ParseError;
+use super::input::{MAX_TEXT_BYTES, Node, XmlInput};
+
+/// A postal address (`BillAddress`, `ShipAddress` or `EmployeeAddress`).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Address {
+    /// `Addr1`, the first address line.
+    pub addr1: Option<String>,
+    /// `Addr2`.
+    pub addr2: Option<String>,
+    /// `Addr3`.
+    pub addr3: Option<String>,
+    /// `Addr4`.
+    pub addr4: Option<String>,
+    /// `Addr5`.
+    pub addr5: Option<String>,
+    /// `City`.
+    pub city: Option<String>,
+    /// `State`.
+    pub state: Option<String>,
+    /// `PostalCode`.
+    pub postal_code: Option<String>,
+    /// `Country`.
+    pub country: Option<String>,
+    /// `Note`.
+    pub note: Option<String>,
+}
+
+impl Address {
+    /// True when no part of the address is set.
+    pub fn is_empty(&self) -> bool {
+        [
+            &self.addr1,
+            &self.addr2,
+            &self.addr3,
+            &self.addr4,
+            &self.addr5,
+            &self.city,
+            &self.state,
+            &self.postal_code,
+            &self.country,
+            &self.note,
+        ]
+        .iter()
+        .all(|part| part.is_none())
+    }
+}
+
+/// A QuickBooks customer or job (`CustomerRet`). Jobs have a parent and `sublevel` ≥ 1.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Customer {
+    /// `ListID`, QuickBooks' permanent key for the record.
+    pub list_id: String,
+    /// `TimeCreated`, exactly as QuickBooks sent it (validated DATETIMETYPE).
+    pub time_created: Option<String>,
+    /// `TimeModified`, exactly as QuickBooks sent it (validated DATETIMETYPE).
+    pub time_modified: Option<String>,
+    /// `EditSequence`, changes on every edit.
+    pub edit_sequence: Option<String>,
+    /// `Name`, the leaf name.
+    pub name: String,
+    /// `FullName`, e.g. `Parent:Job`.
+    pub full_name: String,
+    /// `IsActive`; true when QuickBooks leaves it out.
+    pub is_active: bool,
+    /// `ParentRef/ListID` for jobs.
+    pub parent_list_id: Option<String>,
+    /// `ParentRef/FullName` for jobs.
+    pub parent_full_name: Option<String>,
+    /// `Sublevel`: 0 for a top-level customer.
+    pub sublevel: i32,
+    /// `CompanyName`.
+    pub company_name: Option<String>,
+    /// `Salutation`.
+    pub salutation: Option<String>,
+    /// `FirstName`.
+    pub first_name: Option<String>,
+    /// `MiddleName`.
+    pub middle_name: Option<String>,
+    /// `LastName`.
+    pub last_name: Option<String>,
+    /// `JobTitle` (qbXML 12.0 and later).
+    pub job_title: Option<String>,
+    /// `BillAddress`.
+    pub bill_address: Address,
+    /// `ShipAddress`.
+    pub ship_address: Address,
+    /// `Phone`.
+    pub phone: Option<String>,
+    /// `AltPhone`.
+    pub alt_phone: Option<String>,
+    /// `Fax`.
+    pub fax: Option<String>,
+    /// `Email`.
+    pub email: Option<String>,
+    /// `Contact`.
+    pub contact: Option<String>,
+    /// `Notes` (may span several lines).
+    pub notes: Option<String>,
+    /// `JobStatus`, e.g. `None`, `InProgress`, kept as text.
+    pub job_status: Option<String>,
+}
+
+/// A QuickBooks employee (`EmployeeRet`), without any personal or payroll data.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Employee {
+    /// `ListID`, QuickBooks' permanent key for the record.
+    pub list_id: String,
+    /// `TimeCreated`, exactly as QuickBooks sent it (validated DATETIMETYPE).
+    pub time_created: Option<String>,
+    /// `TimeModified`, exactly as QuickBooks sent it (validated DATETIMETYPE).
+    pub time_modified: Option<String>,
+    /// `EditSequence`.
+    pub edit_sequence: Option<String>,
+    /// `Name`, the display name.
+    pub name: String,
+    /// `IsActive`; true when QuickBooks leaves it out.
+    pub is_active: bool,
+    /// `Salutation`.
+    pub salutation: Option<String>,
+    /// `FirstName`.
+    pub first_name: Option<String>,
+    /// `MiddleName`.
+    pub middle_name: Option<String>,
+    /// `LastName`.
+    pub last_name: Option<String>,
+    /// `JobTitle` (qbXML 12.0 and later).
+    pub job_title: Option<String>,
+    /// `EmployeeAddress`.
+    pub address: Address,
+    /// `Phone`.
+    pub phone: Option<String>,
+    /// `Mobile`.
+    pub mobile: Option<String>,
+    /// `AltPhone`.
+    pub alt_phone: Option<String>,
+    /// `Fax`.
+    pub fax: Option<String>,
+    /// `Email`.
+    pub email: Option<String>,
+    /// `EmployeeType`, e.g. `Regular`, kept as text.
+    pub employee_type: Option<String>,
+    /// `HiredDate` (validated `YYYY-MM-DD`).
+    pub hired_date: Option<String>,
+    /// `ReleasedDate` (validated `YYYY-MM-DD`).
+    pub released_date: Option<String>,
+    /// `Notes`.
+    pub notes: Option<String>,
+}
+
+/// Which elements of a Ret element are read. A slot is either a direct child (`"Phone"`) or a
+/// direct child of a direct child (`"BillAddress/City"`).
+pub(crate) struct RecordSpec {
+    slots: &'static [&'static str],
+}
+
+pub(crate) const CUSTOMER_SPEC: RecordSpec = RecordSpec {
+    slots: &[
+        "ListID",
+        "TimeCreated",
+        "TimeModified",
+        "EditSequence",
+        "Name",
+        "FullName",
+        "IsActive",
+        "ParentRef/ListID",
+        "ParentRef/FullName",
+        "Sublevel",
+        "CompanyName",
+        "Salutation",
+        "FirstName",
+        "MiddleName",
+        "LastName",
+        "JobTitle",
+        "BillAddress/Addr1",
+        "BillAddress/Addr2",
+        "BillAddress/Addr3",
+        "BillAddress/Addr4",
+        "BillAddress/Addr5",
+        "BillAddress/City",
+        "BillAddress/State",
+        "BillAddress/PostalCode",
+        "BillAddress/Country",
+        "BillAddress/Note",
+        "ShipAddress/Addr1",
+        "ShipAddress/Addr2",
+        "ShipAddress/Addr3",
+        "ShipAddress/Addr4",
+        "ShipAddress/Addr5",
+        "ShipAddress/City",
+        "ShipAddress/State",
+        "ShipAddress/PostalCode",
+        "ShipAddress/Country",
+        "ShipAddress/Note",
+        "Phone",
+        "AltPhone",
+        "Fax",
+        "Email",
+        "Contact",
+        "JobStatus",
+        "Notes",
+    ],
+};
+
+pub(crate) const EMPLOYEE_SPEC: RecordSpec = RecordSpec {
+    slots: &[
+        "ListID",
+        "TimeCreated",
+        "TimeModified",
+        "EditSequence",
+        "Name",
+        "IsActive",
+        "Salutation",
+        "FirstName",
+        "MiddleName",
+        "LastName",
+        "JobTitle",
+        "EmployeeAddress/Addr1",
+        "EmployeeAddress/Addr2",
+        "EmployeeAddress/Addr3",
+        "EmployeeAddress/Addr4",
+        "EmployeeAddress/Addr5",
+        "EmployeeAddress/City",
+        "EmployeeAddress/State",
+        "EmployeeAddress/PostalCode",
+        "EmployeeAddress/Country",
+        "EmployeeAddress/Note",
+        "Phone",
+        "Mobile",
+        "AltPhone",
+        "Fax",
+        "Email",
+        "EmployeeType",
+        "HiredDate",
+        "ReleasedDate",
+        "Notes",
+    ],
+};
+
+impl RecordSpec {
+    fn leaf(&self, name: &str) -> Option<usize> {
+        self.slots.iter().position(|slot| *slot == name)
+    }
+
+    fn is_aggregate(&self, name: &str) -> bool {
+        self.slots.iter().any(|slot| {
+            slot.split_once('/')
+                .is_some_and(|(parent, _)| parent == name)
+        })
+    }
+
+    fn nested(&self, aggregate: &str, name: &str) -> Option<usize> {
+        self.slots
+            .iter()
+            .position(|slot| slot.split_once('/') == Some((aggregate, name)))
+    }
+}
+
+/// The whitelisted values of one Ret element, before validation.
+pub(crate) struct RawRecord {
+    spec: &'static RecordSpec,
+    values: Vec<Option<String>>,
+    /// The first reason found to distrust the record.
+    problem: Option<String>,
+}
+
+impl RawRecord {
+    fn take(&mut self, slot: &str) -> Option<String> {
+        let index = self
+            .spec
+            .leaf(slot)
+            .unwrap_or_else(|| panic!("slot {slot} is not in the record spec"));
+        self.values[index].take()
+    }
+
+    fn note_problem(&mut self, problem: String) {
+        self.problem.get_or_insert(problem);
+    }
+}
+
+/// Reads the rest of a Ret element whose `Start` was just returned by `input`.
+pub(crate) fn read_record<R: BufRead>(
+    input: &mut XmlInput<R>,
+    spec: &'static RecordSpec,
+) -> Result<RawRecord, ParseError> {
+    let base = input.depth();
+    let mut record = RawRecord {
+        spec,
+        values: vec![None; spec.slots.len()],
+        problem: None,
+    };
+    let mut seen = vec![false; spec.slots.len()];
+    let mut aggregate: Option<String> = None;
+    let mut aggregates_seen: Vec<String> = Vec::new();
+    // The slot whose text is being captured, if any.
+    let mut field: Option<usize> = None;
+    loop {
+        let node = input.next()?;
+        let depth = input.depth();
+        match node {
+            Node::Start(name) if depth == base + 1 => {
+                if let Some(slot) = spec.leaf(&name) {
+                    if seen[slot] {
+                        record.note_problem(format!("{name} appears more than once"));
+                    }
+                    seen[slot] = true;
+                    field = Some(slot);
+                    input.capture_text();
+                } else if spec.is_aggregate(&name) {
+                    if aggregates_seen.contains(&name) {
+                        record.note_problem(format!("{name} appears more than once"));
+                    }
+                    aggregates_seen.push(name.clone());
+                    aggregate = Some(name);
+                } else {
+                    input.skip_element()?;
+                }
+            }
+            Node::Start(name) if depth == base + 2 => {
+                if let Some(slot) = field {
+                    record.note_problem(format!(
+                        "{} contains an unexpected <{name}>",
+                        spec.slots[slot]
+                    ));
+                    input.skip_element()?;
+                    continue;
+                }
+                match aggregate
+                    .as_deref()
+                    .and_then(|parent| spec.nested(parent, &name))
+                {
+                    Some(slot) => {
+                        if seen[slot] {
+                            record.note_problem(format!(
+                                "{} appears more than once",
+                                spec.slots[slot]
+                            ));
+                        }
+                        seen[slot] = true;
+                        field = Some(slot);
+                        input.capture_text();
+                    }
+                    None => input.skip_element()?,
+                }
+            }
+            Node::Start(_) => input.skip_element()?,
+            Node::End(_) if depth + 1 == base => return Ok(record),
+            Node::End(_) => {
+                if let Some(slot) = field.take() {
+                    match input.take_text().into_value() {
+                        Ok(value) => record.values[slot] = value,
+                        Err(_) => record.note_problem(format!(
+                            "{} is longer than {MAX_TEXT_BYTES} bytes",
+                            spec.slots[slot]
+                        )),
+                    }
+                }
+                if depth == base {
+                    aggregate = None;
+                }
+            }
+            Node::Eof => {
+                return Err(ParseError::Structure(
+                    "document ended inside a record".into(),
+                ));
+            }
+        }
+    }
+}
+
+/// Why a record was not usable: its `ListID` when known, and a human-readable reason.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct SkipReason {
+    pub(crate) list_id: Option<String>,
+    pub(crate) reason: String,
+}
+
+/// Turns the raw values of a `CustomerRet` into a [`Customer`], or explains why it is unusable.
+pub(crate) fn build_customer(mut raw: RawRecord) -> Result<Customer, SkipReason> {
+    let list_id = raw.take("ListID");
+    let skip = |reason: String| SkipReason {
+        list_id: list_id.clone(),
+        reason,
+    };
+    if let Some(problem) = raw.problem.take() {
+        return Err(skip(problem));
+    }
+    let Some(id) = list_id.clone() else {
+        return Err(skip("CustomerRet has no ListID".into()));
+    };
+    let name = raw
+        .take("Name")
+        .ok_or_else(|| skip("CustomerRet has no Name".into()))?;
+    let full_name = raw
+        .take("FullName")
+        .ok_or_else(|| skip("CustomerRet has no FullName".into()))?;
+    let time_created =
+        checked(raw.take("TimeCreated"), "TimeCreated", Format::DateTime).map_err(&skip)?;
+    let time_modified =
+        checked(raw.take("TimeModified"), "TimeModified", Format::DateTime).map_err(&skip)?;
+    let is_active = parse_flag(raw.take("IsActive"), "IsActive").map_err(&skip)?;
+    let sublevel = match raw.take("Sublevel") {
+        None => 0,
+        Some(text) => match text.parse::<i32>() {
+            Ok(level) if level >= 0 => level,
+            _ => {
+                return Err(skip(format!(
+                    "Sublevel {} is not a non-negative integer",
+                    quoted(&text)
+                )));
+            }
+        },
+    };
+    Ok(Customer {
+        list_id: id,
+        time_created,
+        time_modified,
+        edit_sequence: raw.take("EditSequence"),
+        name,
+        full_name,
+        is_active,
+        parent_list_id: raw.take("ParentRef/ListID"),
+        parent_full_name: raw.take("ParentRef/FullName"),
+        sublevel,
+        company_name: raw.take("CompanyName"),
+        salutation: raw.take("Salutation"),
+        first_name: raw.take("FirstName"),
+        middle_name: raw.take("MiddleName"),
+        last_name: raw.take("LastName"),
+        job_title: raw.take("JobTitle"),
+        bill_address: take_address(&mut raw, "BillAddress"),
+        ship_address: take_address(&mut raw, "ShipAddress"),
+        phone: raw.take("Phone"),
+        alt_phone: raw.take("AltPhone"),
+        fax: raw.take("Fax"),
+        email: raw.take("Email"),
+        contact: raw.take("Contact"),
+        notes: raw.take("Notes"),
+        job_status: raw.take("JobStatus"),
+    })
+}
+
+/// Turns the raw values of an `EmployeeRet` into an [`Employee`], or explains why it is unusable.
+pub(crate) fn build_employee(mut raw: RawRecord) -> Result<Employee, SkipReason> {
+    let list_id = raw.take("ListID");
+    let skip = |reason: String| SkipReason {
+        list_id: list_id.clone(),
+        reason,
+    };
+    if let Some(problem) = raw.problem.take() {
+        return Err(skip(problem));
+    }
+    let Some(id) = list_id.clone() else {
+        return Err(skip("EmployeeRet has no ListID".into()));
+    };
+    let name = raw
+        .take("Name")
+        .ok_or_else(|| skip("EmployeeRet has no Name".into()))?;
+    let time_created =
+        checked(raw.take("TimeCreated"), "TimeCreated", Format::DateTime).map_err(&skip)?;
+    let time_modified =
+        checked(raw.take("TimeModified"), "TimeModified", Format::DateTime).map_err(&skip)?;
+    let is_active = parse_flag(raw.take("IsActive"), "IsActive").map_err(&skip)?;
+    let hired_date = checked(raw.take("HiredDate"), "HiredDate", Format::Date).map_err(&skip)?;
+    let released_date =
+        checked(raw.take("ReleasedDate"), "ReleasedDate", Format::Date).map_err(&skip)?;
+    Ok(Employee {
+        list_id: id,
+        time_created,
+        time_modified,
+        edit_sequence: raw.take("EditSequence"),
+        name,
+        is_active,
+        salutation: raw.take("Salutation"),
+        first_name: raw.take("FirstName"),
+        middle_name: raw.take("MiddleName"),
+        last_name: raw.take("LastName"),
+        job_title: raw.take("JobTitle"),
+        address: take_address(&mut raw, "EmployeeAddress"),
+        phone: raw.take("Phone"),
+        mobile: raw.take("Mobile"),
+        alt_phone: raw.take("AltPhone"),
+        fax: raw.take("Fax"),
+        email: raw.take("Email"),
+        employee_type: raw.take("EmployeeType"),
+        hired_date,
+        released_date,
+        notes: raw.take("Notes"),
+    })
+}
+
+fn take_address(raw: &mut RawRecord, aggregate: &str) -> Address {
+    let mut part = |name: &str| raw.take(&format!("{aggregate}/{name}"));
+    Address {
+        addr1: part("Addr1"),
+        addr2: part("Addr2"),
+        addr3: part("Addr3"),
+        addr4: part("Addr4"),
+        addr5: part("Addr5"),
+        city: part("City"),
+        state: part("State"),
+        postal_code: part("PostalCode"),
+        country: part("Country"),
+        note: part("Note"),
+    }
+}
+
+/// Keeps `value` when `valid` accepts it; otherwise the reason for skipping the record.
+fn checked(value: Option<String>, element: &str, format: Format) -> Result<Option<String>, String> {
+    let (valid, description): (fn(&str) -> bool, &str) = match format {
+        Format::Date => (is_date, "date (YYYY-MM-DD)"),
+        Format::DateTime => (is_datetime, "timestamp (YYYY-MM-DDThh:mm:ss)"),
+    };
+    match value {
+        Some(text) if !valid(&text) => Err(format!(
+            "{element} {} is not a valid {description}",
+            quoted(&text)
+        )),
+        other => Ok(other),
+    }
+}
+
+/// The text formats validated by [`checked`].
+#[derive(Clone, Copy)]
+enum Format {
+    Date,
+    DateTime,
+}
+
+/// A qbXML boolean; absent means true (the QuickBooks default for `IsActive`).
+fn parse_flag(value: Option<String>, element: &str) -> Result<bool, String> {
+    match value.as_deref() {
+        None => Ok(true),
+        Some(text) => parse_bool(text)
+            .ok_or_else(|| format!("{element} {} is not true or false", quoted(text))),
+    }
+}
+
+/// `true`/`false` (any case) or `1`/`0`.
+pub(crate) fn parse_bool(text: &str) -> Option<bool> {
+    match text.trim() {
+        t if t.eq_ignore_ascii_case("true") || t == "1" => Some(true),
+        t if t.eq_ignore_ascii_case("false") || t == "0" => Some(false),
+        _ => None,
+    }
+}
+
+/// A value quoted for a skip reason, shortened so a reason never carries a whole field.
+fn quoted(text: &str) -> String {
+    let short: String = text.chars().take(40).collect();
+    if short.len() < text.len() {
+        format!("{short:?}...")
+    } else {
+        format!("{short:?}")
+    }
+}
+
+/// `YYYY-MM-DD` naming a real calendar day.
+pub(crate) fn is_date(text: &str) -> bool {
+    let b = text.as_bytes();
+    if b.len() != 10 || b[4] != b'-' || b[7] != b'-' {
+        return false;
+    }
+    let (Some(year), Some(month), Some(day)) =
+        (digits(&b[0..4]), digits(&b[5..7]), digits(&b[8..10]))
+    else {
+        return false;
+    };
+    let leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
+    let days_in_month = match month {
+        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
+        4 | 6 | 9 | 11 => 30,
+        2 if leap => 29,
+        2 => 28,
+        _ => return false,
+    };
+    year >= 1 && (1..=days_in_month).contains(&day)
+}
+
+/// DATETIMETYPE as QuickBooks writes it: `YYYY-MM-DDThh:mm:ss`, then optionally `Z` or an
+/// offset `+hh:mm` / `-hh:mm`.
+pub(crate) fn is_datetime(text: &str) -> bool {
+    let b = text.as_bytes();
+    if b.len() < 19 || !text.is_ascii() || !is_date(&text[..10]) || b[10] != b'T' {
+        return false;
+    }
+    if !is_clock(&b[11..19], 23, 59) {
+        return false;
+    }
+    match &b[19..] {
+        [] | [b'Z'] => true,
+        [b'+' | b'-', rest @ ..] => rest.len() == 5 && is_clock(rest, 14, 59),
+        _ => false,
+    }
+}
+
+/// `hh:mm` (5 bytes) or `hh:mm:ss` (8 bytes) with hours up to `max_hour`.
+fn is_clock(b: &[u8], max_hour: u32, max_minute: u32) -> bool {
+    let hour_minute = b.len() >= 5
+        && b[2] == b':'
+        && digits(&b[0..2]).is_some_and(|h| h <= max_hour)
+        && digits(&b[3..5]).is_some_and(|m| m <= max_minute);
+    match b.len() {
+        5 => hour_minute,
+        8 => hour_minute && b[5] == b':' && digits(&b[6..8]).is_some_and(|s| s <= 59),
+        _ => false,
+    }
+}
+
+fn digits(b: &[u8]) -> Option<u32> {
+    if b.is_empty() || !b.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    Some(b.iter().fold(0, |n, d| n * 10 + u32::from(d - b'0')))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn customer(ret_body: &str) -> Result<Customer, SkipReason> {
+        let xml = format!("<CustomerRet>{ret_body}</CustomerRet>");
+        let mut input = XmlInput::new(xml.as_bytes(), None);
+        assert_eq!(input.next().unwrap(), Node::Start("CustomerRet".into()));
+        let raw = read_record(&mut input, &CUSTOMER_SPEC).unwrap();
+        assert_eq!(input.next().unwrap(), Node::Eof);
+        build_customer(raw)
+    }
+
+    const MINIMAL: &str = "<ListID>1-1</ListID><Name>N</Name><FullName>N</FullName>";
+
+    #[test]
+    fn timestamps_are_validated() {
+        for good in [
+            "2014-07-19T07:21:56-05:00",
+            "2014-07-19T07:21:56",
+            "2024-02-29T23:59:59Z",
+            "2000-01-01T00:00:00+14:00",
+        ] {
+            assert!(is_datetime(good), "{good}");
+        }
+        for bad in [
+            "",
+            "2014-07-19",
+            "2014-07-19 07:21:56",
+            "2014-13-19T07:21:56",
+            "2023-02-29T07:21:56",
+            "2014-07-19T24:00:00",
+            "2014-07-19T07:60:00",
+            "2014-07-19T07:21:56-5:00",
+            "2014-07-19T07:21:56+05",
+            "2014-07-19T07:21:56.123",
+            "2014-07-19T07:21:56z",
+            "2014-7-19T07:21:56",
+            "２０14-07-19T07:21:56",
+        ] {
+            assert!(!is_datetime(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn dates_are_validated() {
+        assert!(is_date("2024-02-29") && is_date("2000-02-29") && is_date("1999-12-31"));
+        for bad in [
+            "1900-02-29",
+            "2023-02-29",
+            "2024-04-31",
+            "2024-00-10",
+            "0000-01-01",
+            "2024-1-01",
+            "20240101",
+            "2024-01-01T00:00:00",
+        ] {
+            assert!(!is_date(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn booleans_accept_words_and_digits() {
+        assert_eq!(parse_bool("true"), Some(true));
+        assert_eq!(parse_bool("False"), Some(false));
+        assert_eq!(parse_bool("1"), Some(true));
+        assert_eq!(parse_bool("0"), Some(false));
+        assert_eq!(parse_bool("yes"), None);
+    }
+
+    #[test]
+    fn defaults_apply_when_optional_elements_are_absent() {
+        let c = customer(MINIMAL).unwrap();
+        assert!(c.is_active);
+        assert_eq!(c.sublevel, 0);
+        assert!(c.bill_address.is_empty() && c.ship_address.is_empty());
+    }
+
+    #[test]
+    fn only_direct_children_count() {
+        let body = "<ParentRef><ListID>P-1</ListID><FullName>Parent</FullName></ParentRef>\
+            <ContactsRet><ListID>C-1</ListID><Name>Contact</Name></ContactsRet>\
+            <ListID>1-1</ListID><Name>Job</Name><FullName>Parent:Job</FullName><Sublevel>1</Sublevel>\
+            <ShipToAddress><Name>Ship To 1</Name><Addr1>Elsewhere</Addr1></ShipToAddress>\
+            <ShipAddress><Addr1>Here</Addr1><Extra><Addr2>nested</Addr2></Extra></ShipAddress>\
+            <CustomerTypeRef><ListID>T-1</ListID><FullName>Residential</FullName></CustomerTypeRef>\
+            <DataExtRet><DataExtName>Name</DataExtName><DataExtValue>x</DataExtValue></DataExtRet>";
+        let c = customer(body).unwrap();
+        assert_eq!(c.list_id, "1-1");
+        assert_eq!(c.name, "Job");
+        assert_eq!(c.full_name, "Parent:Job");
+        assert_eq!(c.parent_list_id.as_deref(), Some("P-1"));
+        assert_eq!(c.parent_full_name.as_deref(), Some("Parent"));
+        assert_eq!(c.sublevel, 1);
+        assert_eq!(
+            c.ship_address,
+            Address {
+                addr1: Some("Here".into()),
+                ..Address::default()
+            }
+        );
+    }
+
+    #[test]
+    fn a_parent_list_id_is_not_the_record_list_id() {
+        let reason = customer(
+            "<ParentRef><ListID>P-1</ListID></ParentRef><Name>N</Name><FullName>N</FullName>",
+        )
+        .unwrap_err();
+        assert_eq!(
+            reason,
+            SkipReason {
+                list_id: None,
+                reason: "CustomerRet has no ListID".into()
+            }
+        );
+    }
+
+    #[test]
+    fn bad_values_skip_the_record_with_a_reason() {
+        let cases = [
+            (
+                "<TimeModified>yesterday</TimeModified>",
+                "TimeModified \"yesterday\" is not a valid timestamp",
+            ),
+            (
+                "<IsActive>maybe</IsActive>",
+                "IsActive \"maybe\" is not true or false",
+            ),
+            (
+                "<Sublevel>-1</Sublevel>",
+                "Sublevel \"-1\" is not a non-negative integer",
+            ),
+            (
+                "<Phone>1</Phone><Phone>2</Phone>",
+                "Phone appears more than once",
+            ),
+            ("<Email>a<b/>c</Email>", "Email contains an unexpected <b>"),
+        ];
+        for (extra, reason) in cases {
+            let skip = customer(&format!("{MINIMAL}{extra}")).unwrap_err();
+            assert_eq!(skip.list_id.as_deref(), Some("1-1"));
+            assert!(
+                skip.reason.starts_with(reason),
+                "{} / {reason}",
+                skip.reason
+            );
+        }
+        let long = format!("{MINIMAL}<Notes>{}</Notes>", "n".repeat(MAX_TEXT_BYTES + 1));
+        assert_eq!(
+            customer(&long).unwrap_err().reason,
+            "Notes is longer than 8192 bytes"
+        );
+        let at_limit = format!("{MINIMAL}<Notes>\n{}\n</Notes>", "n".repeat(MAX_TEXT_BYTES));
+        assert_eq!(
+            customer(&at_limit).unwrap().notes.map(|n| n.len()),
+            Some(MAX_TEXT_BYTES)
+        );
+    }
+
+    #[test]
+    fn reasons_never_carry_a_whole_value() {
+        let long_bad = format!("{MINIMAL}<TimeCreated>{}</TimeCreated>", "z".repeat(500));
+        let reason = customer(&long_bad).unwrap_err().reason;
+        assert!(reason.len() < 120, "{reason}");
+    }
+
+    #[test]
+    fn whitespace_is_trimmed_and_blank_values_are_none() {
+        let c = customer(&format!(
+            "{MINIMAL}<CompanyName>\n   </CompanyName><Contact>\n  Mr  Smith \n</Contact>"
+        ))
+        .unwrap();
+        assert_eq!(c.company_name, None);
+        assert_eq!(c.contact.as_deref(), Some("Mr  Smith"));
+    }
+
+    #[test]
+    fn every_spec_slot_is_taken_by_the_builders() {
+        // A record carrying every slot must come out with every field filled.
+        let mut body = String::new();
+        for slot in CUSTOMER_SPEC.slots {
+            let value = match *slot {
+                "TimeCreated" | "TimeModified" => "2014-07-19T07:21:56-05:00",
+                "IsActive" => "false",
+                "Sublevel" => "2",
+                _ => "v",
+            };
+            match slot.split_once('/') {
+                Some((parent, child)) => {
+                    body.push_str(&format!("<{parent}><{child}>{value}</{child}></{parent}>"))
+                }
+                None => body.push_str(&format!("<{slot}>{value}</{slot}>")),
+            }
+        }
+        // Merge the repeated aggregate elements produced above into one element each.
+        for aggregate in ["ParentRef", "BillAddress", "ShipAddress"] {
+            body = body.replace(&format!("</{aggregate}><{aggregate}>"), "");
+        }
+        let c = customer(&body).unwrap();
+        let debug = format!("{c:?}");
+        assert!(!debug.contains("None"), "{debug}");
+        assert!(!c.is_active);
+        assert_eq!(c.sublevel, 2);
+    }
+}

@@ -1,0 +1,110 @@
+//! Random secrets and their storage forms: Web Connector tickets, generated passwords, API
+//! tokens (stored as SHA-256), and argon2 password hashes.
+
+use argon2::{Argon2, PasswordHash, PasswordHasher, PasswordVerifier};
+use sha2::{Digest, Sha256};
+
+/// `n` bytes from the operating system's CSPRNG.
+fn random_bytes<const N: usize>() -> [u8; N] {
+    let mut bytes = [0u8; N];
+    getrandom::fill(&mut bytes).expect("the operating system's random source failed");
+    bytes
+}
+
+/// A Web Connector ticket: 256 random bits as 64 hex digits.
+pub fn new_ticket() -> String {
+    hex::encode(random_bytes::<32>())
+}
+
+/// An API token: `qbs_` and 256 random bits in hex.
+pub fn new_api_token() -> String {
+    format!("qbs_{}", hex::encode(random_bytes::<32>()))
+}
+
+/// A password people can copy without ambiguity: 24 characters from an alphabet without
+/// look-alikes (no 0/O, 1/l/I), about 139 bits.
+pub fn new_password() -> String {
+    const ALPHABET: &[u8] = b"abcdefghijkmnopqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789";
+    // 256 is not a multiple of the alphabet's size: reject the bytes that would bias the draw.
+    let limit = 256 - (256 % ALPHABET.len());
+    let mut out = String::with_capacity(24);
+    while out.len() < 24 {
+        for b in random_bytes::<32>() {
+            if (b as usize) < limit && out.len() < 24 {
+                out.push(ALPHABET[b as usize % ALPHABET.len()] as char);
+            }
+        }
+    }
+    out
+}
+
+/// SHA-256 of a secret, hex-encoded: how tickets and API tokens are stored and looked up.
+pub fn sha256_hex(secret: &str) -> String {
+    hex::encode(Sha256::digest(secret.as_bytes()))
+}
+
+/// The first characters of a ticket, enough to follow it in logs without revealing it.
+pub fn ticket_prefix(ticket: &str) -> &str {
+    let end = ticket.char_indices().nth(8).map_or(ticket.len(), |(i, _)| i);
+    &ticket[..end]
+}
+
+/// An argon2id PHC string for a password, with a fresh salt.
+pub fn hash_password(password: &str) -> String {
+    let hash: PasswordHash = Argon2::default()
+        .hash_password(password.as_bytes())
+        .expect("argon2 hashing with default parameters cannot fail");
+    hash.to_string()
+}
+
+/// Checks a password against a PHC string in constant time. A malformed hash never matches.
+pub fn verify_password(password: &str, phc: &str) -> bool {
+    Argon2::default().verify_password(password.as_bytes(), phc).is_ok()
+}
+
+/// Spends the time of one password check, so that an unknown user name answers as slowly as a
+/// wrong password and cannot be told apart by timing.
+pub fn waste_password_check(password: &str) {
+    static DUMMY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    let phc = DUMMY.get_or_init(|| hash_password("qbsync-timing-equaliser"));
+    let _ = verify_password(password, phc);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tickets_are_long_random_and_distinct() {
+        let a = new_ticket();
+        let b = new_ticket();
+        assert_eq!(a.len(), 64);
+        assert!(a.chars().all(|c| c.is_ascii_hexdigit()));
+        assert_ne!(a, b);
+        assert_eq!(ticket_prefix(&a).len(), 8);
+    }
+
+    #[test]
+    fn passwords_use_the_unambiguous_alphabet() {
+        let p = new_password();
+        assert_eq!(p.len(), 24);
+        assert!(!p.contains(['0', 'O', '1', 'l', 'I']));
+    }
+
+    #[test]
+    fn password_hashes_verify_only_the_right_password() {
+        let phc = hash_password("correct horse");
+        assert!(phc.starts_with("$argon2id$"));
+        assert!(verify_password("correct horse", &phc));
+        assert!(!verify_password("correct horsf", &phc));
+        assert!(!verify_password("correct horse", "not a phc string"));
+    }
+
+    #[test]
+    fn sha256_is_hex_of_the_digest() {
+        assert_eq!(
+            sha256_hex("abc"),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
+    }
+}

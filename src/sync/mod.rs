@@ -1,0 +1,715 @@
+//! A Web Connector run, call by call.
+//!
+//! [`Service::handle`] answers every QBWC method but `receiveResponseXML`, whose qbXML answer is
+//! streamed: the HTTP layer opens a [`Stager`] with [`Service::begin_response`] when the response
+//! starts, feeds it records as the parser produces them, and settles the run with
+//! [`Service::finish_response`]. Every bit of run state is read from and written to the database
+//! under the ticket (see `store::runs`), so consecutive calls may be served by different processes.
+//! What the run does next is decided by the pure functions of [`plan`].
+
+pub mod plan;
+
+use std::collections::HashSet;
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use tracing::{info, warn};
+
+use crate::qbxml::{self, Customer, Employee, Item, QbxmlVersion, RsKind, RsStatus};
+use crate::secrets;
+use crate::soap::{Call, Reply};
+use crate::store::catalog::{self, QuickBooksInfo};
+use crate::store::runs::{self, Run};
+use crate::store::staging::{self, List, StageContext};
+use crate::store::{self, Db, StoreError, Tx};
+
+use plan::{Note, STEP_CUSTOMERS, STEP_DONE, STEP_EMPLOYEES, STEP_START};
+
+/// Version string serverVersion answers.
+pub const SERVER_VERSION: &str = concat!("qbsync ", env!("CARGO_PKG_VERSION"));
+
+/// receiveResponseXML answers: QuickBooks' response could not be read or did not answer.
+pub const RESPONSE_UNREADABLE: i32 = -101;
+/// receiveResponseXML answer: QuickBooks' request processor reported an HRESULT.
+pub const RESPONSE_HRESULT: i32 = -102;
+/// receiveResponseXML answer: the ticket is unknown, ended or expired.
+pub const RESPONSE_NO_SESSION: i32 = -103;
+/// receiveResponseXML answer: qbsync failed to store the response (database trouble).
+pub const RESPONSE_STORE_FAILED: i32 = -104;
+
+/// How many staged rows go into one INSERT.
+const BATCH_ROWS: usize = 200;
+/// Most skipped-record warnings kept for one page; the rest are counted.
+const MAX_SKIP_NOTES: usize = 20;
+
+/// Settings of the Web Connector side.
+#[derive(Clone, Debug)]
+pub struct SyncSettings {
+    /// MaxReturned of each customer page.
+    pub page_size: u32,
+    /// A run with no call for this long is expired.
+    pub ticket_ttl: chrono::Duration,
+    /// clientVersion answers `E:` below this QBWC version.
+    pub min_qbwc_version: Option<String>,
+    /// clientVersion answers `W:` below this QBWC version.
+    pub recommended_qbwc_version: Option<String>,
+}
+
+impl Default for SyncSettings {
+    fn default() -> Self {
+        SyncSettings {
+            page_size: 500,
+            ticket_ttl: chrono::Duration::minutes(30),
+            min_qbwc_version: Some("2.1.0.30".into()),
+            recommended_qbwc_version: None,
+        }
+    }
+}
+
+/// Errors that are the server's fault: they become SOAP faults.
+#[derive(Debug, thiserror::Error)]
+pub enum SyncError {
+    #[error("database error: {0}")]
+    Store(#[from] StoreError),
+}
+
+/// Where a ticket stands.
+enum Session {
+    Live(Run),
+    Gone(Option<Run>),
+}
+
+/// The Web Connector service.
+#[derive(Clone)]
+pub struct Service {
+    db: Db,
+    settings: Arc<SyncSettings>,
+}
+
+const UNKNOWN_SESSION: &str = "qbsync does not know this Web Connector session: it has ended, or expired after a \
+                               long pause. The next update starts a new one.";
+
+impl Service {
+    pub fn new(db: Db, settings: SyncSettings) -> Service {
+        Service { db, settings: Arc::new(settings) }
+    }
+
+    pub fn settings(&self) -> &SyncSettings {
+        &self.settings
+    }
+
+    /// Answers one call. `ReceiveResponseXml` must go through begin/finish_response instead; here
+    /// it is answered as a call without a response.
+    pub async fn handle(&self, call: Call) -> Result<Reply, SyncError> {
+        let now = store::now();
+        Ok(match call {
+            Call::ServerVersion => Reply::ServerVersion(SERVER_VERSION.into()),
+            Call::GetServerVersion { .. } => Reply::GetServerVersion(SERVER_VERSION.into()),
+            Call::ClientVersion { version } => Reply::ClientVersion(plan::client_version_answer(
+                &version,
+                self.settings.min_qbwc_version.as_deref(),
+                self.settings.recommended_qbwc_version.as_deref(),
+            )),
+            Call::Authenticate { username, password } => Reply::Authenticate(self.authenticate(&username, &password, now).await?),
+            Call::SendRequestXml { ticket, hcp_response, company_file_name, country, major_version, minor_version } => {
+                let reported = match (major_version, minor_version) {
+                    (Some(major), minor) if major > 0 => Some(QbxmlVersion { major: major as u16, minor: minor.unwrap_or(0).max(0) as u16 }),
+                    _ => None,
+                };
+                Reply::SendRequestXml(
+                    self.send_request(&ticket, &hcp_response, &company_file_name, &country, reported, now).await?,
+                )
+            }
+            Call::ReceiveResponseXml { ticket, hresult, message } => {
+                Reply::ReceiveResponseXml(self.finish_response(&ticket, &hresult, &message, None, ResponseRead::Absent).await?)
+            }
+            Call::ConnectionError { ticket, hresult, message } => {
+                Reply::ConnectionError(self.connection_error(&ticket, &hresult, &message, now).await?)
+            }
+            Call::GetLastError { ticket } => Reply::GetLastError(self.last_error(&ticket, now).await?),
+            Call::CloseConnection { ticket } => Reply::CloseConnection(self.close(&ticket, now).await?),
+            // qbsync never asks for interactive mode; these answer as a service without it.
+            Call::GetInteractiveUrl { .. } => Reply::GetInteractiveUrl(String::new()),
+            Call::InteractiveDone { .. } => Reply::InteractiveDone("Done".into()),
+            Call::InteractiveRejected { .. } => {
+                Reply::InteractiveRejected("qbsync does not use interactive mode".into())
+            }
+        })
+    }
+
+    /// QBWC guide, authenticate: `[ticket, ""|company file]`, or `nvu`, `none`, `busy`.
+    async fn authenticate(&self, username: &str, password: &str, now: DateTime<Utc>) -> Result<Vec<String>, SyncError> {
+        let refuse = |what: &str| vec![String::new(), what.to_string()];
+        let Some(conn) = catalog::connection_by_username(&self.db, username).await? else {
+            secrets::waste_password_check(password);
+            info!("authenticate: unknown user name");
+            return Ok(refuse("nvu"));
+        };
+        if !secrets::verify_password(password, &conn.password_hash) {
+            info!(connection = %conn.connection_id, "authenticate: wrong password");
+            return Ok(refuse("nvu"));
+        }
+        if !conn.enabled {
+            info!(connection = %conn.connection_id, "authenticate: connection disabled");
+            return Ok(refuse("none"));
+        }
+        if let Some(live) = runs::live_run_for_connection(&self.db, conn.connection_id).await? {
+            if !self.expire_if_stale(live, now).await? {
+                info!(connection = %conn.connection_id, "authenticate: a run is already in progress");
+                return Ok(refuse("busy"));
+            }
+        }
+        let ticket = secrets::new_ticket();
+        match runs::start_run(&self.db, conn.connection_id, &secrets::sha256_hex(&ticket), now).await {
+            Ok(run) => {
+                info!(connection = %conn.connection_id, run = %run.run_id, ticket = secrets::ticket_prefix(&ticket), "run started");
+                Ok(vec![ticket, conn.company_file.clone()])
+            }
+            // Another authenticate for the same connection won the race.
+            Err(StoreError::Conflict(_)) => Ok(refuse("busy")),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Ends a live run that has been silent for longer than the ticket lifetime. Returns whether
+    /// it was (or already is) no longer live.
+    async fn expire_if_stale(&self, mut run: Run, now: DateTime<Utc>) -> Result<bool, SyncError> {
+        if run.last_call_at + self.settings.ticket_ttl > now {
+            return Ok(false);
+        }
+        run.state = "ended".into();
+        run.outcome = Some("expired".into());
+        run.ended_at = Some(now);
+        run.last_error = Some(format!(
+            "The Web Connector stopped calling for more than {} minutes; the run was abandoned.",
+            self.settings.ticket_ttl.num_minutes()
+        ));
+        run.summary = Some(format!("{}; expired", plan::summary(&run)));
+        let mut tx = self.db.begin().await?;
+        runs::save_run(&mut tx, &mut run).await?;
+        tx.commit().await?;
+        warn!(run = %run.run_id, "run expired");
+        Ok(true)
+    }
+
+    async fn session(&self, ticket: &str, now: DateTime<Utc>) -> Result<Session, SyncError> {
+        if ticket.is_empty() {
+            return Ok(Session::Gone(None));
+        }
+        let Some(run) = runs::run_by_ticket(&self.db, &secrets::sha256_hex(ticket)).await? else {
+            return Ok(Session::Gone(None));
+        };
+        if run.state != "live" {
+            return Ok(Session::Gone(Some(run)));
+        }
+        if self.expire_if_stale(run.clone(), now).await? {
+            let run = runs::run_by_ticket(&self.db, &secrets::sha256_hex(ticket)).await?;
+            return Ok(Session::Gone(run));
+        }
+        Ok(Session::Live(run))
+    }
+
+    /// Saves `run` with `notes` in one transaction. Returns false if another call changed the
+    /// run first (nothing is written then).
+    async fn save(&self, run: &mut Run, notes: &[Note]) -> Result<bool, SyncError> {
+        let mut tx = self.db.begin().await?;
+        let saved = save_in(&mut tx, run, notes).await?;
+        if saved { tx.commit().await? } else { tx.rollback().await? }
+        Ok(saved)
+    }
+
+    /// QBWC guide, sendRequestXML: the next qbXML request, or "" (QBWC then asks getLastError).
+    async fn send_request(
+        &self,
+        ticket: &str,
+        hcp_response: &str,
+        company_file: &str,
+        country: &str,
+        reported: Option<QbxmlVersion>,
+        now: DateTime<Utc>,
+    ) -> Result<String, SyncError> {
+        let Session::Live(mut run) = self.session(ticket, now).await? else {
+            return Ok(String::new());
+        };
+        run.last_call_at = now;
+        let mut notes = Vec::new();
+        if run.step == STEP_START {
+            match self.start_lists(&mut run, hcp_response, company_file, country, reported).await? {
+                Ok(()) => {}
+                Err(note) => {
+                    run.error_count += 1;
+                    run.last_error = Some(note.message.clone());
+                    run.step = STEP_DONE.into();
+                    self.save(&mut run, &[note]).await?;
+                    return Ok(String::new());
+                }
+            }
+        }
+        let version = run.qbxml_version.as_deref().and_then(QbxmlVersion::parse).unwrap_or(QbxmlVersion::MAX_SUPPORTED);
+        let Some((request_id, request)) = plan::next_request(&run, self.settings.page_size) else {
+            // Nothing left to ask: QBWC should have stopped at 100. Say so through getLastError.
+            if run.last_error.is_none() {
+                run.last_error = Some("qbsync has nothing more to ask QuickBooks in this run.".into());
+            }
+            self.save(&mut run, &notes).await?;
+            return Ok(String::new());
+        };
+        if run.awaiting.is_none() {
+            run.request_count += 1;
+            run.awaiting = Some(request_id);
+        } else {
+            notes.push(Note::warning(None, "the Web Connector asked for the same request again; it was sent again".into(), None));
+        }
+        if !self.save(&mut run, &notes).await? {
+            // A concurrent call for the same ticket moved the run on: answer from its new state.
+            return Box::pin(self.send_request(ticket, "", company_file, country, reported, now)).await;
+        }
+        Ok(qbxml::render_request(version, &request))
+    }
+
+    /// First sendRequestXML of a run: reads the HCP response, records the QuickBooks install and
+    /// chooses the qbXML version. An `Err(note)` ends the run with that error.
+    async fn start_lists(
+        &self,
+        run: &mut Run,
+        hcp_response: &str,
+        company_file: &str,
+        country: &str,
+        reported: Option<QbxmlVersion>,
+    ) -> Result<Result<(), Note>, SyncError> {
+        if hcp_response.contains("not supported in QBPOS") {
+            return Ok(Err(Note::error(
+                None,
+                "This Web Connector entry is connected to QuickBooks Point of Sale, which qbsync does not support; \
+                 add the .qwc to the Web Connector beside QuickBooks Desktop instead."
+                    .into(),
+                None,
+            )));
+        }
+        let mut info = QuickBooksInfo {
+            country: Some(country.to_string()).filter(|c| !c.is_empty()),
+            file_path: Some(company_file.to_string()).filter(|c| !c.is_empty()),
+            ..QuickBooksInfo::default()
+        };
+        let mut supported = Vec::new();
+        let mut notes = Vec::new();
+        if !hcp_response.trim().is_empty() {
+            match qbxml::parse_hcp(hcp_response) {
+                Ok(hcp) => {
+                    supported = hcp.supported_versions.clone();
+                    info.product = hcp.product_name.clone();
+                    info.version = match (&hcp.major_version, &hcp.minor_version) {
+                        (Some(major), Some(minor)) => Some(format!("{major}.{minor}")),
+                        (Some(major), None) => Some(major.clone()),
+                        _ => None,
+                    };
+                    info.company_name = hcp.company_name.clone().or(hcp.legal_company_name.clone());
+                    if info.country.is_none() {
+                        info.country = hcp.country.clone();
+                    }
+                }
+                Err(err) => notes.push(Note::warning(
+                    None,
+                    format!("could not read QuickBooks' host and company description: {err}"),
+                    Some("qbsync went on using the qbXML version the Web Connector reported.".into()),
+                )),
+            }
+        }
+        let version = match plan::choose_version(&supported, reported) {
+            Ok(version) => version,
+            Err(too_old) => {
+                catalog::record_quickbooks_info(&self.db, run.connection_id, &info).await?;
+                return Ok(Err(Note::error(None, too_old.to_string(), None)));
+            }
+        };
+        info.qbxml_version = Some(version.to_string());
+        catalog::record_quickbooks_info(&self.db, run.connection_id, &info).await?;
+        run.qbxml_version = Some(version.to_string());
+        run.step = STEP_CUSTOMERS.into();
+        run.warning_count += notes.len() as i64;
+        if !notes.is_empty() {
+            let mut tx = self.db.begin().await?;
+            for note in &notes {
+                runs::add_event(&mut tx, run.run_id, note.level, note.code.as_deref(), &note.message, note.explanation.as_deref()).await?;
+            }
+            tx.commit().await?;
+        }
+        Ok(Ok(()))
+    }
+
+    /// The response began: opens a staging transaction when the ticket's run is waiting for one.
+    pub async fn begin_response(&self, ticket: Option<&str>) -> Result<Option<Stager>, SyncError> {
+        let Some(ticket) = ticket else { return Ok(None) };
+        let Session::Live(run) = self.session(ticket, store::now()).await? else {
+            return Ok(None);
+        };
+        let list = match run.step.as_str() {
+            STEP_CUSTOMERS => List::Customers,
+            STEP_EMPLOYEES => List::Employees,
+            _ => return Ok(None),
+        };
+        if run.awaiting.is_none() {
+            return Ok(None);
+        }
+        let conn = catalog::get_connection(&self.db, None, run.connection_id).await?;
+        let ctx = StageContext {
+            connection_id: run.connection_id,
+            organization_id: conn.organization_id,
+            run_id: run.run_id,
+            at: store::now(),
+        };
+        let tx = self.db.begin().await?;
+        Ok(Some(Stager {
+            run,
+            ctx,
+            tx: Some(tx),
+            list,
+            customers: Vec::new(),
+            employees: Vec::new(),
+            batch_ids: HashSet::new(),
+            status: None,
+            in_answer: false,
+            staged: 0,
+            skipped: 0,
+            notes: Vec::new(),
+            problem: None,
+            failed: None,
+        }))
+    }
+
+    /// QBWC guide, receiveResponseXML: settles the response that `stager` staged (if any) and
+    /// answers the percent done, or a negative number that getLastError then explains.
+    pub async fn finish_response(
+        &self,
+        ticket: &str,
+        hresult: &str,
+        message: &str,
+        stager: Option<Stager>,
+        read: ResponseRead,
+    ) -> Result<i32, SyncError> {
+        let now = store::now();
+        let (mut run, mut stager) = match stager {
+            Some(stager) => (stager.run.clone(), Some(stager)),
+            None => match self.session(ticket, now).await? {
+                Session::Live(run) => (run, None),
+                Session::Gone(_) => return Ok(RESPONSE_NO_SESSION),
+            },
+        };
+        if run.awaiting.is_none() || !(run.step == STEP_CUSTOMERS || run.step == STEP_EMPLOYEES) {
+            // A repeated or out-of-sequence response: nothing is applied twice.
+            if let Some(stager) = stager.take() {
+                stager.abandon().await;
+            }
+            return Ok(if run.step == STEP_DONE { 100 } else { run.percent as i32 });
+        }
+        run.last_call_at = now;
+
+        // Whatever went wrong, the staged rows of this response are rolled back and the run ends.
+        let failure = if !hresult.trim().is_empty() {
+            let explanation = qbxml::explain_hresult(hresult.trim());
+            Some((
+                RESPONSE_HRESULT,
+                Note::error(
+                    Some(hresult.trim().to_string()),
+                    format!(
+                        "QuickBooks could not process qbsync's request ({}): {}",
+                        hresult.trim(),
+                        if message.trim().is_empty() { "no message" } else { message.trim() }
+                    ),
+                    explanation.map(str::to_string),
+                ),
+            ))
+        } else if let Some(problem) = read.problem().or(stager.as_ref().and_then(|s| s.problem.clone())) {
+            Some((RESPONSE_UNREADABLE, Note::error(None, format!("QuickBooks' response could not be read: {problem}"), None)))
+        } else if let Some(err) = stager.as_mut().and_then(|s| s.failed.take()) {
+            Some((RESPONSE_STORE_FAILED, Note::error(None, format!("qbsync could not store QuickBooks' response: {err}"), None)))
+        } else if stager.as_ref().is_none_or(|s| s.status.is_none()) {
+            let expected = if run.step == STEP_CUSTOMERS { "CustomerQueryRs" } else { "EmployeeQueryRs" };
+            Some((
+                RESPONSE_UNREADABLE,
+                Note::error(None, format!("QuickBooks' response did not contain the {expected} qbsync asked for"), None),
+            ))
+        } else {
+            None
+        };
+        if let Some((code, note)) = failure {
+            if let Some(stager) = stager.take() {
+                stager.abandon().await;
+            }
+            warn!(run = %run.run_id, "{}", note.message);
+            run.awaiting = None;
+            run.error_count += 1;
+            run.last_error = Some(match &note.explanation {
+                Some(explanation) => format!("{} {}", note.message, explanation),
+                None => note.message.clone(),
+            });
+            run.step = STEP_DONE.into();
+            if !self.save(&mut run, &[note]).await? {
+                return Ok(RESPONSE_NO_SESSION);
+            }
+            return Ok(code);
+        }
+
+        let mut stager = stager.expect("checked above");
+        stager.flush().await;
+        if let Some(err) = stager.failed.take() {
+            stager.abandon().await;
+            let note = Note::error(None, format!("qbsync could not store QuickBooks' response: {err}"), None);
+            run.awaiting = None;
+            run.error_count += 1;
+            run.last_error = Some(note.message.clone());
+            run.step = STEP_DONE.into();
+            self.save(&mut run, &[note]).await?;
+            return Ok(RESPONSE_STORE_FAILED);
+        }
+        let status = stager.status.clone().expect("checked above");
+        let mut effects = plan::apply_page(&mut run, &status, stager.staged);
+        if let Some(note) = effects.notes.iter().rev().find(|n| n.level == "error") {
+            run.last_error = Some(note.message.clone());
+        }
+        if stager.skipped > 0 {
+            run.warning_count += 1;
+            effects.notes.push(Note::warning(
+                None,
+                format!("{} record(s) in this page could not be used and were skipped", stager.skipped),
+                None,
+            ));
+        }
+        let mut tx = stager.tx.take().expect("stager transaction is open");
+        let result: Result<bool, StoreError> = async {
+            if effects.sweep_customers {
+                run.customers_deleted += staging::mark_missing_deleted(&mut tx, &stager.ctx, List::Customers).await? as i64;
+            }
+            if effects.sweep_employees {
+                run.employees_deleted += staging::mark_missing_deleted(&mut tx, &stager.ctx, List::Employees).await? as i64;
+            }
+            let mut notes = std::mem::take(&mut stager.notes);
+            notes.extend(effects.notes.iter().cloned());
+            save_in(&mut tx, &mut run, &notes).await
+        }
+        .await;
+        match result {
+            Ok(true) => {
+                tx.commit().await?;
+                info!(run = %run.run_id, staged = stager.staged, percent = run.percent, "response staged");
+                Ok(run.percent as i32)
+            }
+            Ok(false) => {
+                // Another call for this ticket applied the response first.
+                tx.rollback().await?;
+                match self.session(ticket, now).await? {
+                    Session::Live(current) => Ok(if current.step == STEP_DONE { 100 } else { current.percent as i32 }),
+                    Session::Gone(_) => Ok(RESPONSE_NO_SESSION),
+                }
+            }
+            Err(err) => {
+                let _ = tx.rollback().await;
+                Err(err.into())
+            }
+        }
+    }
+
+    /// QBWC guide, connectionError: records why QuickBooks could not be opened and stops.
+    async fn connection_error(&self, ticket: &str, hresult: &str, message: &str, now: DateTime<Utc>) -> Result<String, SyncError> {
+        if let Session::Live(mut run) = self.session(ticket, now).await? {
+            let explanation = qbxml::explain_hresult(hresult.trim()).map(str::to_string);
+            let note = Note::error(
+                Some(hresult.trim().to_string()).filter(|h| !h.is_empty()),
+                format!(
+                    "The Web Connector could not open QuickBooks{}: {}",
+                    if hresult.trim().is_empty() { String::new() } else { format!(" ({})", hresult.trim()) },
+                    if message.trim().is_empty() { "no message" } else { message.trim() }
+                ),
+                explanation,
+            );
+            run.last_call_at = now;
+            run.error_count += 1;
+            run.last_error = Some(match &note.explanation {
+                Some(explanation) => format!("{} {}", note.message, explanation),
+                None => note.message.clone(),
+            });
+            run.state = "ended".into();
+            run.outcome = Some("connection_error".into());
+            run.ended_at = Some(now);
+            run.summary = Some(format!("Could not open QuickBooks: {}", run.last_error.as_deref().unwrap_or_default()));
+            self.save(&mut run, &[note]).await?;
+        }
+        Ok("done".into())
+    }
+
+    /// QBWC guide, getLastError: the message QBWC shows the user.
+    async fn last_error(&self, ticket: &str, now: DateTime<Utc>) -> Result<String, SyncError> {
+        Ok(match self.session(ticket, now).await? {
+            Session::Live(run) => run.last_error.unwrap_or_else(|| "No error".into()),
+            Session::Gone(Some(run)) if run.outcome.as_deref() == Some("expired") => {
+                run.last_error.unwrap_or_else(|| UNKNOWN_SESSION.into())
+            }
+            Session::Gone(Some(run)) => run.last_error.unwrap_or_else(|| "This session has already ended.".into()),
+            Session::Gone(None) => UNKNOWN_SESSION.into(),
+        })
+    }
+
+    /// QBWC guide, closeConnection: ends the run; the answer shows in QBWC's status column.
+    async fn close(&self, ticket: &str, now: DateTime<Utc>) -> Result<String, SyncError> {
+        match self.session(ticket, now).await? {
+            Session::Live(mut run) => {
+                run.state = "ended".into();
+                run.outcome = Some(plan::outcome(&run).into());
+                run.ended_at = Some(now);
+                run.last_call_at = now;
+                run.awaiting = None;
+                let summary = plan::summary(&run);
+                run.summary = Some(summary.clone());
+                if !self.save(&mut run, &[]).await? {
+                    return Box::pin(self.close(ticket, now)).await;
+                }
+                info!(run = %run.run_id, outcome = run.outcome.as_deref().unwrap_or_default(), "{summary}");
+                Ok(summary)
+            }
+            Session::Gone(Some(run)) => Ok(run.summary.unwrap_or_else(|| "This session has already ended.".into())),
+            Session::Gone(None) => Ok(UNKNOWN_SESSION.into()),
+        }
+    }
+}
+
+/// Saves a run and its notes inside `tx`; false when the compare-and-set lost.
+async fn save_in(tx: &mut Tx, run: &mut Run, notes: &[Note]) -> Result<bool, StoreError> {
+    if !runs::save_run(tx, run).await? {
+        return Ok(false);
+    }
+    for note in notes {
+        runs::add_event(tx, run.run_id, note.level, note.code.as_deref(), &note.message, note.explanation.as_deref()).await?;
+    }
+    Ok(true)
+}
+
+/// How reading the `response` parameter went, as far as the HTTP layer knows.
+#[derive(Clone, Debug)]
+pub enum ResponseRead {
+    /// The parameter was empty or absent.
+    Absent,
+    /// It was read to its end.
+    Complete,
+    /// Reading it failed: not well-formed, refused, truncated, too large.
+    Failed(String),
+}
+
+impl ResponseRead {
+    fn problem(&self) -> Option<String> {
+        match self {
+            ResponseRead::Failed(problem) => Some(problem.clone()),
+            _ => None,
+        }
+    }
+}
+
+/// Stages one qbXML response as its records arrive, inside one transaction, in batches.
+pub struct Stager {
+    run: Run,
+    ctx: StageContext,
+    tx: Option<Tx>,
+    list: List,
+    customers: Vec<Customer>,
+    employees: Vec<Employee>,
+    batch_ids: HashSet<String>,
+    /// Status of the Rs that answers our request, once seen.
+    status: Option<RsStatus>,
+    /// Inside that Rs now.
+    in_answer: bool,
+    staged: i64,
+    skipped: usize,
+    notes: Vec<Note>,
+    /// The response does not answer the run's request the way it must.
+    problem: Option<String>,
+    /// A database error; the response will be rolled back.
+    failed: Option<StoreError>,
+}
+
+impl Stager {
+    /// Takes the next parsed item of the response.
+    pub async fn push(&mut self, item: Item) {
+        if self.failed.is_some() {
+            return;
+        }
+        match item {
+            Item::Rs(status) => {
+                let wanted = match self.list {
+                    List::Customers => matches!(status.kind, RsKind::CustomerQuery),
+                    List::Employees => matches!(status.kind, RsKind::EmployeeQuery),
+                };
+                let id_matches = match (&status.request_id, &self.run.awaiting) {
+                    (Some(got), Some(sent)) => got == sent,
+                    _ => true,
+                };
+                if wanted && self.status.is_none() {
+                    if id_matches {
+                        self.status = Some(status);
+                        self.in_answer = true;
+                    } else {
+                        self.problem = Some(format!(
+                            "it answers request {:?}, but qbsync is waiting for {:?}",
+                            status.request_id.unwrap_or_default(),
+                            self.run.awaiting.clone().unwrap_or_default()
+                        ));
+                    }
+                }
+            }
+            Item::RsEnd => self.in_answer = false,
+            Item::Customer(customer) if self.in_answer && self.list == List::Customers => {
+                if !self.batch_ids.insert(customer.list_id.clone()) {
+                    self.flush().await;
+                    self.batch_ids.insert(customer.list_id.clone());
+                }
+                self.customers.push(customer);
+                self.staged += 1;
+                if self.customers.len() >= BATCH_ROWS {
+                    self.flush().await;
+                }
+            }
+            Item::Employee(employee) if self.in_answer && self.list == List::Employees => {
+                if !self.batch_ids.insert(employee.list_id.clone()) {
+                    self.flush().await;
+                    self.batch_ids.insert(employee.list_id.clone());
+                }
+                self.employees.push(employee);
+                self.staged += 1;
+                if self.employees.len() >= BATCH_ROWS {
+                    self.flush().await;
+                }
+            }
+            Item::Skipped { list_id, reason } if self.in_answer => {
+                self.skipped += 1;
+                if self.skipped <= MAX_SKIP_NOTES {
+                    self.notes.push(Note::warning(
+                        list_id.clone(),
+                        format!("skipped a QuickBooks record{}: {reason}", list_id.map(|id| format!(" ({id})")).unwrap_or_default()),
+                        None,
+                    ));
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// Writes the records collected so far.
+    async fn flush(&mut self) {
+        let Some(tx) = self.tx.as_mut() else { return };
+        let result = match self.list {
+            List::Customers => staging::upsert_customers(tx, &self.ctx, &self.customers).await,
+            List::Employees => staging::upsert_employees(tx, &self.ctx, &self.employees).await,
+        };
+        self.customers.clear();
+        self.employees.clear();
+        self.batch_ids.clear();
+        if let Err(err) = result {
+            self.failed = Some(err);
+        }
+    }
+
+    /// Rolls back everything staged from this response.
+    pub async fn abandon(mut self) {
+        if let Some(tx) = self.tx.take() {
+            let _ = tx.rollback().await;
+        }
+    }
+}

@@ -1,0 +1,469 @@
+//! The pure part of a run: which qbXML request comes next, what a QuickBooks answer does to the
+//! run, how far along it is, and what it says when it ends. No IO: values in, values out.
+
+use crate::qbxml::{self, ActiveStatus, CustomerQuery, EmployeeQuery, IteratorMode, QbxmlVersion, Request, RsStatus};
+use crate::store::runs::Run;
+
+/// The steps of a run, in order, as stored in `run.step`.
+pub const STEP_START: &str = "start";
+pub const STEP_CUSTOMERS: &str = "customers";
+pub const STEP_EMPLOYEES: &str = "employees";
+pub const STEP_DONE: &str = "done";
+
+/// How many times one run restarts an expired customer iterator before giving up.
+pub const MAX_ITERATOR_RESTARTS: i64 = 3;
+
+/// Share of the progress bar given to the customer list; employees take the rest but 100.
+const CUSTOMER_SHARE: i64 = 90;
+
+/// The qbXML request for the run's current step. A request already handed out and not yet
+/// answered (`run.awaiting`) is rebuilt with the same requestID, so a repeated sendRequestXML
+/// gets the same request again.
+pub fn next_request(run: &Run, page_size: u32) -> Option<(String, Request)> {
+    let prefix = match run.step.as_str() {
+        STEP_CUSTOMERS => "cust",
+        STEP_EMPLOYEES => "emp",
+        _ => return None,
+    };
+    let request_id = run.awaiting.clone().unwrap_or_else(|| format!("{prefix}-{}", run.request_count + 1));
+    let request = if run.step == STEP_CUSTOMERS {
+        Request::Customer(CustomerQuery {
+            request_id: request_id.clone(),
+            iterator: Some(match &run.iterator_id {
+                Some(id) => IteratorMode::Continue { iterator_id: id.clone() },
+                None => IteratorMode::Start,
+            }),
+            max_returned: Some(page_size.max(1)),
+            active_status: Some(ActiveStatus::All),
+            from_modified_date: None,
+            include_ret_elements: true,
+        })
+    } else {
+        Request::Employee(EmployeeQuery {
+            request_id: request_id.clone(),
+            max_returned: None,
+            active_status: Some(ActiveStatus::All),
+            from_modified_date: None,
+            include_ret_elements: true,
+        })
+    };
+    Some((request_id, request))
+}
+
+/// A warning or error to record on the run.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Note {
+    pub level: &'static str,
+    pub code: Option<String>,
+    pub message: String,
+    pub explanation: Option<String>,
+}
+
+impl Note {
+    pub fn warning(code: Option<String>, message: String, explanation: Option<String>) -> Note {
+        Note { level: "warning", code, message, explanation }
+    }
+    pub fn error(code: Option<String>, message: String, explanation: Option<String>) -> Note {
+        Note { level: "error", code, message, explanation }
+    }
+}
+
+/// What applying one answered page asks the caller to do besides saving the run.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct PageEffects {
+    pub notes: Vec<Note>,
+    /// The customer list was read completely and cleanly: mark what it lacks as deleted.
+    pub sweep_customers: bool,
+    /// Likewise for employees.
+    pub sweep_employees: bool,
+}
+
+fn list_name(step: &str) -> &'static str {
+    if step == STEP_CUSTOMERS { "customer" } else { "employee" }
+}
+
+fn status_note(status: &RsStatus, level_error: bool, what: &str) -> Note {
+    let message = format!(
+        "QuickBooks answered the {what} query with status {} ({}): {}",
+        status.status_code,
+        status.status_severity,
+        status.status_message.trim()
+    );
+    let explanation = qbxml::explain_status(status.status_code).map(str::to_string);
+    let code = Some(status.status_code.to_string());
+    if level_error { Note::error(code, message, explanation) } else { Note::warning(code, message, explanation) }
+}
+
+/// Applies QuickBooks' answer to the outstanding request: `staged` records of the page were
+/// staged. Moves the run to its next request or step and says what else must happen.
+pub fn apply_page(run: &mut Run, status: &RsStatus, staged: i64) -> PageEffects {
+    let mut effects = PageEffects::default();
+    let what = list_name(&run.step);
+    let code = status.status_code;
+    run.awaiting = None;
+    let step_finished;
+    match qbxml::classify_status(code) {
+        qbxml::Severity::Ok | qbxml::Severity::NoMatch | qbxml::Severity::Info | qbxml::Severity::Warning => {
+            if matches!(qbxml::classify_status(code), qbxml::Severity::Warning) {
+                effects.notes.push(status_note(status, false, what));
+                run.warning_count += 1;
+                mark_incomplete(run);
+            }
+            if run.step == STEP_CUSTOMERS {
+                run.customers_staged += staged;
+                let remaining = status.iterator_remaining_count.map(i64::from);
+                let no_more = code == 1 || remaining.unwrap_or(0) == 0 || status.iterator_id.is_none();
+                if no_more {
+                    step_finished = true;
+                } else {
+                    run.iterator_id = status.iterator_id.clone();
+                    run.iterator_remaining = remaining;
+                    step_finished = false;
+                }
+            } else {
+                run.employees_staged += staged;
+                step_finished = true;
+            }
+        }
+        qbxml::Severity::Error if code == 3391 && run.step == STEP_CUSTOMERS && run.iterator_restarts < MAX_ITERATOR_RESTARTS => {
+            run.iterator_restarts += 1;
+            run.iterator_id = None;
+            run.iterator_remaining = None;
+            run.warning_count += 1;
+            effects.notes.push(Note::warning(
+                Some(code.to_string()),
+                format!(
+                    "QuickBooks said the customer iterator had expired (status 3391); the customer list was \
+                     restarted from the beginning (restart {} of {MAX_ITERATOR_RESTARTS})",
+                    run.iterator_restarts
+                ),
+                qbxml::explain_status(code).map(str::to_string),
+            ));
+            step_finished = false;
+        }
+        qbxml::Severity::Error => {
+            effects.notes.push(status_note(status, true, what));
+            run.error_count += 1;
+            mark_incomplete(run);
+            step_finished = true;
+        }
+    }
+    if step_finished {
+        if run.step == STEP_CUSTOMERS {
+            effects.sweep_customers = run.customers_complete;
+            run.step = STEP_EMPLOYEES.into();
+        } else {
+            effects.sweep_employees = run.employees_complete;
+            run.step = STEP_DONE.into();
+        }
+        run.iterator_id = None;
+        run.iterator_remaining = None;
+    }
+    run.percent = percent(run);
+    effects
+}
+
+fn mark_incomplete(run: &mut Run) {
+    if run.step == STEP_CUSTOMERS {
+        run.customers_complete = false;
+    } else {
+        run.employees_complete = false;
+    }
+}
+
+/// Progress for QBWC's bar: grows with what was really fetched (iterator remaining counts),
+/// never goes back, and is 100 only when nothing is left to ask.
+pub fn percent(run: &Run) -> i64 {
+    let computed = match run.step.as_str() {
+        STEP_START => 0,
+        STEP_CUSTOMERS => match run.iterator_remaining {
+            Some(remaining) if run.customers_staged + remaining > 0 => {
+                CUSTOMER_SHARE * run.customers_staged / (run.customers_staged + remaining)
+            }
+            _ => 0,
+        },
+        STEP_EMPLOYEES => CUSTOMER_SHARE,
+        _ => 100,
+    };
+    if run.step == STEP_DONE { 100 } else { computed.max(run.percent).min(99) }
+}
+
+/// `1204` → `1,204`.
+pub fn thousands(n: i64) -> String {
+    let digits = n.unsigned_abs().to_string();
+    let mut out = String::new();
+    for (i, ch) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(ch);
+    }
+    if n < 0 { format!("-{out}") } else { out }
+}
+
+fn plural(n: i64, one: &str, many: &str) -> String {
+    format!("{} {}", thousands(n), if n == 1 { one } else { many })
+}
+
+/// The run's outcome once it ends normally through closeConnection.
+pub fn outcome(run: &Run) -> &'static str {
+    let staged_anything = run.customers_staged + run.employees_staged > 0;
+    if run.error_count > 0 || run.step != STEP_DONE {
+        if run.step == STEP_DONE && staged_anything { "errors" } else { "failed" }
+    } else if run.warning_count > 0 {
+        "warnings"
+    } else {
+        "success"
+    }
+}
+
+/// The one-line summary closeConnection returns and the run history keeps.
+pub fn summary(run: &Run) -> String {
+    let mut text = format!(
+        "Staged {} and {}",
+        plural(run.customers_staged, "customer", "customers"),
+        plural(run.employees_staged, "employee", "employees")
+    );
+    let deleted = run.customers_deleted + run.employees_deleted;
+    if deleted > 0 {
+        text.push_str(&format!("; {} no longer in QuickBooks", plural(deleted, "record", "records")));
+    }
+    if run.warning_count > 0 {
+        text.push_str(&format!("; {}", plural(run.warning_count, "warning", "warnings")));
+    }
+    if run.error_count > 0 {
+        text.push_str(&format!(
+            "; {}, the last: {}",
+            plural(run.error_count, "error", "errors"),
+            run.last_error.as_deref().unwrap_or("see the run history")
+        ));
+    } else if run.step != STEP_DONE {
+        text.push_str("; the run ended before every list was read");
+    }
+    text
+}
+
+/// Compares dotted version numbers (`2.3.0.215`); missing parts count as 0, and text that is not
+/// a number sorts as 0.
+pub fn compare_versions(a: &str, b: &str) -> std::cmp::Ordering {
+    let parse = |s: &str| -> Vec<u64> { s.trim().split('.').map(|p| p.trim().parse().unwrap_or(0)).collect() };
+    let (mut a, mut b) = (parse(a), parse(b));
+    let len = a.len().max(b.len());
+    a.resize(len, 0);
+    b.resize(len, 0);
+    a.cmp(&b)
+}
+
+/// The clientVersion answer: `E:` below the minimum, `W:` below the recommended version, else
+/// empty (carry on).
+pub fn client_version_answer(version: &str, minimum: Option<&str>, recommended: Option<&str>) -> String {
+    use std::cmp::Ordering::Less;
+    if let Some(min) = minimum.filter(|m| !m.is_empty()) {
+        if compare_versions(version, min) == Less {
+            return format!(
+                "E:This QuickBooks Web Connector is version {version}; qbsync needs {min} or later. \
+                 Install the current Web Connector from Intuit and run the update again."
+            );
+        }
+    }
+    if let Some(rec) = recommended.filter(|r| !r.is_empty()) {
+        if compare_versions(version, rec) == Less {
+            return format!(
+                "W:This QuickBooks Web Connector is version {version}; version {rec} or later is recommended. \
+                 Press OK to go on with the update."
+            );
+        }
+    }
+    String::new()
+}
+
+/// Chooses the qbXML version to speak: the highest qbsync supports that QuickBooks supports.
+/// `supported` comes from the HostQuery in strHCPResponse when there is one; `reported` is
+/// QBWC's qbXMLMajorVers/MinorVers, the highest the request processor accepts.
+pub fn choose_version(
+    supported: &[QbxmlVersion],
+    reported: Option<QbxmlVersion>,
+) -> Result<QbxmlVersion, qbxml::VersionTooOld> {
+    let mut candidates: Vec<QbxmlVersion> =
+        supported.iter().copied().filter(|v| reported.is_none_or(|r| *v <= r)).collect();
+    if candidates.is_empty() {
+        candidates.extend(reported);
+    }
+    if candidates.is_empty() {
+        // Neither the HCP response nor QBWC said anything: speak the most widely accepted version.
+        candidates.push(QbxmlVersion::MAX_SUPPORTED);
+    }
+    qbxml::choose_version(&candidates)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::qbxml::RsKind;
+    use chrono::Utc;
+    use uuid::Uuid;
+
+    fn run_at(step: &str) -> Run {
+        Run {
+            run_id: Uuid::nil(),
+            connection_id: Uuid::nil(),
+            ticket_hash: String::new(),
+            state: "live".into(),
+            outcome: None,
+            step: step.into(),
+            awaiting: None,
+            iterator_id: None,
+            iterator_remaining: None,
+            iterator_restarts: 0,
+            qbxml_version: Some("13.0".into()),
+            request_count: 0,
+            customers_staged: 0,
+            employees_staged: 0,
+            customers_deleted: 0,
+            employees_deleted: 0,
+            customers_complete: true,
+            employees_complete: true,
+            warning_count: 0,
+            error_count: 0,
+            percent: 0,
+            last_error: None,
+            summary: None,
+            seq: 0,
+            started_at: Utc::now(),
+            last_call_at: Utc::now(),
+            ended_at: None,
+        }
+    }
+
+    fn status(kind: RsKind, code: i32, iterator: Option<(&str, u32)>) -> RsStatus {
+        RsStatus {
+            kind,
+            request_id: None,
+            status_code: code,
+            status_severity: if code >= 1000 { "Error".into() } else if code >= 500 { "Warn".into() } else { "Info".into() },
+            status_message: "Status message".into(),
+            iterator_id: iterator.map(|(id, _)| id.to_string()),
+            iterator_remaining_count: iterator.map(|(_, n)| n),
+            ret_count: None,
+        }
+    }
+
+    #[test]
+    fn customers_are_paged_then_employees_then_done() {
+        let mut run = run_at(STEP_CUSTOMERS);
+        let (id, request) = next_request(&run, 500).unwrap();
+        assert_eq!(id, "cust-1");
+        assert!(matches!(request, Request::Customer(CustomerQuery { iterator: Some(IteratorMode::Start), .. })));
+
+        run.awaiting = Some(id);
+        let effects = apply_page(&mut run, &status(RsKind::CustomerQuery, 0, Some(("{it}", 1500))), 500);
+        assert!(effects.notes.is_empty());
+        assert_eq!(run.step, STEP_CUSTOMERS);
+        assert_eq!(run.percent, 22);
+        run.request_count = 1;
+        let (_, request) = next_request(&run, 500).unwrap();
+        assert!(matches!(request, Request::Customer(CustomerQuery { iterator: Some(IteratorMode::Continue { .. }), .. })));
+
+        apply_page(&mut run, &status(RsKind::CustomerQuery, 0, Some(("{it}", 0))), 1500);
+        assert_eq!(run.step, STEP_EMPLOYEES);
+        assert_eq!(run.percent, 90);
+        let (_, request) = next_request(&run, 500).unwrap();
+        assert!(matches!(request, Request::Employee(_)));
+
+        let effects = apply_page(&mut run, &status(RsKind::EmployeeQuery, 0, None), 37);
+        assert!(effects.sweep_employees);
+        assert_eq!(run.step, STEP_DONE);
+        assert_eq!(run.percent, 100);
+        assert_eq!(outcome(&run), "success");
+        assert_eq!(summary(&run), "Staged 2,000 customers and 37 employees");
+    }
+
+    #[test]
+    fn an_unanswered_request_is_handed_out_again_with_the_same_id() {
+        let mut run = run_at(STEP_CUSTOMERS);
+        run.awaiting = Some("cust-4".into());
+        run.request_count = 4;
+        assert_eq!(next_request(&run, 100).unwrap().0, "cust-4");
+    }
+
+    #[test]
+    fn nothing_found_is_an_empty_complete_list() {
+        let mut run = run_at(STEP_CUSTOMERS);
+        let effects = apply_page(&mut run, &status(RsKind::CustomerQuery, 1, None), 0);
+        assert!(effects.sweep_customers);
+        assert_eq!(run.step, STEP_EMPLOYEES);
+    }
+
+    #[test]
+    fn an_expired_iterator_restarts_the_list_a_bounded_number_of_times() {
+        let mut run = run_at(STEP_CUSTOMERS);
+        run.iterator_id = Some("{old}".into());
+        for restart in 1..=MAX_ITERATOR_RESTARTS {
+            let effects = apply_page(&mut run, &status(RsKind::CustomerQuery, 3391, None), 0);
+            assert_eq!(effects.notes[0].level, "warning");
+            assert_eq!(run.iterator_restarts, restart);
+            assert_eq!(run.iterator_id, None);
+            assert_eq!(run.step, STEP_CUSTOMERS);
+        }
+        let effects = apply_page(&mut run, &status(RsKind::CustomerQuery, 3391, None), 0);
+        assert_eq!(effects.notes[0].level, "error");
+        assert_eq!(run.step, STEP_EMPLOYEES);
+        assert!(!effects.sweep_customers);
+    }
+
+    #[test]
+    fn warnings_keep_the_data_but_skip_the_deletion_sweep() {
+        let mut run = run_at(STEP_CUSTOMERS);
+        let effects = apply_page(&mut run, &status(RsKind::CustomerQuery, 530, Some(("{it}", 0))), 10);
+        assert_eq!(effects.notes.len(), 1);
+        assert!(!effects.sweep_customers);
+        assert_eq!(run.customers_staged, 10);
+        assert_eq!(run.warning_count, 1);
+    }
+
+    #[test]
+    fn an_error_status_ends_the_step_and_the_run_goes_on() {
+        let mut run = run_at(STEP_EMPLOYEES);
+        let effects = apply_page(&mut run, &status(RsKind::EmployeeQuery, 3261, None), 0);
+        assert_eq!(effects.notes[0].level, "error");
+        assert_eq!(effects.notes[0].code.as_deref(), Some("3261"));
+        assert!(!effects.sweep_employees);
+        assert_eq!(run.step, STEP_DONE);
+        assert_eq!(outcome(&run), "failed");
+    }
+
+    #[test]
+    fn percent_never_goes_back() {
+        let mut run = run_at(STEP_CUSTOMERS);
+        run.percent = 50;
+        run.customers_staged = 10;
+        run.iterator_remaining = Some(1000);
+        assert_eq!(percent(&run), 50);
+    }
+
+    #[test]
+    fn thousands_separators() {
+        assert_eq!(thousands(0), "0");
+        assert_eq!(thousands(999), "999");
+        assert_eq!(thousands(1204), "1,204");
+        assert_eq!(thousands(1234567), "1,234,567");
+    }
+
+    #[test]
+    fn client_versions_are_compared_numerically() {
+        assert_eq!(client_version_answer("2.3.0.215", Some("2.1.0.30"), None), "");
+        assert!(client_version_answer("2.0.0.116", Some("2.1.0.30"), None).starts_with("E:"));
+        assert!(client_version_answer("2.2.0.71", None, Some("2.3")).starts_with("W:"));
+        assert_eq!(client_version_answer("10.0", Some("9.9.9"), None), "");
+    }
+
+    #[test]
+    fn the_version_is_the_highest_both_sides_support() {
+        let v = |s: &str| QbxmlVersion::parse(s).unwrap();
+        let supported: Vec<_> = ["1.0", "2.0", "5.0", "11.0", "12.0", "13.0", "14.0", "16.0"].map(v).to_vec();
+        assert_eq!(choose_version(&supported, Some(v("16.0"))).unwrap(), v("13.0"));
+        assert_eq!(choose_version(&supported, Some(v("12.0"))).unwrap(), v("12.0"));
+        assert_eq!(choose_version(&[], Some(v("11.0"))).unwrap(), v("11.0"));
+        assert!(choose_version(&[v("1.0"), v("4.1")], Some(v("4.1"))).is_err());
+    }
+}

@@ -1,0 +1,11 @@
+//! Integration tests: each starts the real server on a random loopback port and drives it over
+//! HTTP the way the Web Connector (or an API client) would. One binary, modules by subject.
+
+mod helpers;
+
+mod cli;
+mod contract_files;
+mod qbwc_contract;
+mod qbwc_errors;
+mod qbwc_sessions;
+mod read_api;

@@ -1,0 +1,172 @@
+//! The read routes of the JSON API: authentication, organization scoping, filters, paging.
+
+use qbsync::simulate::{Dataset, FakeQuickBooks, Faults};
+use qbsync::store::catalog;
+
+use crate::helpers::*;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_api_wants_a_valid_bearer_token() {
+    let app = spawn_app().await;
+    for token in [None, Some("qbs_not-a-token"), Some("")] {
+        let (status, body) = app.get_json_as("/api/v1/connections", token).await;
+        assert_eq!(status, 401, "{body}");
+        assert_eq!(body["error"]["code"], "unauthorized");
+        assert!(body["error"]["message"].as_str().unwrap().contains("Bearer"));
+    }
+    let (status, body) = app.get_json("/api/v1/nothing-here").await;
+    assert_eq!(status, 404);
+    assert_eq!(body["error"]["code"], "not_found");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn another_organizations_records_are_invisible() {
+    let app = spawn_app().await;
+    app.sync_company(1, 10, 2).await;
+    let other_org = catalog::create_organization(&app.db, "Other Co").await.unwrap();
+    let other_token = add_token(&app.db, other_org.organization_id).await;
+
+    let (status, body) = app.get_json_as("/api/v1/qb/customers", Some(&other_token)).await;
+    assert_eq!(status, 200);
+    assert_eq!(body["items"].as_array().unwrap().len(), 0);
+    let (status, body) = app.get_json_as("/api/v1/connections", Some(&other_token)).await;
+    assert_eq!(status, 200);
+    assert_eq!(body["items"].as_array().unwrap().len(), 0);
+    for path in ["", "/runs", "/qwc"] {
+        let (status, body) = app.get_json_as(&format!("/api/v1/connections/{}{path}", app.conn.id), Some(&other_token)).await;
+        assert_eq!(status, 404, "{path}: {body}");
+        assert_eq!(body["error"]["code"], "not_found");
+    }
+    let (status, _) = app.get_json("/api/v1/connections/not-a-uuid").await;
+    assert_eq!(status, 404);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connections_show_their_quickbooks_and_last_run() {
+    let app = spawn_app().await;
+    app.sync_company(2, 4, 1).await;
+    let (status, body) = app.get_json("/api/v1/connections").await;
+    assert_eq!(status, 200);
+    let conn = &body["items"][0];
+    assert_eq!(conn["id"], app.conn.id.to_string().as_str());
+    assert_eq!(conn["username"], app.conn.username.as_str());
+    assert!(conn["owner_id"].as_str().unwrap().starts_with('{'));
+    assert!(conn["file_id"].as_str().unwrap().ends_with('}'));
+    assert!(conn.get("password").is_none() && conn.get("password_hash").is_none());
+    assert_eq!(conn["last_run"]["outcome"], "success");
+    assert_eq!(conn["quickbooks"]["qbxml_version"], "13.0");
+    assert!(conn["quickbooks"]["company_name"].is_string());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_qwc_download_names_our_endpoint_and_the_connection() {
+    let app = spawn_app_with(|s| s.public_url = "https://sync.sparkle.example".into()).await;
+    let (status, content_type, body) = app.get_as(&format!("/api/v1/connections/{}/qwc", app.conn.id), Some(&app.token)).await;
+    assert_eq!(status, 200, "{body}");
+    assert!(content_type.contains("xml"));
+    assert!(body.contains("<AppURL>https://sync.sparkle.example/qbwc</AppURL>"));
+    assert!(body.contains("<AppSupport>https://sync.sparkle.example/support</AppSupport>"));
+    assert!(body.contains(&format!("<UserName>{}</UserName>", app.conn.username)));
+    let conn = catalog::get_connection(&app.db, None, app.conn.id).await.unwrap();
+    assert!(body.contains(&format!("<OwnerID>{}</OwnerID>", conn.owner_id)));
+    assert!(body.contains(&format!("<FileID>{}</FileID>", conn.file_id)));
+    // The same GUIDs every time.
+    let (_, _, again) = app.get_as(&format!("/api/v1/connections/{}/qwc", app.conn.id), Some(&app.token)).await;
+    assert_eq!(body, again);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_qwc_for_a_plain_http_public_url_is_refused_with_the_reason() {
+    let app = spawn_app_with(|s| s.public_url = "http://sync.sparkle.example".into()).await;
+    let (status, body) = app.get_json(&format!("/api/v1/connections/{}/qwc", app.conn.id)).await;
+    assert_eq!(status, 422);
+    assert!(body["error"]["message"].as_str().unwrap().contains("https"), "{body}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn staged_customers_filter_search_and_page() {
+    let app = spawn_app().await;
+    let data = Dataset::generate(21, 130, 6);
+    app.simulate(FakeQuickBooks::new(data.clone(), Faults::default())).await;
+
+    // Paging walks every record once, in order.
+    let mut seen = Vec::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let path = match &cursor {
+            Some(c) => format!("/api/v1/qb/customers?limit=40&cursor={c}"),
+            None => "/api/v1/qb/customers?limit=40".to_string(),
+        };
+        let (status, page) = app.get_json(&path).await;
+        assert_eq!(status, 200);
+        let items = page["items"].as_array().unwrap();
+        assert!(items.len() <= 40);
+        seen.extend(items.iter().map(|c| c["id"].as_str().unwrap().to_string()));
+        match page["next"].as_str() {
+            Some(next) => cursor = Some(next.to_string()),
+            None => break,
+        }
+    }
+    assert_eq!(seen.len(), 130);
+    let unique: std::collections::HashSet<_> = seen.iter().collect();
+    assert_eq!(unique.len(), 130);
+
+    let inactive = app.all_customers("status=inactive").await;
+    assert_eq!(inactive.len(), data.customers.iter().filter(|c| !c.is_active).count());
+    let active = app.all_customers("status=active").await;
+    assert_eq!(active.len() + inactive.len(), 130);
+    assert_eq!(app.all_customers("linked=false").await.len(), 130);
+    assert!(app.all_customers("linked=true").await.is_empty());
+    assert_eq!(app.all_customers(&format!("connection={}", app.conn.id)).await.len(), 130);
+
+    let target = &data.customers[17];
+    let needle: String = target.full_name.chars().take(6).collect();
+    let found = app.all_customers(&format!("q={}", urlencode(&needle.to_uppercase()))).await;
+    assert!(found.iter().any(|c| c["list_id"] == target.list_id.as_str()), "{needle}");
+    assert!(found.iter().all(|c| c["full_name"].as_str().unwrap().to_lowercase().contains(&needle.to_lowercase())
+        || c["company_name"].as_str().unwrap_or_default().to_lowercase().contains(&needle.to_lowercase())
+        || c["email"].as_str().unwrap_or_default().to_lowercase().contains(&needle.to_lowercase())
+        || c["ship_address"]["city"].as_str().or(c["bill_address"]["city"].as_str()).unwrap_or_default().to_lowercase().contains(&needle.to_lowercase())));
+    assert!(app.all_customers("q=%25").await.iter().all(|c| c.to_string().contains('%')), "% is matched literally");
+
+    for bad in ["limit=0", "limit=501", "limit=x", "status=gone", "linked=maybe", "cursor=zz", "connection=nope"] {
+        let (status, body) = app.get_json(&format!("/api/v1/qb/customers?{bad}")).await;
+        assert_eq!(status, 400, "{bad}: {body}");
+        assert_eq!(body["error"]["code"], "bad_request");
+    }
+    let employees = app.all_employees("").await;
+    assert_eq!(employees.len(), 6);
+    let (status, body) = app.get_json("/api/v1/qb/employees?status=inactive&limit=1").await;
+    assert_eq!(status, 200, "{body}");
+}
+
+fn urlencode(text: &str) -> String {
+    text.bytes()
+        .map(|b| if b.is_ascii_alphanumeric() { (b as char).to_string() } else { format!("%{b:02X}") })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn runs_are_listed_newest_first_and_paged() {
+    let app = spawn_app().await;
+    for seed in 0..3 {
+        app.sync_company(seed, 3, 1).await;
+    }
+    let (status, page) = app.get_json(&format!("/api/v1/connections/{}/runs?limit=2", app.conn.id)).await;
+    assert_eq!(status, 200);
+    let items = page["items"].as_array().unwrap();
+    assert_eq!(items.len(), 2);
+    assert!(items[0]["started_at"].as_str() >= items[1]["started_at"].as_str());
+    let next = page["next"].as_str().unwrap();
+    let (_, rest) = app.get_json(&format!("/api/v1/connections/{}/runs?limit=2&cursor={next}", app.conn.id)).await;
+    assert_eq!(rest["items"].as_array().unwrap().len(), 1);
+    assert!(rest["next"].is_null());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn healthz_reports_the_database() {
+    let app = spawn_app().await;
+    let (status, body) = app.get_json_as("/healthz", None).await;
+    assert_eq!(status, 200);
+    assert_eq!(body["status"], "ok");
+}
