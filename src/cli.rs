@@ -302,7 +302,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
                 let org = catalog::find_organization(&db, &org).await.map_err(|_| anyhow::anyhow!("no organization {org:?}"))?;
                 let username = match username {
                     Some(u) if !u.trim().is_empty() => u.trim().to_string(),
-                    _ => default_username(&org.name, &name),
+                    _ => catalog::default_username(&org.name, &name),
                 };
                 let password = secrets::new_password();
                 let conn = catalog::create_connection(
@@ -311,7 +311,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
                         organization_id: org.organization_id,
                         name: &name,
                         username: &username,
-                        password_hash: &secrets::hash_password(&password),
+                        password_hash: &secrets::hash_generated_secret(&password),
                         company_file: &company_file,
                         run_every_minutes: run_every_minutes.clamp(1, 1440),
                     },
@@ -365,18 +365,6 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
     }
 }
 
-/// `acme-cleaning-main-office`: lower-case words of the organization and connection names.
-fn default_username(org: &str, connection: &str) -> String {
-    let mut out = String::new();
-    for word in format!("{org} {connection}").split(|c: char| !c.is_ascii_alphanumeric()).filter(|w| !w.is_empty()) {
-        if !out.is_empty() {
-            out.push('-');
-        }
-        out.push_str(&word.to_ascii_lowercase());
-    }
-    if out.is_empty() { "qbsync".into() } else { out }
-}
-
 async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let settings = Settings {
         listen: args.listen,
@@ -399,6 +387,10 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let db_kind = store::redact_url(&settings.database_url);
     let app = Application::build(settings).await?;
     tracing::info!("qbsync listening on {listen} (port {}), public URL {public}, database {db_kind}", app.port());
+    if let Some(link) = app.setup_link().await? {
+        println!("No admin exists yet. Open this one-time link to create the first organization and admin:\n  {link}");
+        println!("(or use `qbsync org create` and `qbsync admin create`)");
+    }
     app.run_until_stopped().await?;
     Ok(())
 }
@@ -426,13 +418,6 @@ fn simulate_command(args: SimulateArgs) -> anyhow::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn usernames_are_derived_from_names() {
-        assert_eq!(default_username("Acme Cleaning", "Main office"), "acme-cleaning-main-office");
-        assert_eq!(default_username("Café", "€"), "caf");
-        assert_eq!(default_username("", ""), "qbsync");
-    }
 
     #[test]
     fn the_command_line_parses() {

@@ -4,6 +4,9 @@
 //! Modules in reading order. The protocol modules (`soap`, `qbxml`) are pure: bytes in, values
 //! out, no IO. `sync` runs the Web Connector session over `store`; `http` is the thin shell.
 
+// The OpenAPI document is one large `json!` literal.
+#![recursion_limit = "512"]
+
 /// SOAP 1.1 envelopes of the Web Connector contract: typed calls in, replies and faults out.
 pub mod soap;
 /// qbXML: typed request builders and streaming response parsers.

@@ -9,14 +9,14 @@ use anyhow::Context;
 
 use crate::config::Settings;
 use crate::http::{self, AppState};
-use crate::store::{self, Db, catalog};
+use crate::store::{self, Db};
 use crate::sync::Service;
 
 /// A bound, not yet running server.
 pub struct Application {
     port: u16,
     server: Server,
-    db: Db,
+    state: AppState,
 }
 
 impl Application {
@@ -42,14 +42,8 @@ impl Application {
             service: Service::new(db.clone(), settings.sync.clone()),
             settings: Arc::new(settings),
         };
-        if catalog::count_admins(&db).await? == 0 {
-            tracing::info!(
-                "no admin exists yet: create one with `qbsync org create --name NAME` and \
-                 `qbsync admin create --org NAME --email EMAIL`"
-            );
-        }
-        let server = http::serve(listener, state)?;
-        Ok(Application { port, server, db })
+        let server = http::serve(listener, state.clone())?;
+        Ok(Application { port, server, state })
     }
 
     /// The port actually bound (useful with port 0).
@@ -58,7 +52,13 @@ impl Application {
     }
 
     pub fn db(&self) -> &Db {
-        &self.db
+        &self.state.db
+    }
+
+    /// On a database without any admin: a one-time link that creates the first organization
+    /// and admin (a new one at every start until it is used).
+    pub async fn setup_link(&self) -> anyhow::Result<Option<String>> {
+        crate::http::auth::offer_setup_link(&self.state).await
     }
 
     /// A handle that can stop the server.
@@ -69,7 +69,7 @@ impl Application {
     /// Serves until the server is stopped (Ctrl-C, SIGTERM or the handle).
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let result = self.server.await;
-        self.db.close().await;
+        self.state.db.close().await;
         result
     }
 }

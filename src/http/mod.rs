@@ -1,7 +1,9 @@
 //! The HTTP shell: routes, shared state and JSON errors. Handlers stay thin: they parse the
 //! request, call `sync`/`store`, and render.
 
+pub mod admin;
 pub mod api;
+pub mod auth;
 pub mod pages;
 pub mod qbwc;
 
@@ -30,8 +32,12 @@ pub struct AppState {
 pub enum ApiError {
     #[error("{0}")]
     BadRequest(String),
-    #[error("authentication required: send Authorization: Bearer <token>")]
+    #[error("authentication required: sign in, or send Authorization: Bearer <token>")]
     Unauthorized,
+    #[error("{0}")]
+    Unauthenticated(String),
+    #[error("{0}")]
+    Forbidden(String),
     #[error("not found")]
     NotFound,
     #[error("{0}")]
@@ -46,7 +52,8 @@ impl ApiError {
     fn code(&self) -> &'static str {
         match self {
             ApiError::BadRequest(_) => "bad_request",
-            ApiError::Unauthorized => "unauthorized",
+            ApiError::Unauthorized | ApiError::Unauthenticated(_) => "unauthorized",
+            ApiError::Forbidden(_) => "forbidden",
             ApiError::NotFound => "not_found",
             ApiError::Conflict(_) => "conflict",
             ApiError::Unprocessable(_) => "unprocessable",
@@ -59,7 +66,8 @@ impl ResponseError for ApiError {
     fn status_code(&self) -> StatusCode {
         match self {
             ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
-            ApiError::Unauthorized => StatusCode::UNAUTHORIZED,
+            ApiError::Unauthorized | ApiError::Unauthenticated(_) => StatusCode::UNAUTHORIZED,
+            ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
             ApiError::NotFound => StatusCode::NOT_FOUND,
             ApiError::Conflict(_) => StatusCode::CONFLICT,
             ApiError::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
@@ -117,14 +125,44 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/healthz", web::get().to(pages::healthz))
         .route("/support", web::get().to(pages::support))
         .route("/", web::get().to(pages::root))
+        .route("/admin", web::get().to(admin::app))
+        .route("/admin/", web::get().to(admin::app))
+        .route("/admin/login", web::get().to(admin::login_page))
+        .route("/admin/login", web::post().to(auth::login))
+        .route("/admin/logout", web::post().to(auth::logout))
+        .route("/admin/setup", web::get().to(admin::setup_page))
+        .route("/admin/setup", web::post().to(auth::setup))
+        .route("/admin/static/{name}", web::get().to(admin::static_file))
+        .route("/api/openapi.json", web::get().to(api::openapi::document))
         .service(
             web::scope("/api/v1")
-                .route("/connections", web::get().to(api::list_connections))
-                .route("/connections/{id}", web::get().to(api::get_connection))
-                .route("/connections/{id}/qwc", web::get().to(api::connection_qwc))
-                .route("/connections/{id}/runs", web::get().to(api::connection_runs))
-                .route("/qb/customers", web::get().to(api::list_customers))
-                .route("/qb/employees", web::get().to(api::list_employees))
+                .route("/session", web::get().to(auth::current_session))
+                .route("/connections", web::get().to(api::connections::list_connections))
+                .route("/connections", web::post().to(api::connections::create))
+                .route("/connections/{id}", web::get().to(api::connections::get_connection))
+                .route("/connections/{id}", web::patch().to(api::connections::update))
+                .route("/connections/{id}", web::delete().to(api::connections::delete))
+                .route("/connections/{id}/password", web::post().to(api::connections::rotate_password))
+                .route("/connections/{id}/qwc", web::get().to(api::connections::connection_qwc))
+                .route("/connections/{id}/runs", web::get().to(api::connections::connection_runs))
+                .route("/locations", web::get().to(api::locations::list))
+                .route("/locations", web::post().to(api::locations::create))
+                .route("/locations/{id}", web::get().to(api::locations::get))
+                .route("/locations/{id}", web::patch().to(api::locations::update))
+                .route("/locations/{id}", web::delete().to(api::locations::delete))
+                .route("/locations/{id}/link", web::put().to(api::locations::link))
+                .route("/locations/{id}/link", web::delete().to(api::locations::unlink))
+                .route("/staff", web::get().to(api::staff::list))
+                .route("/staff", web::post().to(api::staff::create))
+                .route("/staff/{id}", web::get().to(api::staff::get))
+                .route("/staff/{id}", web::patch().to(api::staff::update))
+                .route("/staff/{id}", web::delete().to(api::staff::delete))
+                .route("/staff/{id}/link", web::put().to(api::staff::link))
+                .route("/staff/{id}/link", web::delete().to(api::staff::unlink))
+                .route("/qb/customers", web::get().to(api::records::list_customers))
+                .route("/qb/customers/{id}/location", web::post().to(api::records::create_location_from_customer))
+                .route("/qb/employees", web::get().to(api::records::list_employees))
+                .route("/qb/employees/{id}/staff", web::post().to(api::records::create_staff_from_employee))
                 .default_service(web::to(api::not_found)),
         );
 }
@@ -133,7 +171,9 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 pub fn serve(listener: TcpListener, state: AppState) -> std::io::Result<Server> {
     let workers = state.settings.workers;
     let data = web::Data::new(state);
-    let mut server = HttpServer::new(move || App::new().app_data(data.clone()).configure(routes))
+    let mut server = HttpServer::new(move || {
+        App::new().wrap(admin::security_headers()).app_data(data.clone()).configure(routes)
+    })
         .listen(listener)?
         .shutdown_timeout(5);
     if workers > 0 {

@@ -165,6 +165,18 @@ pub async fn organization_for_token(db: &Db, token_hash: &str) -> Result<Option<
     }))
 }
 
+/// `acme-cleaning-main-office`: lower-case words of the organization and connection names.
+pub fn default_username(org: &str, connection: &str) -> String {
+    let mut out = String::new();
+    for word in format!("{org} {connection}").split(|c: char| !c.is_ascii_alphanumeric()).filter(|w| !w.is_empty()) {
+        if !out.is_empty() {
+            out.push('-');
+        }
+        out.push_str(&word.to_ascii_lowercase());
+    }
+    if out.is_empty() { "qbsync".into() } else { out }
+}
+
 /// A braced, upper-case GUID as the Web Connector wants for OwnerID and FileID.
 pub fn braced_guid() -> String {
     format!("{{{}}}", Uuid::new_v4().to_string().to_uppercase())
@@ -300,4 +312,125 @@ pub async fn set_company_file(db: &Db, connection_id: Uuid, company_file: &str) 
             .rows_affected()
     });
     if done == 0 { Err(StoreError::NotFound) } else { Ok(()) }
+}
+
+/// The changeable settings of a connection; `None` leaves a setting as it is.
+#[derive(Clone, Debug, Default)]
+pub struct ConnectionChanges {
+    pub name: Option<String>,
+    pub enabled: Option<bool>,
+    pub company_file: Option<String>,
+    pub run_every_minutes: Option<i64>,
+}
+
+pub async fn update_connection(db: &Db, organization_id: Uuid, connection_id: Uuid, changes: &ConnectionChanges) -> Result<()> {
+    let done = on_db!(db, pool => {
+        sqlx::query(
+            "UPDATE connection SET name = COALESCE($3, name), enabled = COALESCE($4, enabled), \
+             company_file = COALESCE($5, company_file), run_every_minutes = COALESCE($6, run_every_minutes) \
+             WHERE organization_id = $1 AND connection_id = $2",
+        )
+        .bind(organization_id)
+        .bind(connection_id)
+        .bind(&changes.name)
+        .bind(changes.enabled)
+        .bind(&changes.company_file)
+        .bind(changes.run_every_minutes)
+        .execute(pool)
+        .await
+        .map(|r| r.rows_affected())
+    })
+    .map_err(|e| match StoreError::from(e) {
+        StoreError::Conflict(_) => StoreError::Conflict("another connection already has that name".into()),
+        other => other,
+    })?;
+    if done == 0 { Err(StoreError::NotFound) } else { Ok(()) }
+}
+
+/// Replaces a connection's Web Connector password hash.
+pub async fn set_connection_password(db: &Db, organization_id: Uuid, connection_id: Uuid, password_hash: &str) -> Result<()> {
+    let done = on_db!(db, pool => {
+        sqlx::query("UPDATE connection SET password_hash = $3 WHERE organization_id = $1 AND connection_id = $2")
+            .bind(organization_id)
+            .bind(connection_id)
+            .bind(password_hash)
+            .execute(pool)
+            .await?
+            .rows_affected()
+    });
+    if done == 0 { Err(StoreError::NotFound) } else { Ok(()) }
+}
+
+/// Deletes a connection with its runs and staged records, in one transaction. Locations and
+/// staff linked to its records stay, unlinked.
+pub async fn delete_connection(db: &Db, organization_id: Uuid, connection_id: Uuid) -> Result<()> {
+    let mut tx = db.begin().await?;
+    let result: Result<u64> = async {
+        Ok(super::on_tx!(&mut tx, conn => {
+            sqlx::query(
+                "UPDATE location SET qb_customer_id = NULL WHERE qb_customer_id IN \
+                 (SELECT qb_customer_id FROM qb_customer WHERE connection_id = $1 AND organization_id = $2)",
+            )
+            .bind(connection_id)
+            .bind(organization_id)
+            .execute(&mut *conn)
+            .await?;
+            sqlx::query(
+                "UPDATE staff SET qb_employee_id = NULL WHERE qb_employee_id IN \
+                 (SELECT qb_employee_id FROM qb_employee WHERE connection_id = $1 AND organization_id = $2)",
+            )
+            .bind(connection_id)
+            .bind(organization_id)
+            .execute(&mut *conn)
+            .await?;
+            for sql in [
+                "DELETE FROM qb_customer WHERE connection_id = $1 AND organization_id = $2",
+                "DELETE FROM qb_employee WHERE connection_id = $1 AND organization_id = $2",
+                "DELETE FROM run_event WHERE run_id IN (SELECT run_id FROM run WHERE connection_id = $1 \
+                 AND EXISTS (SELECT 1 FROM connection WHERE connection_id = $1 AND organization_id = $2))",
+                "DELETE FROM run WHERE connection_id = $1 \
+                 AND EXISTS (SELECT 1 FROM connection WHERE connection_id = $1 AND organization_id = $2)",
+            ] {
+                sqlx::query(sql).bind(connection_id).bind(organization_id).execute(&mut *conn).await?;
+            }
+            sqlx::query("DELETE FROM connection WHERE connection_id = $1 AND organization_id = $2")
+                .bind(connection_id)
+                .bind(organization_id)
+                .execute(&mut *conn)
+                .await?
+                .rows_affected()
+        }))
+    }
+    .await;
+    match result {
+        Ok(1) => tx.commit().await,
+        Ok(_) => {
+            tx.rollback().await?;
+            Err(StoreError::NotFound)
+        }
+        Err(err) => {
+            let _ = tx.rollback().await;
+            Err(err)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn usernames_are_derived_from_names() {
+        assert_eq!(default_username("Acme Cleaning", "Main office"), "acme-cleaning-main-office");
+        assert_eq!(default_username("Café", "€"), "caf");
+        assert_eq!(default_username("", ""), "qbsync");
+    }
+
+    #[test]
+    fn guids_are_braced_and_upper_case() {
+        let guid = braced_guid();
+        assert_eq!(guid.len(), 38);
+        assert!(guid.starts_with('{') && guid.ends_with('}'));
+        assert_eq!(guid, guid.to_uppercase());
+    }
 }

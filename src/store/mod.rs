@@ -7,9 +7,11 @@
 //! accept. Migrations live in `migrations/sqlite` and `migrations/postgres` and are embedded in the
 //! binary.
 
+pub mod admins;
 pub mod catalog;
 pub mod locations;
 pub mod runs;
+pub mod staff;
 pub mod staging;
 
 use std::str::FromStr;

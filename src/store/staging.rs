@@ -326,78 +326,109 @@ pub fn like_pattern(text: &str) -> String {
     out
 }
 
-pub async fn list_customers(db: &Db, organization_id: Uuid, filter: &RecordFilter) -> Result<Vec<CustomerRow>> {
+/// Shared WHERE clause of the customer list and its count: $1 organization, $2 connection,
+/// $3 status, $4 linked, $5 pattern.
+const CUSTOMER_FILTER: &str = " WHERE c.organization_id = $1 \
+    AND ($2 IS NULL OR c.connection_id = $2) \
+    AND (CAST($3 AS TEXT) IS NULL \
+         OR (CAST($3 AS TEXT) = 'active' AND c.is_active AND c.deleted_at IS NULL) \
+         OR (CAST($3 AS TEXT) = 'inactive' AND NOT c.is_active AND c.deleted_at IS NULL) \
+         OR (CAST($3 AS TEXT) = 'deleted' AND c.deleted_at IS NOT NULL)) \
+    AND (CAST($4 AS BOOLEAN) IS NULL OR CAST($4 AS BOOLEAN) = (l.location_id IS NOT NULL)) \
+    AND (CAST($5 AS TEXT) IS NULL OR LOWER(c.full_name) LIKE CAST($5 AS TEXT) ESCAPE '\\' \
+         OR LOWER(COALESCE(c.company_name, '')) LIKE CAST($5 AS TEXT) ESCAPE '\\' \
+         OR LOWER(COALESCE(c.email, '')) LIKE CAST($5 AS TEXT) ESCAPE '\\' \
+         OR LOWER(COALESCE(c.ship_city, c.bill_city, '')) LIKE CAST($5 AS TEXT) ESCAPE '\\')";
+
+const CUSTOMER_FROM: &str = " FROM qb_customer c LEFT JOIN location l ON l.qb_customer_id = c.qb_customer_id";
+
+/// One page of an organization's staged customers, and how many match in all.
+pub async fn list_customers(db: &Db, organization_id: Uuid, filter: &RecordFilter) -> Result<(Vec<CustomerRow>, i64)> {
     let pattern = filter.q.as_deref().map(like_pattern);
     let (after_name, after_id) = match &filter.after {
         Some((name, id)) => (Some(name.clone()), Some(*id)),
         None => (None, None),
     };
+    let page_sql = format!(
+        "SELECT c.*, l.location_id AS link_location_id, l.name AS link_location_name{CUSTOMER_FROM}{CUSTOMER_FILTER} \
+         AND (CAST($6 AS TEXT) IS NULL OR c.full_name > CAST($6 AS TEXT) \
+              OR (c.full_name = CAST($6 AS TEXT) AND c.qb_customer_id > $7)) \
+         ORDER BY c.full_name, c.qb_customer_id LIMIT $8"
+    );
+    let count_sql = format!("SELECT COUNT(*){CUSTOMER_FROM}{CUSTOMER_FILTER}");
     Ok(on_db!(db, pool => {
-        sqlx::query_as::<_, CustomerRow>(
-            "SELECT c.*, l.location_id AS link_location_id, l.name AS link_location_name \
-             FROM qb_customer c LEFT JOIN location l ON l.qb_customer_id = c.qb_customer_id \
-             WHERE c.organization_id = $1 \
-             AND ($2 IS NULL OR c.connection_id = $2) \
-             AND (CAST($3 AS TEXT) IS NULL \
-                  OR (CAST($3 AS TEXT) = 'active' AND c.is_active AND c.deleted_at IS NULL) \
-                  OR (CAST($3 AS TEXT) = 'inactive' AND NOT c.is_active AND c.deleted_at IS NULL) \
-                  OR (CAST($3 AS TEXT) = 'deleted' AND c.deleted_at IS NOT NULL)) \
-             AND (CAST($4 AS BOOLEAN) IS NULL OR CAST($4 AS BOOLEAN) = (l.location_id IS NOT NULL)) \
-             AND (CAST($5 AS TEXT) IS NULL OR LOWER(c.full_name) LIKE CAST($5 AS TEXT) ESCAPE '\\' \
-                  OR LOWER(COALESCE(c.company_name, '')) LIKE CAST($5 AS TEXT) ESCAPE '\\' \
-                  OR LOWER(COALESCE(c.email, '')) LIKE CAST($5 AS TEXT) ESCAPE '\\' \
-                  OR LOWER(COALESCE(c.ship_city, c.bill_city, '')) LIKE CAST($5 AS TEXT) ESCAPE '\\') \
-             AND (CAST($6 AS TEXT) IS NULL OR c.full_name > CAST($6 AS TEXT) \
-                  OR (c.full_name = CAST($6 AS TEXT) AND c.qb_customer_id > $7)) \
-             ORDER BY c.full_name, c.qb_customer_id LIMIT $8",
-        )
-        .bind(organization_id)
-        .bind(filter.connection_id)
-        .bind(filter.status.clone())
-        .bind(filter.linked)
-        .bind(pattern)
-        .bind(after_name)
-        .bind(after_id)
-        .bind(filter.limit)
-        .fetch_all(pool)
-        .await?
+        let rows = sqlx::query_as::<_, CustomerRow>(sqlx::AssertSqlSafe(page_sql.clone()))
+            .bind(organization_id)
+            .bind(filter.connection_id)
+            .bind(filter.status.clone())
+            .bind(filter.linked)
+            .bind(pattern.clone())
+            .bind(after_name.clone())
+            .bind(after_id)
+            .bind(filter.limit)
+            .fetch_all(pool)
+            .await?;
+        let total = sqlx::query_scalar::<_, i64>(sqlx::AssertSqlSafe(count_sql.clone()))
+            .bind(organization_id)
+            .bind(filter.connection_id)
+            .bind(filter.status.clone())
+            .bind(filter.linked)
+            .bind(pattern.clone())
+            .fetch_one(pool)
+            .await?;
+        (rows, total)
     }))
 }
 
-pub async fn list_employees(db: &Db, organization_id: Uuid, filter: &RecordFilter) -> Result<Vec<EmployeeRow>> {
+/// Shared WHERE clause of the employee list and its count (parameters as for customers).
+const EMPLOYEE_FILTER: &str = " WHERE e.organization_id = $1 \
+    AND ($2 IS NULL OR e.connection_id = $2) \
+    AND (CAST($3 AS TEXT) IS NULL \
+         OR (CAST($3 AS TEXT) = 'active' AND e.is_active AND e.deleted_at IS NULL) \
+         OR (CAST($3 AS TEXT) = 'inactive' AND NOT e.is_active AND e.deleted_at IS NULL) \
+         OR (CAST($3 AS TEXT) = 'deleted' AND e.deleted_at IS NOT NULL)) \
+    AND (CAST($4 AS BOOLEAN) IS NULL OR CAST($4 AS BOOLEAN) = (s.staff_id IS NOT NULL)) \
+    AND (CAST($5 AS TEXT) IS NULL OR LOWER(e.name) LIKE CAST($5 AS TEXT) ESCAPE '\\' \
+         OR LOWER(COALESCE(e.email, '')) LIKE CAST($5 AS TEXT) ESCAPE '\\' \
+         OR LOWER(COALESCE(e.job_title, '')) LIKE CAST($5 AS TEXT) ESCAPE '\\')";
+
+const EMPLOYEE_FROM: &str = " FROM qb_employee e LEFT JOIN staff s ON s.qb_employee_id = e.qb_employee_id";
+
+/// One page of an organization's staged employees, and how many match in all.
+pub async fn list_employees(db: &Db, organization_id: Uuid, filter: &RecordFilter) -> Result<(Vec<EmployeeRow>, i64)> {
     let pattern = filter.q.as_deref().map(like_pattern);
     let (after_name, after_id) = match &filter.after {
         Some((name, id)) => (Some(name.clone()), Some(*id)),
         None => (None, None),
     };
+    let page_sql = format!(
+        "SELECT e.*, s.staff_id AS link_staff_id, s.name AS link_staff_name{EMPLOYEE_FROM}{EMPLOYEE_FILTER} \
+         AND (CAST($6 AS TEXT) IS NULL OR e.name > CAST($6 AS TEXT) \
+              OR (e.name = CAST($6 AS TEXT) AND e.qb_employee_id > $7)) \
+         ORDER BY e.name, e.qb_employee_id LIMIT $8"
+    );
+    let count_sql = format!("SELECT COUNT(*){EMPLOYEE_FROM}{EMPLOYEE_FILTER}");
     Ok(on_db!(db, pool => {
-        sqlx::query_as::<_, EmployeeRow>(
-            "SELECT e.*, s.staff_id AS link_staff_id, s.name AS link_staff_name \
-             FROM qb_employee e LEFT JOIN staff s ON s.qb_employee_id = e.qb_employee_id \
-             WHERE e.organization_id = $1 \
-             AND ($2 IS NULL OR e.connection_id = $2) \
-             AND (CAST($3 AS TEXT) IS NULL \
-                  OR (CAST($3 AS TEXT) = 'active' AND e.is_active AND e.deleted_at IS NULL) \
-                  OR (CAST($3 AS TEXT) = 'inactive' AND NOT e.is_active AND e.deleted_at IS NULL) \
-                  OR (CAST($3 AS TEXT) = 'deleted' AND e.deleted_at IS NOT NULL)) \
-             AND (CAST($4 AS BOOLEAN) IS NULL OR CAST($4 AS BOOLEAN) = (s.staff_id IS NOT NULL)) \
-             AND (CAST($5 AS TEXT) IS NULL OR LOWER(e.name) LIKE CAST($5 AS TEXT) ESCAPE '\\' \
-                  OR LOWER(COALESCE(e.email, '')) LIKE CAST($5 AS TEXT) ESCAPE '\\' \
-                  OR LOWER(COALESCE(e.job_title, '')) LIKE CAST($5 AS TEXT) ESCAPE '\\') \
-             AND (CAST($6 AS TEXT) IS NULL OR e.name > CAST($6 AS TEXT) \
-                  OR (e.name = CAST($6 AS TEXT) AND e.qb_employee_id > $7)) \
-             ORDER BY e.name, e.qb_employee_id LIMIT $8",
-        )
-        .bind(organization_id)
-        .bind(filter.connection_id)
-        .bind(filter.status.clone())
-        .bind(filter.linked)
-        .bind(pattern)
-        .bind(after_name)
-        .bind(after_id)
-        .bind(filter.limit)
-        .fetch_all(pool)
-        .await?
+        let rows = sqlx::query_as::<_, EmployeeRow>(sqlx::AssertSqlSafe(page_sql.clone()))
+            .bind(organization_id)
+            .bind(filter.connection_id)
+            .bind(filter.status.clone())
+            .bind(filter.linked)
+            .bind(pattern.clone())
+            .bind(after_name.clone())
+            .bind(after_id)
+            .bind(filter.limit)
+            .fetch_all(pool)
+            .await?;
+        let total = sqlx::query_scalar::<_, i64>(sqlx::AssertSqlSafe(count_sql.clone()))
+            .bind(organization_id)
+            .bind(filter.connection_id)
+            .bind(filter.status.clone())
+            .bind(filter.linked)
+            .bind(pattern.clone())
+            .fetch_one(pool)
+            .await?;
+        (rows, total)
     }))
 }
 

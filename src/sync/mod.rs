@@ -140,12 +140,24 @@ impl Service {
     /// QBWC guide, authenticate: `[ticket, ""|company file]`, or `nvu`, `none`, `busy`.
     async fn authenticate(&self, username: &str, password: &str, now: DateTime<Utc>) -> Result<Vec<String>, SyncError> {
         let refuse = |what: &str| vec![String::new(), what.to_string()];
-        let Some(conn) = catalog::connection_by_username(&self.db, username).await? else {
-            secrets::waste_password_check(password);
+        let conn = catalog::connection_by_username(&self.db, username).await?;
+        // Hashing is CPU work: keep it off the async workers. An unknown user name costs the same
+        // time as a wrong password, so neither can be told apart.
+        let (password, phc) = (password.to_string(), conn.as_ref().map(|c| c.password_hash.clone()));
+        let matches = tokio::task::spawn_blocking(move || match phc {
+            Some(phc) => secrets::verify_password(&password, &phc),
+            None => {
+                secrets::waste_password_check(&password);
+                false
+            }
+        })
+        .await
+        .unwrap_or(false);
+        let Some(conn) = conn else {
             info!("authenticate: unknown user name");
             return Ok(refuse("nvu"));
         };
-        if !secrets::verify_password(password, &conn.password_hash) {
+        if !matches {
             info!(connection = %conn.connection_id, "authenticate: wrong password");
             return Ok(refuse("nvu"));
         }

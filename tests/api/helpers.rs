@@ -80,7 +80,7 @@ pub async fn add_connection(db: &Db, organization_id: Uuid, name: &str) -> TestC
             organization_id,
             name,
             username: &username,
-            password_hash: &secrets::hash_password(&password),
+            password_hash: &secrets::hash_generated_secret(&password),
             company_file: "",
             run_every_minutes: 30,
         },
@@ -289,4 +289,99 @@ pub async fn authenticate(app: &TestApp) -> String {
     assert_eq!(strings.len(), 2, "{body}");
     assert_eq!(strings[1], "");
     strings[0].clone()
+}
+
+/// How a JSON API request authenticates.
+#[derive(Clone, Debug)]
+pub enum Auth {
+    None,
+    Bearer(String),
+    /// The session cookie's value, and the CSRF token to send (if any).
+    Session { cookie: String, csrf: Option<String> },
+}
+
+/// An API answer: status, JSON body (or the text as a JSON string), and headers.
+#[derive(Debug)]
+pub struct Answer {
+    pub status: u16,
+    pub json: Value,
+    pub headers: Vec<(String, String)>,
+}
+
+impl Answer {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+    }
+}
+
+impl TestApp {
+    pub fn bearer(&self) -> Auth {
+        Auth::Bearer(self.token.clone())
+    }
+
+    /// Any request with a JSON body (or raw text when `raw` is given).
+    pub async fn call(&self, method: &str, path: &str, body: Option<Value>, auth: &Auth) -> Answer {
+        self.call_raw(method, path, body.map(|b| b.to_string()), auth).await
+    }
+
+    pub async fn call_raw(&self, method: &str, path: &str, body: Option<String>, auth: &Auth) -> Answer {
+        let url = format!("{}{}", self.base, path);
+        let (method, auth) = (method.to_string(), auth.clone());
+        tokio::task::spawn_blocking(move || {
+            let agent = ureq::AgentBuilder::new().redirects(0).build();
+            let mut req = agent.request(&method, &url);
+            match &auth {
+                Auth::None => {}
+                Auth::Bearer(token) => req = req.set("Authorization", &format!("Bearer {token}")),
+                Auth::Session { cookie, csrf } => {
+                    req = req.set("Cookie", &format!("qbsync_session={cookie}"));
+                    if let Some(csrf) = csrf {
+                        req = req.set("X-CSRF-Token", csrf);
+                    }
+                }
+            }
+            let result = match body {
+                Some(body) => req.set("Content-Type", "application/json").send_string(&body),
+                None => req.call(),
+            };
+            let res = match result {
+                Ok(res) => res,
+                Err(ureq::Error::Status(_, res)) => res,
+                Err(err) => panic!("request failed: {err}"),
+            };
+            let status = res.status();
+            let headers = res
+                .headers_names()
+                .into_iter()
+                .flat_map(|name| res.all(&name).into_iter().map(|v| (name.clone(), v.to_string())).collect::<Vec<_>>())
+                .collect();
+            let text = res.into_string().unwrap_or_default();
+            let json = serde_json::from_str(&text).unwrap_or(Value::String(text));
+            Answer { status, json, headers }
+        })
+        .await
+        .unwrap()
+    }
+
+    /// Creates an admin in the app's organization and signs in through `POST /admin/login`.
+    pub async fn sign_in(&self) -> Auth {
+        let email = format!("admin-{}@sparkle.example", Uuid::new_v4().simple());
+        let password = "correct horse battery staple";
+        catalog::create_admin(&self.db, self.org_id, &email, &secrets::hash_password(password)).await.unwrap();
+        let answer = self.call("POST", "/admin/login", Some(serde_json::json!({ "email": email, "password": password })), &Auth::None).await;
+        assert_eq!(answer.status, 200, "{:?}", answer.json);
+        session_from(&answer)
+    }
+}
+
+/// The session a login or setup answer opened.
+pub fn session_from(answer: &Answer) -> Auth {
+    let cookie = answer
+        .headers
+        .iter()
+        .filter(|(n, _)| n.eq_ignore_ascii_case("set-cookie"))
+        .find_map(|(_, v)| v.strip_prefix("qbsync_session="))
+        .map(|v| v.split(';').next().unwrap().to_string())
+        .expect("a session cookie");
+    Auth::Session { cookie, csrf: answer.json["csrf_token"].as_str().map(str::to_string) }
 }

@@ -3,6 +3,7 @@
 
 mod helpers;
 
+mod admin_api;
 mod cli;
 mod contract_files;
 mod qbwc_contract;

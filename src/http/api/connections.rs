@@ -1,0 +1,257 @@
+//! Connections: list, read, create, change, delete, rotate the Web Connector password, the
+//! `.qwc` download and the run history.
+
+use actix_web::{HttpResponse, web};
+use chrono::{DateTime, Utc};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::{decode_cursor, encode_cursor, limit, parse_id};
+use crate::http::auth::Caller;
+use crate::http::{ApiError, AppState};
+use crate::store::catalog::{self, Connection};
+use crate::store::{runs, staging};
+
+pub fn connection_json(conn: &Connection) -> Value {
+    json!({
+        "id": conn.connection_id,
+        "org_id": conn.organization_id,
+        "name": conn.name,
+        "username": conn.username,
+        "owner_id": conn.owner_id,
+        "file_id": conn.file_id,
+        "enabled": conn.enabled,
+        "company_file": conn.company_file,
+        "run_every_minutes": conn.run_every_minutes,
+        "quickbooks": {
+            "product": conn.qb_product,
+            "version": conn.qb_version,
+            "country": conn.qb_country,
+            "company_name": conn.qb_company_name,
+            "file_path": conn.qb_file_path,
+            "qbxml_version": conn.qbxml_version,
+            "seen_at": conn.qb_seen_at,
+        },
+        "created_at": conn.created_at,
+    })
+}
+
+/// `GET /api/v1/connections`
+pub async fn list_connections(caller: Caller, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+    let connections = catalog::list_connections(&state.db, caller.organization_id).await?;
+    let mut items = Vec::with_capacity(connections.len());
+    for conn in &connections {
+        let mut value = connection_json(conn);
+        let last = runs::list_runs(&state.db, conn.connection_id, 1, None).await?;
+        value["last_run"] = last.first().map(run_json).unwrap_or(Value::Null);
+        items.push(value);
+    }
+    Ok(HttpResponse::Ok().json(json!({ "items": items, "next": null })))
+}
+
+/// `GET /api/v1/connections/{id}`
+pub async fn get_connection(caller: Caller, path: web::Path<String>, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+    let conn = catalog::get_connection(&state.db, Some(caller.organization_id), parse_id(&path)?).await?;
+    let mut value = connection_json(&conn);
+    let (customers, employees) = staging::staged_counts(&state.db, conn.connection_id).await?;
+    value["staged"] = json!({ "customers": customers, "employees": employees });
+    let last = runs::list_runs(&state.db, conn.connection_id, 1, None).await?;
+    value["last_run"] = last.first().map(run_json).unwrap_or(Value::Null);
+    Ok(HttpResponse::Ok().json(value))
+}
+
+/// `GET /api/v1/connections/{id}/qwc`: the Web Connector file, as a download.
+pub async fn connection_qwc(caller: Caller, path: web::Path<String>, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+    let conn = catalog::get_connection(&state.db, Some(caller.organization_id), parse_id(&path)?).await?;
+    let body = render_qwc(&state, &conn)?;
+    let filename: String = conn
+        .name
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' { c } else { '-' })
+        .collect();
+    Ok(HttpResponse::Ok()
+        .content_type("application/xml; charset=utf-8")
+        .insert_header(("Content-Disposition", format!("attachment; filename=\"qbsync-{filename}.qwc\"")))
+        .body(body))
+}
+
+/// The `.qwc` of a connection, or 422 when the public URL would be refused by the Web Connector.
+pub fn render_qwc(state: &AppState, conn: &Connection) -> Result<String, ApiError> {
+    let description = format!("Keeps {} customers and employees in step with QuickBooks", state.settings.app_name);
+    let app_name = format!("{} ({})", state.settings.app_name, conn.name);
+    crate::qwc::render(&crate::qwc::QwcFields {
+        app_name: &app_name,
+        app_description: &description,
+        public_url: &state.settings.public_url,
+        username: &conn.username,
+        owner_id: &conn.owner_id,
+        file_id: &conn.file_id,
+        run_every_minutes: conn.run_every_minutes,
+    })
+    .map_err(|e| ApiError::Unprocessable(e.to_string()))
+}
+
+pub fn run_json(run: &runs::Run) -> Value {
+    json!({
+        "id": run.run_id,
+        "connection_id": run.connection_id,
+        "state": run.state,
+        "outcome": run.outcome,
+        "started_at": run.started_at,
+        "ended_at": run.ended_at,
+        "last_call_at": run.last_call_at,
+        "step": run.step,
+        "percent": run.percent,
+        "qbxml_version": run.qbxml_version,
+        "requests": run.request_count,
+        "counts": {
+            "customers": run.customers_staged,
+            "employees": run.employees_staged,
+            "customers_deleted": run.customers_deleted,
+            "employees_deleted": run.employees_deleted,
+            "warnings": run.warning_count,
+            "errors": run.error_count,
+        },
+        "last_error": run.last_error,
+        "summary": run.summary,
+    })
+}
+
+#[derive(Deserialize)]
+pub struct RunsQuery {
+    limit: Option<i64>,
+    cursor: Option<String>,
+}
+
+/// `GET /api/v1/connections/{id}/runs`: newest first, each with its warnings and errors.
+pub async fn connection_runs(
+    caller: Caller,
+    path: web::Path<String>,
+    query: web::Query<RunsQuery>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let conn = catalog::get_connection(&state.db, Some(caller.organization_id), parse_id(&path)?).await?;
+    let limit = limit(query.limit)?;
+    let before = match &query.cursor {
+        Some(cursor) => {
+            let (key, id) = decode_cursor(cursor)?;
+            let at = DateTime::parse_from_rfc3339(&key)
+                .map_err(|_| ApiError::BadRequest("invalid cursor: pass the `next` value of the previous page".into()))?
+                .with_timezone(&Utc);
+            Some((at, id))
+        }
+        None => None,
+    };
+    let page = runs::list_runs(&state.db, conn.connection_id, limit + 1, before).await?;
+    let has_more = page.len() as i64 > limit;
+    let mut items = Vec::new();
+    for run in page.iter().take(limit as usize) {
+        let mut value = run_json(run);
+        let events = runs::run_events(&state.db, run.run_id).await?;
+        value["events"] = events
+            .iter()
+            .map(|e| json!({ "at": e.at, "level": e.level, "code": e.code, "message": e.message, "explanation": e.explanation }))
+            .collect();
+        value["errors"] = events
+            .iter()
+            .filter(|e| e.level == "error")
+            .map(|e| json!({ "code": e.code, "message": e.message, "explanation": e.explanation }))
+            .collect();
+        items.push(value);
+    }
+    let next = if has_more {
+        page.get(limit as usize - 1).map(|r| encode_cursor(&r.started_at.to_rfc3339(), r.run_id))
+    } else {
+        None
+    };
+    Ok(HttpResponse::Ok().json(json!({ "items": items, "next": next })))
+}
+
+const CREATE_FIELDS: &[&str] = &["name", "company_file", "run_every_minutes", "username"];
+const CHANGE_FIELDS: &[&str] = &["name", "enabled", "company_file", "run_every_minutes"];
+
+/// `POST /api/v1/connections`: answers the connection with its Web Connector password, once.
+pub async fn create(caller: Caller, body: web::Json<Value>, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+    use super::input::Body;
+    let body = Body::parse(body.into_inner(), CREATE_FIELDS)?;
+    let name = body.required_text("name", 100)?;
+    let company_file = body.optional_text("company_file", 1000)?.flatten().unwrap_or_default();
+    let minutes = body.optional_int("run_every_minutes", 1..=1440)?.unwrap_or(state.settings.run_every_minutes);
+    let org = catalog::find_organization(&state.db, &caller.organization_id.to_string()).await?;
+    let requested = body.optional_text("username", 100)?.flatten();
+    let password = crate::secrets::new_password();
+    let hash = {
+        let password = password.clone();
+        tokio::task::spawn_blocking(move || crate::secrets::hash_generated_secret(&password))
+            .await
+            .map_err(|e| ApiError::Internal(e.into()))?
+    };
+    let base = requested.clone().unwrap_or_else(|| catalog::default_username(&org.name, &name));
+    // A derived user name may already be taken by another organization: add a short suffix.
+    let mut attempt = 0;
+    let conn = loop {
+        let username = if attempt == 0 { base.clone() } else { format!("{base}-{}", &uuid::Uuid::new_v4().simple().to_string()[..6]) };
+        let result = catalog::create_connection(
+            &state.db,
+            catalog::NewConnection {
+                organization_id: caller.organization_id,
+                name: &name,
+                username: &username,
+                password_hash: &hash,
+                company_file: &company_file,
+                run_every_minutes: minutes,
+            },
+        )
+        .await;
+        match result {
+            Err(crate::store::StoreError::Conflict(message)) => {
+                let name_taken = catalog::list_connections(&state.db, caller.organization_id).await?.iter().any(|c| c.name == name);
+                if name_taken || requested.is_some() || attempt >= 3 {
+                    return Err(ApiError::Conflict(message));
+                }
+                attempt += 1;
+            }
+            other => break other?,
+        }
+    };
+    let mut value = connection_json(&conn);
+    value["password"] = json!(password);
+    value["last_run"] = Value::Null;
+    Ok(HttpResponse::Created().json(value))
+}
+
+/// `PATCH /api/v1/connections/{id}`
+pub async fn update(caller: Caller, path: web::Path<String>, body: web::Json<Value>, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+    use super::input::Body;
+    let id = parse_id(&path)?;
+    let body = Body::parse(body.into_inner(), CHANGE_FIELDS)?;
+    let changes = catalog::ConnectionChanges {
+        name: if body.has("name") { Some(body.required_text("name", 100)?) } else { None },
+        enabled: body.optional_bool("enabled")?,
+        company_file: body.optional_text("company_file", 1000)?.map(Option::unwrap_or_default),
+        run_every_minutes: body.optional_int("run_every_minutes", 1..=1440)?,
+    };
+    catalog::update_connection(&state.db, caller.organization_id, id, &changes).await?;
+    get_connection(caller, path, state).await
+}
+
+/// `DELETE /api/v1/connections/{id}`: with its runs and staged records; linked locations and
+/// staff stay, unlinked.
+pub async fn delete(caller: Caller, path: web::Path<String>, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+    catalog::delete_connection(&state.db, caller.organization_id, parse_id(&path)?).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// `POST /api/v1/connections/{id}/password`: a new Web Connector password, shown once.
+pub async fn rotate_password(caller: Caller, path: web::Path<String>, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+    let id = parse_id(&path)?;
+    let password = crate::secrets::new_password();
+    let hash = {
+        let password = password.clone();
+        tokio::task::spawn_blocking(move || crate::secrets::hash_generated_secret(&password))
+            .await
+            .map_err(|e| ApiError::Internal(e.into()))?
+    };
+    catalog::set_connection_password(&state.db, caller.organization_id, id, &hash).await?;
+    Ok(HttpResponse::Ok().json(json!({ "password": password })))
+}

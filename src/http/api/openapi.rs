@@ -1,0 +1,290 @@
+//! `GET /api/openapi.json`: the OpenAPI 3 document of the JSON API. A test walks every path and
+//! method in it against the running server, so it must say what the server really does.
+
+use actix_web::HttpResponse;
+use serde_json::{Value, json};
+
+fn error_response(description: &str) -> Value {
+    json!({ "description": description, "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Error" } } } })
+}
+
+fn json_response(description: &str, schema: &str) -> Value {
+    json!({ "description": description, "content": { "application/json": { "schema": { "$ref": format!("#/components/schemas/{schema}") } } } })
+}
+
+fn body(schema: &str, example: Value) -> Value {
+    json!({ "required": true, "content": { "application/json": { "schema": { "$ref": format!("#/components/schemas/{schema}") }, "example": example } } })
+}
+
+fn id_param() -> Value {
+    json!({ "name": "id", "in": "path", "required": true, "schema": { "type": "string", "format": "uuid" } })
+}
+
+fn list_params(extra: &[Value]) -> Value {
+    let mut params = vec![
+        json!({ "name": "q", "in": "query", "schema": { "type": "string" }, "description": "Case-insensitive text search" }),
+        json!({ "name": "limit", "in": "query", "schema": { "type": "integer", "minimum": 1, "maximum": 500, "default": 50 } }),
+        json!({ "name": "cursor", "in": "query", "schema": { "type": "string" }, "description": "The `next` value of the previous page" }),
+    ];
+    params.extend(extra.iter().cloned());
+    Value::Array(params)
+}
+
+fn linked_param() -> Value {
+    json!({ "name": "linked", "in": "query", "schema": { "type": "string", "enum": ["true", "false"] } })
+}
+
+fn status_param() -> Value {
+    json!({ "name": "status", "in": "query", "schema": { "type": "string", "enum": ["active", "inactive", "deleted"] } })
+}
+
+fn connection_param() -> Value {
+    json!({ "name": "connection", "in": "query", "schema": { "type": "string", "format": "uuid" } })
+}
+
+fn nullable_string() -> Value {
+    json!({ "type": ["string", "null"] })
+}
+
+fn address_schema(with_note: bool) -> Value {
+    let mut props = serde_json::Map::new();
+    for key in ["line1", "line2", "line3", "line4", "line5", "city", "state", "postal_code", "country"] {
+        props.insert(key.into(), nullable_string());
+    }
+    if with_note {
+        props.insert("note".into(), nullable_string());
+    }
+    json!({ "type": "object", "properties": props })
+}
+
+fn page_schema(item: &str) -> Value {
+    json!({
+        "type": "object",
+        "required": ["items", "next"],
+        "properties": {
+            "items": { "type": "array", "items": { "$ref": format!("#/components/schemas/{item}") } },
+            "next": { "type": ["string", "null"], "description": "Cursor of the next page, null on the last" },
+            "total": { "type": "integer", "description": "How many records match in all" }
+        }
+    })
+}
+
+/// The document itself.
+pub fn openapi() -> Value {
+    let unauthorized = error_response("Not signed in, or no valid bearer token");
+    let forbidden = error_response("A write with the session cookie but without the X-CSRF-Token header");
+    let not_found = error_response("No such record in the caller's organization");
+    let bad_request = error_response("A malformed query or body");
+    let unprocessable = error_response("A well-formed body with invalid values");
+    let conflict = error_response("Already linked, or a name already taken; nothing changed");
+    json!({
+        "openapi": "3.1.0",
+        "info": {
+            "title": "qbsync API",
+            "version": env!("CARGO_PKG_VERSION"),
+            "description": "Staged QuickBooks customers and employees, the organization's locations and staff, and the links between them. \
+                            Every request is scoped to the caller's organization. Errors are {\"error\": {\"code\", \"message\"}}."
+        },
+        "servers": [{ "url": "/" }],
+        "security": [{ "bearer": [] }, { "session": [] }],
+        "paths": {
+            "/api/v1/session": {
+                "get": { "summary": "The signed-in admin (browser sessions only)", "responses": {
+                    "200": json_response("The session", "Session"), "401": unauthorized.clone() } }
+            },
+            "/api/v1/connections": {
+                "get": { "summary": "List connections", "responses": {
+                    "200": json_response("Every connection of the organization", "ConnectionPage"), "401": unauthorized.clone() } },
+                "post": { "summary": "Create a connection; the Web Connector password is in the answer, once",
+                    "requestBody": body("NewConnection", json!({ "name": "Documented office", "run_every_minutes": 30 })),
+                    "responses": { "201": json_response("Created", "ConnectionWithPassword"), "400": bad_request.clone(),
+                        "401": unauthorized.clone(), "403": forbidden.clone(), "409": conflict.clone(), "422": unprocessable.clone() } }
+            },
+            "/api/v1/connections/{id}": {
+                "parameters": [id_param()],
+                "get": { "summary": "One connection with its staged counts", "responses": {
+                    "200": json_response("The connection", "Connection"), "401": unauthorized.clone(), "404": not_found.clone() } },
+                "patch": { "summary": "Change a connection",
+                    "requestBody": body("ConnectionChanges", json!({ "enabled": true, "run_every_minutes": 45 })),
+                    "responses": { "200": json_response("Changed", "Connection"), "400": bad_request.clone(), "401": unauthorized.clone(),
+                        "403": forbidden.clone(), "404": not_found.clone(), "409": conflict.clone(), "422": unprocessable.clone() } },
+                "delete": { "summary": "Delete a connection, its runs and staged records (linked locations and staff stay, unlinked)",
+                    "responses": { "204": { "description": "Deleted" }, "401": unauthorized.clone(), "403": forbidden.clone(), "404": not_found.clone() } }
+            },
+            "/api/v1/connections/{id}/password": {
+                "parameters": [id_param()],
+                "post": { "summary": "Rotate the Web Connector password (shown once)", "responses": {
+                    "200": json_response("The new password", "Password"), "401": unauthorized.clone(), "403": forbidden.clone(), "404": not_found.clone() } }
+            },
+            "/api/v1/connections/{id}/qwc": {
+                "parameters": [id_param()],
+                "get": { "summary": "The .qwc file for the Web Connector", "responses": {
+                    "200": { "description": "The .qwc file", "content": { "application/xml": { "schema": { "type": "string" } } } },
+                    "401": unauthorized.clone(), "404": not_found.clone(),
+                    "422": error_response("The server's public URL is one the Web Connector refuses (not https, or an IP address)") } }
+            },
+            "/api/v1/connections/{id}/runs": {
+                "parameters": [id_param(),
+                    json!({ "name": "limit", "in": "query", "schema": { "type": "integer", "minimum": 1, "maximum": 500 } }),
+                    json!({ "name": "cursor", "in": "query", "schema": { "type": "string" } })],
+                "get": { "summary": "Run history, newest first, with warnings and errors", "responses": {
+                    "200": json_response("A page of runs", "RunPage"), "400": bad_request.clone(), "401": unauthorized.clone(), "404": not_found.clone() } }
+            },
+            "/api/v1/locations": {
+                "get": { "summary": "List locations", "parameters": list_params(&[linked_param()]), "responses": {
+                    "200": json_response("A page of locations", "LocationPage"), "400": bad_request.clone(), "401": unauthorized.clone() } },
+                "post": { "summary": "Create a location",
+                    "requestBody": body("LocationInput", json!({ "name": "Documented site", "address": { "line1": "1 Main St", "city": "Springfield" } })),
+                    "responses": { "201": json_response("Created", "Location"), "400": bad_request.clone(), "401": unauthorized.clone(),
+                        "403": forbidden.clone(), "422": unprocessable.clone() } }
+            },
+            "/api/v1/locations/{id}": {
+                "parameters": [id_param()],
+                "get": { "summary": "One location", "responses": {
+                    "200": json_response("The location", "Location"), "401": unauthorized.clone(), "404": not_found.clone() } },
+                "patch": { "summary": "Change a location (any subset of fields)",
+                    "requestBody": body("LocationInput", json!({ "description": "Lobby and stairs" })),
+                    "responses": { "200": json_response("Changed", "Location"), "400": bad_request.clone(), "401": unauthorized.clone(),
+                        "403": forbidden.clone(), "404": not_found.clone(), "422": unprocessable.clone() } },
+                "delete": { "summary": "Delete a location (its link goes with it)", "responses": {
+                    "204": { "description": "Deleted" }, "401": unauthorized.clone(), "403": forbidden.clone(), "404": not_found.clone() } }
+            },
+            "/api/v1/locations/{id}/link": {
+                "parameters": [id_param()],
+                "put": { "summary": "Link the location to a QuickBooks customer",
+                    "requestBody": body("CustomerLink", json!({ "customer_id": "00000000-0000-0000-0000-000000000000" })),
+                    "responses": { "200": json_response("Linked", "Location"), "400": bad_request.clone(), "401": unauthorized.clone(),
+                        "403": forbidden.clone(), "404": not_found.clone(), "409": conflict.clone(), "422": unprocessable.clone() } },
+                "delete": { "summary": "Disconnect the location from its customer", "responses": {
+                    "200": json_response("Disconnected", "Location"), "401": unauthorized.clone(), "403": forbidden.clone(), "404": not_found.clone() } }
+            },
+            "/api/v1/staff": {
+                "get": { "summary": "List staff members", "parameters": list_params(&[linked_param()]), "responses": {
+                    "200": json_response("A page of staff", "StaffPage"), "400": bad_request.clone(), "401": unauthorized.clone() } },
+                "post": { "summary": "Create a staff member",
+                    "requestBody": body("StaffInput", json!({ "name": "Documented Person", "email": "person@example.com" })),
+                    "responses": { "201": json_response("Created", "Staff"), "400": bad_request.clone(), "401": unauthorized.clone(),
+                        "403": forbidden.clone(), "422": unprocessable.clone() } }
+            },
+            "/api/v1/staff/{id}": {
+                "parameters": [id_param()],
+                "get": { "summary": "One staff member", "responses": {
+                    "200": json_response("The staff member", "Staff"), "401": unauthorized.clone(), "404": not_found.clone() } },
+                "patch": { "summary": "Change a staff member",
+                    "requestBody": body("StaffInput", json!({ "phone": "555-0100" })),
+                    "responses": { "200": json_response("Changed", "Staff"), "400": bad_request.clone(), "401": unauthorized.clone(),
+                        "403": forbidden.clone(), "404": not_found.clone(), "422": unprocessable.clone() } },
+                "delete": { "summary": "Delete a staff member", "responses": {
+                    "204": { "description": "Deleted" }, "401": unauthorized.clone(), "403": forbidden.clone(), "404": not_found.clone() } }
+            },
+            "/api/v1/staff/{id}/link": {
+                "parameters": [id_param()],
+                "put": { "summary": "Link the staff member to a QuickBooks employee",
+                    "requestBody": body("EmployeeLink", json!({ "employee_id": "00000000-0000-0000-0000-000000000000" })),
+                    "responses": { "200": json_response("Linked", "Staff"), "400": bad_request.clone(), "401": unauthorized.clone(),
+                        "403": forbidden.clone(), "404": not_found.clone(), "409": conflict.clone(), "422": unprocessable.clone() } },
+                "delete": { "summary": "Disconnect the staff member from its employee", "responses": {
+                    "200": json_response("Disconnected", "Staff"), "401": unauthorized.clone(), "403": forbidden.clone(), "404": not_found.clone() } }
+            },
+            "/api/v1/qb/customers": {
+                "get": { "summary": "Staged QuickBooks customers", "parameters": list_params(&[linked_param(), status_param(), connection_param()]),
+                    "responses": { "200": json_response("A page of customers", "CustomerPage"), "400": bad_request.clone(), "401": unauthorized.clone() } }
+            },
+            "/api/v1/qb/customers/{id}/location": {
+                "parameters": [id_param()],
+                "post": { "summary": "Create a location filled from the customer and link it",
+                    "responses": { "201": json_response("The new, linked location", "Location"), "401": unauthorized.clone(),
+                        "403": forbidden.clone(), "404": not_found.clone(), "409": conflict.clone() } }
+            },
+            "/api/v1/qb/employees": {
+                "get": { "summary": "Staged QuickBooks employees", "parameters": list_params(&[linked_param(), status_param(), connection_param()]),
+                    "responses": { "200": json_response("A page of employees", "EmployeePage"), "400": bad_request.clone(), "401": unauthorized.clone() } }
+            },
+            "/api/v1/qb/employees/{id}/staff": {
+                "parameters": [id_param()],
+                "post": { "summary": "Create a staff member filled from the employee and link it",
+                    "responses": { "201": json_response("The new, linked staff member", "Staff"), "401": unauthorized.clone(),
+                        "403": forbidden.clone(), "404": not_found.clone(), "409": conflict.clone() } }
+            }
+        },
+        "components": {
+            "securitySchemes": {
+                "bearer": { "type": "http", "scheme": "bearer", "description": "A token from `qbsync token create`" },
+                "session": { "type": "apiKey", "in": "cookie", "name": "qbsync_session",
+                    "description": "The admin page's session; writes also need the X-CSRF-Token header" }
+            },
+            "schemas": {
+                "Error": { "type": "object", "required": ["error"], "properties": { "error": { "type": "object", "required": ["code", "message"],
+                    "properties": { "code": { "type": "string" }, "message": { "type": "string" } } } } },
+                "Session": { "type": "object", "required": ["admin", "org", "csrf_token"], "properties": {
+                    "admin": { "type": "object" }, "org": { "type": "object" }, "csrf_token": { "type": "string" } } },
+                "Password": { "type": "object", "required": ["password"], "properties": { "password": { "type": "string" } } },
+                "NewConnection": { "type": "object", "required": ["name"], "properties": {
+                    "name": { "type": "string" }, "company_file": { "type": "string" }, "username": { "type": "string" },
+                    "run_every_minutes": { "type": "integer", "minimum": 1, "maximum": 1440 } } },
+                "ConnectionChanges": { "type": "object", "properties": {
+                    "name": { "type": "string" }, "enabled": { "type": "boolean" }, "company_file": { "type": "string" },
+                    "run_every_minutes": { "type": "integer", "minimum": 1, "maximum": 1440 } } },
+                "Connection": { "type": "object", "required": ["id", "org_id", "name", "username", "owner_id", "file_id", "enabled", "quickbooks", "last_run"],
+                    "properties": { "id": { "type": "string", "format": "uuid" }, "org_id": { "type": "string", "format": "uuid" },
+                        "name": { "type": "string" }, "username": { "type": "string" }, "owner_id": { "type": "string" }, "file_id": { "type": "string" },
+                        "enabled": { "type": "boolean" }, "company_file": { "type": "string" }, "run_every_minutes": { "type": "integer" },
+                        "quickbooks": { "type": "object" }, "last_run": { "oneOf": [{ "$ref": "#/components/schemas/Run" }, { "type": "null" }] },
+                        "staged": { "type": "object" } } },
+                "ConnectionWithPassword": { "allOf": [{ "$ref": "#/components/schemas/Connection" },
+                    { "type": "object", "required": ["password"], "properties": { "password": { "type": "string" } } }] },
+                "ConnectionPage": page_schema("Connection"),
+                "Run": { "type": "object", "required": ["id", "state", "outcome", "started_at", "ended_at", "percent", "counts", "last_error", "summary"],
+                    "properties": { "id": { "type": "string" }, "state": { "type": "string", "enum": ["live", "ended"] },
+                        "outcome": { "type": ["string", "null"], "enum": [null, "success", "warnings", "errors", "failed", "expired", "connection_error"] },
+                        "started_at": { "type": "string" }, "ended_at": { "type": ["string", "null"] }, "percent": { "type": "integer" },
+                        "counts": { "type": "object" }, "last_error": nullable_string(), "summary": nullable_string(),
+                        "events": { "type": "array" }, "errors": { "type": "array" } } },
+                "RunPage": page_schema("Run"),
+                "Address": address_schema(false),
+                "QbAddress": address_schema(true),
+                "LocationInput": { "type": "object", "properties": {
+                    "name": { "type": "string" }, "description": { "type": "string" }, "address": { "$ref": "#/components/schemas/Address" },
+                    "phone": nullable_string(), "email": nullable_string() } },
+                "Location": { "type": "object", "required": ["id", "name", "description", "address", "phone", "email", "link"],
+                    "properties": { "id": { "type": "string", "format": "uuid" }, "name": { "type": "string" }, "description": { "type": "string" },
+                        "address": { "$ref": "#/components/schemas/Address" }, "phone": nullable_string(), "email": nullable_string(),
+                        "link": { "type": ["object", "null"], "properties": { "customer_id": { "type": "string" }, "connection_id": { "type": "string" },
+                            "list_id": { "type": "string" }, "full_name": { "type": "string" } } } } },
+                "LocationPage": page_schema("Location"),
+                "CustomerLink": { "type": "object", "required": ["customer_id"], "properties": { "customer_id": { "type": "string", "format": "uuid" } } },
+                "StaffInput": { "type": "object", "properties": { "name": { "type": "string" }, "email": nullable_string(), "phone": nullable_string() } },
+                "Staff": { "type": "object", "required": ["id", "name", "email", "phone", "link"], "properties": {
+                    "id": { "type": "string", "format": "uuid" }, "name": { "type": "string" }, "email": nullable_string(), "phone": nullable_string(),
+                    "link": { "type": ["object", "null"], "properties": { "employee_id": { "type": "string" }, "connection_id": { "type": "string" },
+                        "list_id": { "type": "string" }, "name": { "type": "string" } } } } },
+                "StaffPage": page_schema("Staff"),
+                "EmployeeLink": { "type": "object", "required": ["employee_id"], "properties": { "employee_id": { "type": "string", "format": "uuid" } } },
+                "Customer": { "type": "object",
+                    "required": ["id", "connection_id", "list_id", "name", "full_name", "parent_list_id", "company_name", "bill_address", "ship_address",
+                                 "phone", "email", "is_active", "edit_sequence", "time_modified", "seen_at", "link"],
+                    "properties": { "id": { "type": "string" }, "connection_id": { "type": "string" }, "list_id": { "type": "string" },
+                        "name": { "type": "string" }, "full_name": { "type": "string" }, "parent_list_id": nullable_string(),
+                        "company_name": nullable_string(), "bill_address": { "$ref": "#/components/schemas/QbAddress" },
+                        "ship_address": { "$ref": "#/components/schemas/QbAddress" }, "phone": nullable_string(), "email": nullable_string(),
+                        "is_active": { "type": "boolean" }, "status": { "type": "string", "enum": ["active", "inactive", "deleted"] },
+                        "edit_sequence": nullable_string(), "time_modified": nullable_string(), "seen_at": { "type": "string" },
+                        "link": { "type": ["object", "null"], "properties": { "id": { "type": "string" }, "name": { "type": "string" } } } } },
+                "CustomerPage": page_schema("Customer"),
+                "Employee": { "type": "object",
+                    "required": ["id", "connection_id", "list_id", "name", "address", "phone", "mobile", "email", "is_active", "edit_sequence", "time_modified", "seen_at", "link"],
+                    "properties": { "id": { "type": "string" }, "connection_id": { "type": "string" }, "list_id": { "type": "string" },
+                        "name": { "type": "string" }, "address": { "$ref": "#/components/schemas/QbAddress" }, "phone": nullable_string(),
+                        "mobile": nullable_string(), "email": nullable_string(), "is_active": { "type": "boolean" },
+                        "edit_sequence": nullable_string(), "time_modified": nullable_string(), "seen_at": { "type": "string" },
+                        "link": { "type": ["object", "null"], "properties": { "id": { "type": "string" }, "name": { "type": "string" } } } } },
+                "EmployeePage": page_schema("Employee")
+            }
+        }
+    })
+}
+
+/// `GET /api/openapi.json`
+pub async fn document() -> HttpResponse {
+    HttpResponse::Ok().json(openapi())
+}

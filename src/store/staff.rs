@@ -1,0 +1,280 @@
+//! Staff members of the field-service application and their links to QuickBooks employees.
+//! A link is `staff.qb_employee_id`; its UNIQUE constraint keeps it one-to-one.
+
+use chrono::{DateTime, Utc};
+use uuid::Uuid;
+
+use super::locations::ListFilter;
+use super::staging::like_pattern;
+use super::{Db, Result, StoreError, Tx, now, on_db, on_tx};
+
+/// The editable fields of a staff member.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct StaffFields {
+    pub name: String,
+    pub email: Option<String>,
+    pub phone: Option<String>,
+}
+
+/// A staff member with its link, as the API shows it.
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct StaffRow {
+    pub staff_id: Uuid,
+    pub name: String,
+    pub email: Option<String>,
+    pub phone: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub qb_employee_id: Option<Uuid>,
+    pub link_connection_id: Option<Uuid>,
+    pub link_list_id: Option<String>,
+    pub link_name: Option<String>,
+}
+
+const SELECT: &str = "SELECT s.staff_id, s.name, s.email, s.phone, s.created_at, s.updated_at, s.qb_employee_id, \
+    e.connection_id AS link_connection_id, e.list_id AS link_list_id, e.name AS link_name \
+    FROM staff s LEFT JOIN qb_employee e ON e.qb_employee_id = s.qb_employee_id";
+
+const FILTER: &str = " WHERE s.organization_id = $1 \
+    AND (CAST($2 AS BOOLEAN) IS NULL OR CAST($2 AS BOOLEAN) = (s.qb_employee_id IS NOT NULL)) \
+    AND (CAST($3 AS TEXT) IS NULL OR LOWER(s.name) LIKE CAST($3 AS TEXT) ESCAPE '\\' \
+         OR LOWER(COALESCE(s.email, '')) LIKE CAST($3 AS TEXT) ESCAPE '\\' \
+         OR LOWER(COALESCE(s.phone, '')) LIKE CAST($3 AS TEXT) ESCAPE '\\')";
+
+/// One page of an organization's staff, and how many match in all.
+pub async fn list_staff(db: &Db, organization_id: Uuid, filter: &ListFilter) -> Result<(Vec<StaffRow>, i64)> {
+    let pattern = filter.q.as_deref().map(like_pattern);
+    let (after_name, after_id) = match &filter.after {
+        Some((name, id)) => (Some(name.clone()), Some(*id)),
+        None => (None, None),
+    };
+    let page_sql = format!(
+        "{SELECT}{FILTER} AND (CAST($4 AS TEXT) IS NULL OR s.name > CAST($4 AS TEXT) \
+         OR (s.name = CAST($4 AS TEXT) AND s.staff_id > $5)) ORDER BY s.name, s.staff_id LIMIT $6"
+    );
+    let count_sql = format!("SELECT COUNT(*) FROM staff s{FILTER}");
+    Ok(on_db!(db, pool => {
+        let rows = sqlx::query_as::<_, StaffRow>(sqlx::AssertSqlSafe(page_sql.clone()))
+            .bind(organization_id)
+            .bind(filter.linked)
+            .bind(pattern.clone())
+            .bind(after_name.clone())
+            .bind(after_id)
+            .bind(filter.limit)
+            .fetch_all(pool)
+            .await?;
+        let total = sqlx::query_scalar::<_, i64>(sqlx::AssertSqlSafe(count_sql.clone()))
+            .bind(organization_id)
+            .bind(filter.linked)
+            .bind(pattern.clone())
+            .fetch_one(pool)
+            .await?;
+        (rows, total)
+    }))
+}
+
+pub async fn get_staff(db: &Db, organization_id: Uuid, staff_id: Uuid) -> Result<StaffRow> {
+    let sql = format!("{SELECT} WHERE s.organization_id = $1 AND s.staff_id = $2");
+    on_db!(db, pool => {
+        sqlx::query_as::<_, StaffRow>(sqlx::AssertSqlSafe(sql.clone()))
+            .bind(organization_id)
+            .bind(staff_id)
+            .fetch_optional(pool)
+            .await?
+    })
+    .ok_or(StoreError::NotFound)
+}
+
+async fn insert(tx: &mut Tx, organization_id: Uuid, fields: &StaffFields, qb_employee_id: Option<Uuid>) -> Result<Uuid> {
+    let id = Uuid::new_v4();
+    let at = now();
+    on_tx!(tx, conn => {
+        sqlx::query(
+            "INSERT INTO staff (staff_id, organization_id, name, email, phone, qb_employee_id, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $7)",
+        )
+        .bind(id)
+        .bind(organization_id)
+        .bind(&fields.name)
+        .bind(&fields.email)
+        .bind(&fields.phone)
+        .bind(qb_employee_id)
+        .bind(at)
+        .execute(&mut *conn)
+        .await?;
+    });
+    Ok(id)
+}
+
+pub async fn create_staff(db: &Db, organization_id: Uuid, fields: &StaffFields) -> Result<Uuid> {
+    let mut tx = db.begin().await?;
+    let id = insert(&mut tx, organization_id, fields, None).await?;
+    tx.commit().await?;
+    Ok(id)
+}
+
+pub async fn update_staff(db: &Db, organization_id: Uuid, staff_id: Uuid, fields: &StaffFields) -> Result<()> {
+    let done = on_db!(db, pool => {
+        sqlx::query("UPDATE staff SET name = $3, email = $4, phone = $5, updated_at = $6 WHERE organization_id = $1 AND staff_id = $2")
+            .bind(organization_id)
+            .bind(staff_id)
+            .bind(&fields.name)
+            .bind(&fields.email)
+            .bind(&fields.phone)
+            .bind(now())
+            .execute(pool)
+            .await?
+            .rows_affected()
+    });
+    if done == 0 { Err(StoreError::NotFound) } else { Ok(()) }
+}
+
+pub async fn delete_staff(db: &Db, organization_id: Uuid, staff_id: Uuid) -> Result<()> {
+    let done = on_db!(db, pool => {
+        sqlx::query("DELETE FROM staff WHERE organization_id = $1 AND staff_id = $2")
+            .bind(organization_id)
+            .bind(staff_id)
+            .execute(pool)
+            .await?
+            .rows_affected()
+    });
+    if done == 0 { Err(StoreError::NotFound) } else { Ok(()) }
+}
+
+/// Links an unlinked staff member to an unlinked employee of the same organization
+/// ([`StoreError::NotFound`] / [`StoreError::Conflict`] as for locations; nothing changes then).
+pub async fn link_staff(db: &Db, organization_id: Uuid, staff_id: Uuid, qb_employee_id: Uuid) -> Result<()> {
+    let mut tx = db.begin().await?;
+    let employee_ok = on_tx!(&mut tx, conn => {
+        sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM qb_employee WHERE qb_employee_id = $1 AND organization_id = $2")
+            .bind(qb_employee_id)
+            .bind(organization_id)
+            .fetch_one(&mut *conn)
+            .await?
+    });
+    if employee_ok == 0 {
+        tx.rollback().await?;
+        return Err(StoreError::NotFound);
+    }
+    let updated = on_tx!(&mut tx, conn => {
+        sqlx::query(
+            "UPDATE staff SET qb_employee_id = $3, updated_at = $4 \
+             WHERE staff_id = $1 AND organization_id = $2 AND qb_employee_id IS NULL",
+        )
+        .bind(staff_id)
+        .bind(organization_id)
+        .bind(qb_employee_id)
+        .bind(now())
+        .execute(&mut *conn)
+        .await
+        .map(|done| done.rows_affected())
+    });
+    let outcome = match updated {
+        Ok(1) => Ok(()),
+        Ok(_) => {
+            let exists = on_tx!(&mut tx, conn => {
+                sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM staff WHERE staff_id = $1 AND organization_id = $2")
+                    .bind(staff_id)
+                    .bind(organization_id)
+                    .fetch_one(&mut *conn)
+                    .await?
+            });
+            if exists == 0 { Err(StoreError::NotFound) } else { Err(StoreError::Conflict("the staff member is already linked".into())) }
+        }
+        Err(err) => match StoreError::from(err) {
+            StoreError::Conflict(_) => Err(StoreError::Conflict("the QuickBooks employee is already linked to another staff member".into())),
+            other => Err(other),
+        },
+    };
+    match outcome {
+        Ok(()) => tx.commit().await,
+        Err(err) => {
+            let _ = tx.rollback().await;
+            Err(err)
+        }
+    }
+}
+
+pub async fn unlink_staff(db: &Db, organization_id: Uuid, staff_id: Uuid) -> Result<()> {
+    let done = on_db!(db, pool => {
+        sqlx::query("UPDATE staff SET qb_employee_id = NULL, updated_at = $3 WHERE organization_id = $1 AND staff_id = $2")
+            .bind(organization_id)
+            .bind(staff_id)
+            .bind(now())
+            .execute(pool)
+            .await?
+            .rows_affected()
+    });
+    if done == 0 { Err(StoreError::NotFound) } else { Ok(()) }
+}
+
+#[derive(sqlx::FromRow)]
+struct EmployeeSource {
+    name: String,
+    first_name: Option<String>,
+    last_name: Option<String>,
+    email: Option<String>,
+    phone: Option<String>,
+    mobile: Option<String>,
+}
+
+fn staff_from_employee(e: &EmployeeSource) -> StaffFields {
+    let full = match (&e.first_name, &e.last_name) {
+        (Some(first), Some(last)) => format!("{first} {last}"),
+        _ => e.name.clone(),
+    };
+    StaffFields { name: full, email: e.email.clone(), phone: e.mobile.clone().or_else(|| e.phone.clone()) }
+}
+
+/// Creates a staff member from a staged employee (name, email, phone) and links it, in one
+/// transaction. [`StoreError::Conflict`] when the employee is already linked.
+pub async fn create_from_employee(db: &Db, organization_id: Uuid, qb_employee_id: Uuid) -> Result<Uuid> {
+    let mut tx = db.begin().await?;
+    let source = on_tx!(&mut tx, conn => {
+        sqlx::query_as::<_, EmployeeSource>(
+            "SELECT name, first_name, last_name, email, phone, mobile FROM qb_employee WHERE qb_employee_id = $1 AND organization_id = $2",
+        )
+        .bind(qb_employee_id)
+        .bind(organization_id)
+        .fetch_optional(&mut *conn)
+        .await?
+    });
+    let Some(source) = source else {
+        tx.rollback().await?;
+        return Err(StoreError::NotFound);
+    };
+    match insert(&mut tx, organization_id, &staff_from_employee(&source), Some(qb_employee_id)).await {
+        Ok(id) => {
+            tx.commit().await?;
+            Ok(id)
+        }
+        Err(err) => {
+            let _ = tx.rollback().await;
+            Err(match err {
+                StoreError::Conflict(_) => StoreError::Conflict("the QuickBooks employee is already linked to a staff member".into()),
+                other => other,
+            })
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn staff_take_the_employees_name_email_and_best_phone() {
+        let e = EmployeeSource {
+            name: "Teske, Daric".into(),
+            first_name: Some("Daric".into()),
+            last_name: Some("Teske".into()),
+            email: Some("tesked@example.com".into()),
+            phone: Some("555-0100".into()),
+            mobile: None,
+        };
+        assert_eq!(
+            staff_from_employee(&e),
+            StaffFields { name: "Daric Teske".into(), email: Some("tesked@example.com".into()), phone: Some("555-0100".into()) }
+        );
+    }
+}
