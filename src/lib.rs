@@ -17,6 +17,8 @@ pub mod sync;
 pub mod store;
 /// The `.qwc` file for the Web Connector.
 pub mod qwc;
+/// Counters for `/metrics`.
+pub mod metrics;
 /// Tickets, passwords, tokens and their hashes.
 pub mod secrets;
 /// Server settings.

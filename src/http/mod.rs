@@ -123,6 +123,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 .route(web::get().to(qbwc::wsdl)),
         )
         .route("/healthz", web::get().to(pages::healthz))
+        .route("/metrics", web::get().to(pages::metrics))
         .route("/support", web::get().to(pages::support))
         .route("/", web::get().to(pages::root))
         .route("/admin", web::get().to(admin::app))

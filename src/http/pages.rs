@@ -33,3 +33,14 @@ pub async fn support(state: web::Data<AppState>) -> HttpResponse {
 pub async fn root() -> HttpResponse {
     HttpResponse::Found().insert_header(("Location", "/admin")).finish()
 }
+
+/// `GET /metrics`: this process's counters and the database's live runs, Prometheus text format.
+pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
+    let live = crate::store::runs::count_live_runs(&state.db).await.unwrap_or(-1);
+    let up = i64::from(state.db.ping().await.is_ok());
+    let body = state.service.metrics().render(&[
+        ("qbsync_runs_live", "Web Connector runs in progress (whole database; -1 when it does not answer)", live),
+        ("qbsync_database_up", "1 when the database answers", up),
+    ]);
+    HttpResponse::Ok().content_type("text/plain; version=0.0.4; charset=utf-8").body(body)
+}

@@ -183,14 +183,22 @@ async fn handle_post(req: HttpRequest, mut payload: web::Payload, state: web::Da
     if too_large.get() {
         return fault(FaultCode::Client, &format!("the request body is larger than the {limit}-byte limit"));
     }
+    let metrics = state.service.metrics();
     match (refused, answer) {
         (Some(err), _) => {
             warn!("refused SOAP request: {err}");
+            metrics.qbwc_call("invalid", true);
             fault(err.fault_code(), &err.to_string())
         }
-        (None, Some(Ok(reply))) => xml_response(actix_web::http::StatusCode::OK, soap::render_reply(&reply)),
+        (None, Some(Ok(reply))) => {
+            let error = matches!(reply, Reply::ReceiveResponseXml(percent) if percent < 0)
+                || matches!(reply, Reply::ConnectionError(_));
+            metrics.qbwc_call(reply.method(), error);
+            xml_response(actix_web::http::StatusCode::OK, soap::render_reply(&reply))
+        }
         (None, Some(Err(err))) => {
             tracing::error!("QBWC call failed: {err}");
+            metrics.qbwc_call("internal", true);
             fault(FaultCode::Server, "qbsync could not complete the call because of an internal error; it was logged")
         }
         (None, None) => fault(FaultCode::Server, "the request ended before it could be answered"),

@@ -42,6 +42,9 @@ pub struct SimOptions {
     pub timeout: Duration,
     /// Safety bound on the number of SOAP calls in one session (default 100 000).
     pub max_calls: u32,
+    /// More endpoints of the same service, as behind a load balancer: the calls of the session
+    /// go to `url` and these in turn (empty: every call goes to `url`).
+    pub more_urls: Vec<String>,
 }
 
 impl SimOptions {
@@ -63,6 +66,7 @@ impl Default for SimOptions {
             allow_remote: false,
             timeout: Duration::from_secs(60),
             max_calls: 100_000,
+            more_urls: Vec::new(),
         }
     }
 }
@@ -240,7 +244,8 @@ enum Outcome {
 
 struct Session<'a> {
     agent: ureq::Agent,
-    url: String,
+    /// Endpoints used in turn, one call each.
+    urls: Vec<String>,
     options: &'a SimOptions,
     report: SimReport,
     calls: u32,
@@ -259,9 +264,10 @@ impl Session<'_> {
         self.calls += 1;
         self.report.calls.push(method.to_string());
         let envelope = wire::request_envelope(method, params);
+        let url = &self.urls[(self.calls as usize - 1) % self.urls.len()];
         let sent = self
             .agent
-            .post(&self.url)
+            .post(url)
             .set("Content-Type", "text/xml; charset=utf-8")
             .set("SOAPAction", &wire::soap_action(method))
             .set("User-Agent", wire::USER_AGENT)
@@ -454,11 +460,14 @@ impl Session<'_> {
 /// the qbXML requests. SOAP faults end the session the way QBWC would and are recorded in the
 /// report; transport failures and replies QBWC could not read are errors.
 pub fn run(options: &SimOptions, qb: &mut FakeQuickBooks) -> Result<SimReport, SimError> {
-    let url = endpoint_url(&options.url, options.allow_remote)?;
+    let mut urls = vec![endpoint_url(&options.url, options.allow_remote)?];
+    for more in &options.more_urls {
+        urls.push(endpoint_url(more, options.allow_remote)?);
+    }
     let agent = ureq::AgentBuilder::new().timeout(options.timeout).redirects(0).build();
     let started = Instant::now();
     let (c0, e0, ssn0) = (qb.customers_sent(), qb.employees_sent(), qb.ssn_requests());
-    let mut session = Session { agent, url, options, report: SimReport::default(), calls: 0 };
+    let mut session = Session { agent, urls, options, report: SimReport::default(), calls: 0 };
     let result = session.drive(qb);
     qb.end_session();
     result?;

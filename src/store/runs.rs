@@ -108,6 +108,13 @@ pub async fn live_run_for_connection(db: &Db, connection_id: Uuid) -> Result<Opt
     }))
 }
 
+/// How many runs are live in the whole database.
+pub async fn count_live_runs(db: &Db) -> Result<i64> {
+    Ok(on_db!(db, pool => {
+        sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM run WHERE state = 'live'").fetch_one(pool).await?
+    }))
+}
+
 pub async fn run_by_ticket(db: &Db, ticket_hash: &str) -> Result<Option<Run>> {
     Ok(on_db!(db, pool => {
         sqlx::query_as::<_, Run>("SELECT * FROM run WHERE ticket_hash = $1")

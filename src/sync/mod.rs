@@ -15,6 +15,7 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 use tracing::{info, warn};
 
+use crate::metrics::Metrics;
 use crate::qbxml::{self, Customer, Employee, Item, QbxmlVersion, RsKind, RsStatus};
 use crate::secrets;
 use crate::soap::{Call, Reply};
@@ -84,6 +85,7 @@ enum Session {
 pub struct Service {
     db: Db,
     settings: Arc<SyncSettings>,
+    metrics: Arc<Metrics>,
 }
 
 const UNKNOWN_SESSION: &str = "qbsync does not know this Web Connector session: it has ended, or expired after a \
@@ -91,7 +93,15 @@ const UNKNOWN_SESSION: &str = "qbsync does not know this Web Connector session: 
 
 impl Service {
     pub fn new(db: Db, settings: SyncSettings) -> Service {
-        Service { db, settings: Arc::new(settings) }
+        Service::with_metrics(db, settings, Arc::new(Metrics::default()))
+    }
+
+    pub fn with_metrics(db: Db, settings: SyncSettings, metrics: Arc<Metrics>) -> Service {
+        Service { db, settings: Arc::new(settings), metrics }
+    }
+
+    pub fn metrics(&self) -> &Arc<Metrics> {
+        &self.metrics
     }
 
     pub fn settings(&self) -> &SyncSettings {
@@ -174,6 +184,7 @@ impl Service {
         let ticket = secrets::new_ticket();
         match runs::start_run(&self.db, conn.connection_id, &secrets::sha256_hex(&ticket), now).await {
             Ok(run) => {
+                self.metrics.run_started();
                 info!(connection = %conn.connection_id, run = %run.run_id, ticket = secrets::ticket_prefix(&ticket), "run started");
                 Ok(vec![ticket, conn.company_file.clone()])
             }
@@ -198,9 +209,13 @@ impl Service {
         ));
         run.summary = Some(format!("{}; expired", plan::summary(&run)));
         let mut tx = self.db.begin().await?;
-        runs::save_run(&mut tx, &mut run).await?;
-        tx.commit().await?;
-        warn!(run = %run.run_id, "run expired");
+        if runs::save_run(&mut tx, &mut run).await? {
+            tx.commit().await?;
+            self.metrics.run_ended("expired");
+            warn!(run = %run.run_id, "run expired");
+        } else {
+            tx.rollback().await?;
+        }
         Ok(true)
     }
 
@@ -503,6 +518,8 @@ impl Service {
         match result {
             Ok(true) => {
                 tx.commit().await?;
+                let list = if stager.list == List::Customers { "customers" } else { "employees" };
+                self.metrics.rows_staged(list, stager.staged as u64);
                 info!(run = %run.run_id, staged = stager.staged, percent = run.percent, "response staged");
                 Ok(run.percent as i32)
             }
@@ -544,7 +561,9 @@ impl Service {
             run.outcome = Some("connection_error".into());
             run.ended_at = Some(now);
             run.summary = Some(format!("Could not open QuickBooks: {}", run.last_error.as_deref().unwrap_or_default()));
-            self.save(&mut run, &[note]).await?;
+            if self.save(&mut run, &[note]).await? {
+                self.metrics.run_ended("connection_error");
+            }
         }
         Ok("done".into())
     }
@@ -575,6 +594,7 @@ impl Service {
                 if !self.save(&mut run, &[]).await? {
                     return Box::pin(self.close(ticket, now)).await;
                 }
+                self.metrics.run_ended(run.outcome.as_deref().unwrap_or_default());
                 info!(run = %run.run_id, outcome = run.outcome.as_deref().unwrap_or_default(), "{summary}");
                 Ok(summary)
             }

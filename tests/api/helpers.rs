@@ -14,6 +14,7 @@ use uuid::Uuid;
 /// A running server with one organization, one connection and one API token.
 pub struct TestApp {
     pub base: String,
+    pub database_url: String,
     pub db: Db,
     pub org_id: Uuid,
     pub token: String,
@@ -59,6 +60,7 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
         ..Settings::default()
     };
     configure(&mut settings);
+    let database_url = settings.database_url.clone();
     let app = Application::build(settings).await.expect("application starts");
     let base = format!("http://127.0.0.1:{}", app.port());
     let db = app.db().clone();
@@ -68,7 +70,7 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
     let org = catalog::create_organization(&db, "Sparkle Cleaning Co").await.unwrap();
     let conn = add_connection(&db, org.organization_id, "Main office").await;
     let token = add_token(&db, org.organization_id).await;
-    TestApp { base, db, org_id: org.organization_id, token, conn, handle, _dir: dir }
+    TestApp { base, database_url, db, org_id: org.organization_id, token, conn, handle, _dir: dir }
 }
 
 pub async fn add_connection(db: &Db, organization_id: Uuid, name: &str) -> TestConnection {
@@ -384,4 +386,21 @@ pub fn session_from(answer: &Answer) -> Auth {
         .map(|v| v.split(';').next().unwrap().to_string())
         .expect("a session cookie");
     Auth::Session { cookie, csrf: answer.json["csrf_token"].as_str().map(str::to_string) }
+}
+
+/// Another server process's worth of application on the same database; returns its base URL.
+pub async fn spawn_second_server(app: &TestApp, configure: impl FnOnce(&mut Settings)) -> (String, ServerHandle) {
+    let mut settings = Settings {
+        listen: "127.0.0.1:0".into(),
+        database_url: app.database_url.clone(),
+        workers: 2,
+        db: DbOptions { max_connections: 5, acquire_timeout: Duration::from_secs(30) },
+        ..Settings::default()
+    };
+    configure(&mut settings);
+    let second = Application::build(settings).await.expect("second server starts");
+    let base = format!("http://127.0.0.1:{}", second.port());
+    let handle = second.handle();
+    tokio::spawn(second.run_until_stopped());
+    (base, handle)
 }

@@ -10,3 +10,4 @@ mod qbwc_contract;
 mod qbwc_errors;
 mod qbwc_sessions;
 mod read_api;
+mod scale_out;
