@@ -207,6 +207,9 @@ pub struct SimulateArgs {
     /// Allow a server that is not on a loopback address.
     #[arg(long)]
     pub allow_remote: bool,
+    /// Add a customer with exactly this name (repeatable), e.g. to see how odd names show.
+    #[arg(long = "extra-customer", value_name = "NAME")]
+    pub extra_customers: Vec<String>,
     #[arg(long)]
     pub json: bool,
 }
@@ -396,7 +399,10 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
 }
 
 fn simulate_command(args: SimulateArgs) -> anyhow::Result<()> {
-    let data = simulate::Dataset::generate(args.seed, args.customers, args.employees);
+    let mut data = simulate::Dataset::generate(args.seed, args.customers, args.employees);
+    for name in &args.extra_customers {
+        data.add_customer(name);
+    }
     let mut quickbooks = simulate::FakeQuickBooks::new(data, simulate::Faults::default());
     let options = simulate::SimOptions {
         url: args.url,

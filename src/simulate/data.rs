@@ -1002,6 +1002,41 @@ impl Dataset {
         evo
     }
 
+    /// Adds a top-level customer with exactly this name (e.g. a hostile one, for tests of how it
+    /// is shown), with a billing address and no other detail. Returns its ListID.
+    pub fn add_customer(&mut self, name: &str) -> String {
+        let n = self.customers.len() + self.deleted.len() + 1;
+        let list_id = format!("8FFF{n:04X}-1405768916");
+        self.customers.push(SimCustomer {
+            list_id: list_id.clone(),
+            edit_sequence: 1_405_768_916,
+            time_created: format_qb_time(1_405_768_916),
+            time_modified: format_qb_time(1_405_768_916),
+            name: name.to_string(),
+            full_name: name.to_string(),
+            parent: None,
+            sublevel: 0,
+            is_active: true,
+            company_name: Some(name.to_string()),
+            first_name: None,
+            last_name: None,
+            bill: Some(SimAddress {
+                addr1: Some("1 Test Way".into()),
+                city: Some("Springfield".into()),
+                state: Some("IL".into()),
+                postal_code: Some("62701".into()),
+                ..SimAddress::default()
+            }),
+            ship: None,
+            phone: None,
+            email: None,
+            notes: None,
+            job_status: None,
+        });
+        sort_customers(&mut self.customers);
+        list_id
+    }
+
     /// Looks a customer up by ListID.
     pub fn customer(&self, list_id: &str) -> Option<&SimCustomer> {
         self.customers.iter().find(|c| c.list_id == list_id)
@@ -1040,6 +1075,17 @@ mod tests {
         for t in [0i64, 951_782_400, 1_709_164_800, EPOCH_NOW] {
             assert_eq!(parse_qb_time(&format_qb_time(t)), Some(t));
         }
+    }
+
+    #[test]
+    fn an_added_customer_keeps_its_exact_name_and_the_order() {
+        let mut d = Dataset::generate(4, 20, 0);
+        let id = d.add_customer("<img src=x onerror=alert(1)>");
+        assert_eq!(d.customers.len(), 21);
+        assert_eq!(d.customer(&id).unwrap().full_name, "<img src=x onerror=alert(1)>");
+        let mut sorted = d.customers.clone();
+        sort_customers(&mut sorted);
+        assert_eq!(sorted, d.customers);
     }
 
     #[test]

@@ -496,6 +496,7 @@ fn stream_response<R: BufRead>(
         }
     }
     let mut reader = ResponseReader {
+        chunk: std::mem::take(&mut parser.text),
         parser,
         pos: 0,
         done: false,
@@ -508,11 +509,18 @@ fn stream_response<R: BufRead>(
     reader.drain()
 }
 
-/// The text of `response`, produced event by event from the parser.
+/// How much unescaped text [`ResponseReader`] gathers before handing it on. The escaped qbXML
+/// arrives as many tiny pieces (`&lt;`, a name, `&gt;`...); handing each on alone would make the
+/// qbXML parser restart for every few bytes.
+const RESPONSE_CHUNK: usize = 16 * 1024;
+
+/// The text of `response`, produced from the parser's events in chunks of about
+/// [`RESPONSE_CHUNK`] bytes (one text event at most beyond that, so memory stays bounded).
 ///
-/// Invariant: unless `done`, `parser.text[pos..]` is the unread rest of the current piece.
+/// Invariant: unless `done`, `chunk[pos..]` is the unread rest of the current chunk.
 struct ResponseReader<'p, R> {
     parser: &'p mut Parser<R>,
+    chunk: String,
     pos: usize,
     done: bool,
     /// The first error met; every later read fails too.
@@ -520,12 +528,20 @@ struct ResponseReader<'p, R> {
 }
 
 impl<R: BufRead> ResponseReader<'_, R> {
-    /// Moves to the next non-empty piece once the current one is used up.
+    /// Gathers the next chunk once the current one is used up.
     fn refill(&mut self) -> Result<(), EnvelopeError> {
-        while !self.done && self.pos >= self.parser.text.len() {
+        if self.done || self.pos < self.chunk.len() {
+            return Ok(());
+        }
+        self.chunk.clear();
+        self.pos = 0;
+        while self.chunk.len() < RESPONSE_CHUNK {
             match self.parser.next()? {
-                Ev::Text { .. } => self.pos = 0,
-                Ev::End => self.done = true,
+                Ev::Text { .. } => self.chunk.push_str(&self.parser.text),
+                Ev::End => {
+                    self.done = true;
+                    break;
+                }
                 Ev::Start { .. } => return Err(EnvelopeError::ElementInParameter("response")),
                 Ev::Eof => return Err(EnvelopeError::Truncated),
                 Ev::Comment | Ev::Pi => {}
@@ -536,11 +552,13 @@ impl<R: BufRead> ResponseReader<'_, R> {
 
     /// Skips the unread rest, still checking it.
     fn drain(&mut self) -> Result<(), EnvelopeError> {
-        while !self.done {
-            self.pos = self.parser.text.len();
+        loop {
+            self.pos = self.chunk.len();
+            if self.done {
+                return Ok(());
+            }
             self.refill()?;
         }
-        Ok(())
     }
 }
 
@@ -562,14 +580,14 @@ impl<R: BufRead> BufRead for ResponseReader<'_, R> {
             self.failed = Some(err);
             return Err(io_err);
         }
-        if self.done {
+        if self.pos >= self.chunk.len() {
             return Ok(&[]);
         }
-        Ok(&self.parser.text.as_bytes()[self.pos..])
+        Ok(&self.chunk.as_bytes()[self.pos..])
     }
 
     fn consume(&mut self, amount: usize) {
-        self.pos = self.pos.saturating_add(amount).min(self.parser.text.len());
+        self.pos = self.pos.saturating_add(amount).min(self.chunk.len());
     }
 }
 

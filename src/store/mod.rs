@@ -160,6 +160,8 @@ impl Db {
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Normal)
             .foreign_keys(true)
+            // Multi-row upserts keep statement journals; in memory they cost no file writes.
+            .pragma("temp_store", "memory")
             .busy_timeout(options.acquire_timeout);
         let pool = SqlitePoolOptions::new()
             .max_connections(options.max_connections)

@@ -18,7 +18,7 @@ pub struct StageContext {
 
 /// Inserts or updates a batch of customers in one statement. The batch must not hold the same
 /// ListID twice (PostgreSQL refuses to touch a row twice in one statement).
-pub async fn upsert_customers(tx: &mut Tx, ctx: &StageContext, batch: &[Customer]) -> Result<()> {
+pub async fn upsert_customers(tx: &mut Tx, ctx: &StageContext, batch: Vec<Customer>) -> Result<()> {
     if batch.is_empty() {
         return Ok(());
     }
@@ -36,41 +36,41 @@ pub async fn upsert_customers(tx: &mut Tx, ctx: &StageContext, batch: &[Customer
             row.push_bind(Uuid::new_v4())
                 .push_bind(ctx.connection_id)
                 .push_bind(ctx.organization_id)
-                .push_bind(c.list_id.clone())
-                .push_bind(c.time_created.clone())
-                .push_bind(c.time_modified.clone())
-                .push_bind(c.edit_sequence.clone())
-                .push_bind(c.name.clone())
-                .push_bind(c.full_name.clone())
+                .push_bind(c.list_id)
+                .push_bind(c.time_created)
+                .push_bind(c.time_modified)
+                .push_bind(c.edit_sequence)
+                .push_bind(c.name)
+                .push_bind(c.full_name)
                 .push_bind(c.is_active)
-                .push_bind(c.parent_list_id.clone())
-                .push_bind(c.parent_full_name.clone())
+                .push_bind(c.parent_list_id)
+                .push_bind(c.parent_full_name)
                 .push_bind(i64::from(c.sublevel))
-                .push_bind(c.company_name.clone())
-                .push_bind(c.salutation.clone())
-                .push_bind(c.first_name.clone())
-                .push_bind(c.middle_name.clone())
-                .push_bind(c.last_name.clone())
-                .push_bind(c.job_title.clone());
-            for a in [&c.bill_address, &c.ship_address] {
-                row.push_bind(a.addr1.clone())
-                    .push_bind(a.addr2.clone())
-                    .push_bind(a.addr3.clone())
-                    .push_bind(a.addr4.clone())
-                    .push_bind(a.addr5.clone())
-                    .push_bind(a.city.clone())
-                    .push_bind(a.state.clone())
-                    .push_bind(a.postal_code.clone())
-                    .push_bind(a.country.clone())
-                    .push_bind(a.note.clone());
+                .push_bind(c.company_name)
+                .push_bind(c.salutation)
+                .push_bind(c.first_name)
+                .push_bind(c.middle_name)
+                .push_bind(c.last_name)
+                .push_bind(c.job_title);
+            for a in [c.bill_address, c.ship_address] {
+                row.push_bind(a.addr1)
+                    .push_bind(a.addr2)
+                    .push_bind(a.addr3)
+                    .push_bind(a.addr4)
+                    .push_bind(a.addr5)
+                    .push_bind(a.city)
+                    .push_bind(a.state)
+                    .push_bind(a.postal_code)
+                    .push_bind(a.country)
+                    .push_bind(a.note);
             }
-            row.push_bind(c.phone.clone())
-                .push_bind(c.alt_phone.clone())
-                .push_bind(c.fax.clone())
-                .push_bind(c.email.clone())
-                .push_bind(c.contact.clone())
-                .push_bind(c.notes.clone())
-                .push_bind(c.job_status.clone())
+            row.push_bind(c.phone)
+                .push_bind(c.alt_phone)
+                .push_bind(c.fax)
+                .push_bind(c.email)
+                .push_bind(c.contact)
+                .push_bind(c.notes)
+                .push_bind(c.job_status)
                 .push_bind(ctx.at)
                 .push_bind(ctx.run_id)
                 .push_bind(None::<DateTime<Utc>>)
@@ -101,7 +101,7 @@ pub async fn upsert_customers(tx: &mut Tx, ctx: &StageContext, batch: &[Customer
 }
 
 /// Inserts or updates a batch of employees in one statement (no ListID twice in a batch).
-pub async fn upsert_employees(tx: &mut Tx, ctx: &StageContext, batch: &[Employee]) -> Result<()> {
+pub async fn upsert_employees(tx: &mut Tx, ctx: &StageContext, batch: Vec<Employee>) -> Result<()> {
     if batch.is_empty() {
         return Ok(());
     }
@@ -114,40 +114,40 @@ pub async fn upsert_employees(tx: &mut Tx, ctx: &StageContext, batch: &[Employee
              deleted_at, created_at) ",
         );
         qb.push_values(batch, |mut row, e| {
-            let a = &e.address;
+            let a = e.address;
             row.push_bind(Uuid::new_v4())
                 .push_bind(ctx.connection_id)
                 .push_bind(ctx.organization_id)
-                .push_bind(e.list_id.clone())
-                .push_bind(e.time_created.clone())
-                .push_bind(e.time_modified.clone())
-                .push_bind(e.edit_sequence.clone())
-                .push_bind(e.name.clone())
+                .push_bind(e.list_id)
+                .push_bind(e.time_created)
+                .push_bind(e.time_modified)
+                .push_bind(e.edit_sequence)
+                .push_bind(e.name)
                 .push_bind(e.is_active)
-                .push_bind(e.salutation.clone())
-                .push_bind(e.first_name.clone())
-                .push_bind(e.middle_name.clone())
-                .push_bind(e.last_name.clone())
-                .push_bind(e.job_title.clone())
-                .push_bind(a.addr1.clone())
-                .push_bind(a.addr2.clone())
-                .push_bind(a.addr3.clone())
-                .push_bind(a.addr4.clone())
-                .push_bind(a.addr5.clone())
-                .push_bind(a.city.clone())
-                .push_bind(a.state.clone())
-                .push_bind(a.postal_code.clone())
-                .push_bind(a.country.clone())
-                .push_bind(a.note.clone())
-                .push_bind(e.phone.clone())
-                .push_bind(e.mobile.clone())
-                .push_bind(e.alt_phone.clone())
-                .push_bind(e.fax.clone())
-                .push_bind(e.email.clone())
-                .push_bind(e.employee_type.clone())
-                .push_bind(e.hired_date.clone())
-                .push_bind(e.released_date.clone())
-                .push_bind(e.notes.clone())
+                .push_bind(e.salutation)
+                .push_bind(e.first_name)
+                .push_bind(e.middle_name)
+                .push_bind(e.last_name)
+                .push_bind(e.job_title)
+                .push_bind(a.addr1)
+                .push_bind(a.addr2)
+                .push_bind(a.addr3)
+                .push_bind(a.addr4)
+                .push_bind(a.addr5)
+                .push_bind(a.city)
+                .push_bind(a.state)
+                .push_bind(a.postal_code)
+                .push_bind(a.country)
+                .push_bind(a.note)
+                .push_bind(e.phone)
+                .push_bind(e.mobile)
+                .push_bind(e.alt_phone)
+                .push_bind(e.fax)
+                .push_bind(e.email)
+                .push_bind(e.employee_type)
+                .push_bind(e.hired_date)
+                .push_bind(e.released_date)
+                .push_bind(e.notes)
                 .push_bind(ctx.at)
                 .push_bind(ctx.run_id)
                 .push_bind(None::<DateTime<Utc>>)
