@@ -9,5 +9,6 @@ mod contract_files;
 mod qbwc_contract;
 mod qbwc_errors;
 mod qbwc_sessions;
+mod openapi;
 mod read_api;
 mod scale_out;
