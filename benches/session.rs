@@ -59,6 +59,17 @@ fn peak_rss_kib(pid: u32) -> u64 {
         .unwrap_or(0)
 }
 
+/// CPU time (user + system) a process has used so far, in milliseconds.
+fn cpu_ms(pid: u32) -> u64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    // The fields after the command name (which is in parentheses and may hold spaces).
+    let after = stat.rsplit_once(')').map(|(_, rest)| rest).unwrap_or_default();
+    let fields: Vec<u64> = after.split_whitespace().map(|f| f.parse().unwrap_or(0)).collect();
+    // utime and stime are fields 14 and 15 of the line, 12 and 13 after the name; in clock ticks.
+    let ticks = fields.get(11).copied().unwrap_or(0) + fields.get(12).copied().unwrap_or(0);
+    ticks * 1000 / 100
+}
+
 fn session(server: &Server, username: &str, password: &str, data: &Dataset) -> (Duration, u64) {
     let mut quickbooks = FakeQuickBooks::new(data.clone(), Faults::default());
     let options = SimOptions {
@@ -84,19 +95,24 @@ fn bench_backend(label: &str, make_url: &dyn Fn(&str) -> String) {
         let server = start_server(&url);
         let rounds = if customers <= 5_000 { 5 } else { 1 };
         let mut times = Vec::new();
+        let mut server_cpu = Vec::new();
         for _ in 0..rounds {
+            let before = cpu_ms(server.child.id());
             let (elapsed, sent) = session(&server, &username, &password, &data);
+            server_cpu.push(cpu_ms(server.child.id()) - before);
             assert_eq!(sent as usize, customers);
             times.push(elapsed);
         }
         times.sort();
+        server_cpu.sort();
         let median = times[times.len() / 2];
         let rss = peak_rss_kib(server.child.id());
         println!(
             "{label:<10} {customers:>7} customers (pages of 500) + 50 employees: median {:>8.3} s over {rounds} session(s) \
-             (best {:.3} s), server peak RSS {:.1} MiB",
+             (best {:.3} s), server CPU {} ms, server peak RSS {:.1} MiB",
             median.as_secs_f64(),
             times[0].as_secs_f64(),
+            server_cpu[server_cpu.len() / 2],
             rss as f64 / 1024.0
         );
     }

@@ -485,23 +485,24 @@ fn stream_response<R: BufRead>(
     if empty {
         return Ok(());
     }
-    // Look for the first piece of text, so an empty `response` never reaches the callback.
-    loop {
-        match parser.next()? {
-            Ev::Text { .. } if !parser.text.is_empty() => break,
-            Ev::Text { .. } | Ev::Comment | Ev::Pi => {}
-            Ev::Start { .. } => return Err(EnvelopeError::ElementInParameter("response")),
-            Ev::End => return Ok(()),
-            Ev::Eof => return Err(EnvelopeError::Truncated),
-        }
-    }
     let mut reader = ResponseReader {
-        chunk: std::mem::take(&mut parser.text),
         parser,
+        chunk: String::new(),
         pos: 0,
         done: false,
         failed: None,
+        at_markup: false,
+        reference: None,
+        utf8_carry: Vec::new(),
+        after_cr: false,
     };
+    // Read the first chunk first, so an empty `response` never reaches the callback. An error
+    // there reaches both the callback (on its first read) and the caller.
+    if let Err(err) = reader.refill() {
+        reader.failed = Some(err);
+    } else if reader.done && reader.chunk.is_empty() {
+        return Ok(());
+    }
     on_response(ticket, &mut reader);
     if let Some(err) = reader.failed.take() {
         return Err(err);
@@ -509,13 +510,20 @@ fn stream_response<R: BufRead>(
     reader.drain()
 }
 
-/// How much unescaped text [`ResponseReader`] gathers before handing it on. The escaped qbXML
-/// arrives as many tiny pieces (`&lt;`, a name, `&gt;`...); handing each on alone would make the
-/// qbXML parser restart for every few bytes.
+/// How much unescaped text [`ResponseReader`] gathers before handing it on.
 const RESPONSE_CHUNK: usize = 16 * 1024;
 
-/// The text of `response`, produced from the parser's events in chunks of about
-/// [`RESPONSE_CHUNK`] bytes (one text event at most beyond that, so memory stays bounded).
+/// The longest entity or character reference accepted (`&#x10FFFF;` has 8 characters inside).
+const MAX_REFERENCE: usize = 16;
+
+/// The text of `response`, unescaped straight from the input bytes and handed on in chunks of
+/// about [`RESPONSE_CHUNK`] bytes.
+///
+/// QBWC escapes the whole qbXML document, so its text is mostly tiny pieces between `&lt;` and
+/// `&gt;`. Rather than take one parser event per piece, the reader scans the bytes itself (for `&`
+/// and `<` only), resolves the five predefined entities and character references, checks UTF-8,
+/// and normalizes line ends as XML requires. At a `<` it hands back to the parser for the markup:
+/// the end of `response`, a CDATA section (passed through raw), a comment.
 ///
 /// Invariant: unless `done`, `chunk[pos..]` is the unread rest of the current chunk.
 struct ResponseReader<'p, R> {
@@ -525,6 +533,14 @@ struct ResponseReader<'p, R> {
     done: bool,
     /// The first error met; every later read fails too.
     failed: Option<EnvelopeError>,
+    /// The input is at a `<` that the parser must read.
+    at_markup: bool,
+    /// Inside `&...;`: the bytes after `&` seen so far.
+    reference: Option<Vec<u8>>,
+    /// The start of a UTF-8 sequence cut by the end of the input buffer.
+    utf8_carry: Vec<u8>,
+    /// The last text byte was a CR (already written as LF): a following LF is dropped.
+    after_cr: bool,
 }
 
 impl<R: BufRead> ResponseReader<'_, R> {
@@ -535,16 +551,101 @@ impl<R: BufRead> ResponseReader<'_, R> {
         }
         self.chunk.clear();
         self.pos = 0;
-        while self.chunk.len() < RESPONSE_CHUNK {
-            match self.parser.next()? {
-                Ev::Text { .. } => self.chunk.push_str(&self.parser.text),
-                Ev::End => {
-                    self.done = true;
-                    break;
+        while !self.done && self.chunk.len() < RESPONSE_CHUNK {
+            if self.at_markup {
+                self.at_markup = false;
+                self.markup()?;
+            } else {
+                self.scan()?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Lets the parser read the markup at the input's `<`.
+    fn markup(&mut self) -> Result<(), EnvelopeError> {
+        if !self.utf8_carry.is_empty() {
+            return Err(EnvelopeError::InvalidUtf8);
+        }
+        match self.parser.next()? {
+            Ev::Text { .. } => {
+                self.chunk.push_str(&self.parser.text);
+                self.after_cr = false;
+            }
+            Ev::End => self.done = true,
+            Ev::Start { .. } => return Err(EnvelopeError::ElementInParameter("response")),
+            Ev::Eof => return Err(EnvelopeError::Truncated),
+            Ev::Comment | Ev::Pi => {}
+        }
+        Ok(())
+    }
+
+    /// Consumes text bytes from the input up to the next `<`, or a reference, or the end of the
+    /// input's buffer.
+    fn scan(&mut self) -> Result<(), EnvelopeError> {
+        let input = self.parser.reader.get_mut();
+        let available = input.fill_buf().map_err(EnvelopeError::Io)?;
+        if available.is_empty() {
+            return Err(EnvelopeError::Truncated);
+        }
+        if let Some(reference) = self.reference.as_mut() {
+            let Some(end) = memchr::memchr(b';', available) else {
+                if reference.len() + available.len() > MAX_REFERENCE {
+                    return Err(EnvelopeError::UnknownEntity(String::from_utf8_lossy(reference).into_owned()));
                 }
-                Ev::Start { .. } => return Err(EnvelopeError::ElementInParameter("response")),
-                Ev::Eof => return Err(EnvelopeError::Truncated),
-                Ev::Comment | Ev::Pi => {}
+                reference.extend_from_slice(available);
+                let used = available.len();
+                input.consume(used);
+                return Ok(());
+            };
+            reference.extend_from_slice(&available[..end]);
+            input.consume(end + 1);
+            let reference = self.reference.take().unwrap_or_default();
+            let body = std::str::from_utf8(&reference).map_err(|_| EnvelopeError::InvalidUtf8)?;
+            self.chunk.push(resolve_reference_text(body)?);
+            self.after_cr = false;
+            return Ok(());
+        }
+        // Text runs and complete references within this buffer, in one pass.
+        let mut at = 0;
+        let outcome = loop {
+            let rest = &available[at..];
+            let Some(stop) = memchr::memchr2(b'<', b'&', rest) else {
+                push_text(&mut self.chunk, &mut self.utf8_carry, &mut self.after_cr, rest)?;
+                break Stop::EndOfBuffer(available.len());
+            };
+            push_text(&mut self.chunk, &mut self.utf8_carry, &mut self.after_cr, &rest[..stop])?;
+            if rest[stop] == b'<' {
+                break Stop::Markup(at + stop);
+            }
+            if !self.utf8_carry.is_empty() {
+                return Err(EnvelopeError::InvalidUtf8);
+            }
+            let body = &rest[stop + 1..];
+            match memchr::memchr(b';', &body[..body.len().min(MAX_REFERENCE + 1)]) {
+                Some(end) => {
+                    let name = std::str::from_utf8(&body[..end]).map_err(|_| EnvelopeError::InvalidUtf8)?;
+                    self.chunk.push(resolve_reference_text(name)?);
+                    self.after_cr = false;
+                    at += stop + 1 + end + 1;
+                }
+                None if body.len() > MAX_REFERENCE => {
+                    return Err(EnvelopeError::UnknownEntity(String::from_utf8_lossy(&body[..MAX_REFERENCE]).into_owned()));
+                }
+                // The reference goes on in the next buffer.
+                None => break Stop::Reference(at + stop, body.to_vec()),
+            }
+        };
+        match outcome {
+            Stop::EndOfBuffer(used) => input.consume(used),
+            Stop::Markup(used) => {
+                input.consume(used);
+                self.at_markup = true;
+            }
+            Stop::Reference(used, started) => {
+                let taken = available.len() - used;
+                self.reference = Some(started);
+                input.consume(used + taken);
             }
         }
         Ok(())
@@ -559,6 +660,78 @@ impl<R: BufRead> ResponseReader<'_, R> {
             }
             self.refill()?;
         }
+    }
+}
+
+/// Where [`ResponseReader::scan`] stopped in the input's buffer (and how many bytes it used).
+enum Stop {
+    EndOfBuffer(usize),
+    Markup(usize),
+    /// A reference begins at this offset and runs past the buffer: its bytes so far.
+    Reference(usize, Vec<u8>),
+}
+
+/// Appends raw text bytes: UTF-8 checked (a sequence cut at the end waits in `carry`), CR LF and
+/// lone CR written as LF.
+fn push_text(out: &mut String, carry: &mut Vec<u8>, after_cr: &mut bool, bytes: &[u8]) -> Result<(), EnvelopeError> {
+    if bytes.is_empty() {
+        return Ok(());
+    }
+    let joined;
+    let data: &[u8] = if carry.is_empty() {
+        bytes
+    } else {
+        joined = [carry.as_slice(), bytes].concat();
+        carry.clear();
+        &joined
+    };
+    let (text, rest) = match std::str::from_utf8(data) {
+        Ok(text) => (text, &[][..]),
+        Err(err) if err.error_len().is_none() => {
+            let valid = err.valid_up_to();
+            (std::str::from_utf8(&data[..valid]).map_err(|_| EnvelopeError::InvalidUtf8)?, &data[valid..])
+        }
+        Err(_) => return Err(EnvelopeError::InvalidUtf8),
+    };
+    let mut text = text;
+    if *after_cr && text.starts_with('\n') {
+        text = &text[1..];
+        *after_cr = false;
+    }
+    if !text.is_empty() {
+        if text.contains('\r') {
+            out.push_str(&text.replace("\r\n", "\n").replace('\r', "\n"));
+        } else {
+            out.push_str(text);
+        }
+        *after_cr = text.ends_with('\r');
+    }
+    carry.extend_from_slice(rest);
+    Ok(())
+}
+
+/// Resolves the body of `&...;` as it appears in text.
+fn resolve_reference_text(body: &str) -> Result<char, EnvelopeError> {
+    let numeric = |digits: &str, radix: u32| {
+        u32::from_str_radix(digits, radix)
+            .ok()
+            .and_then(char::from_u32)
+            .filter(|&c| matches!(c, '\t' | '\n' | '\r') || (c >= ' ' && c != '\u{FFFE}' && c != '\u{FFFF}'))
+            .ok_or_else(|| EnvelopeError::InvalidCharRef(shorten(body)))
+    };
+    if let Some(hex) = body.strip_prefix("#x") {
+        return numeric(hex, 16);
+    }
+    if let Some(decimal) = body.strip_prefix('#') {
+        return numeric(decimal, 10);
+    }
+    match body {
+        "lt" => Ok('<'),
+        "gt" => Ok('>'),
+        "amp" => Ok('&'),
+        "apos" => Ok('\''),
+        "quot" => Ok('"'),
+        other => Err(EnvelopeError::UnknownEntity(shorten(other))),
     }
 }
 

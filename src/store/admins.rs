@@ -161,17 +161,9 @@ pub async fn complete_setup(
         Ok(())
     }
     .await;
-    match result {
-        Ok(()) => {
-            tx.commit().await?;
-            Ok((org, admin))
-        }
-        Err(err) => {
-            let _ = tx.rollback().await;
-            Err(match err {
-                StoreError::Conflict(_) => StoreError::Conflict(format!("an organization named {organization_name:?} already exists")),
-                other => other,
-            })
-        }
-    }
+    let result = result.map(|()| (org, admin)).map_err(|err| match err {
+        StoreError::Conflict(_) => StoreError::Conflict(format!("an organization named {organization_name:?} already exists")),
+        other => other,
+    });
+    tx.finish(result).await
 }

@@ -402,17 +402,8 @@ pub async fn delete_connection(db: &Db, organization_id: Uuid, connection_id: Uu
         }))
     }
     .await;
-    match result {
-        Ok(1) => tx.commit().await,
-        Ok(_) => {
-            tx.rollback().await?;
-            Err(StoreError::NotFound)
-        }
-        Err(err) => {
-            let _ = tx.rollback().await;
-            Err(err)
-        }
-    }
+    let result = result.and_then(|deleted| if deleted == 1 { Ok(()) } else { Err(StoreError::NotFound) });
+    tx.finish(result).await
 }
 
 #[cfg(test)]

@@ -265,13 +265,7 @@ pub async fn link_location(db: &Db, organization_id: Uuid, location_id: Uuid, qb
             other => Err(other),
         },
     };
-    match outcome {
-        Ok(()) => tx.commit().await,
-        Err(err) => {
-            let _ = tx.rollback().await;
-            Err(err)
-        }
-    }
+    tx.finish(outcome).await
 }
 
 /// Disconnects a location from its customer. Unlinking an unlinked location is a no-op.
@@ -363,19 +357,13 @@ pub async fn create_from_customer(db: &Db, organization_id: Uuid, qb_customer_id
         tx.rollback().await?;
         return Err(StoreError::NotFound);
     };
-    match insert(&mut tx, organization_id, &location_from_customer(&source), Some(qb_customer_id)).await {
-        Ok(id) => {
-            tx.commit().await?;
-            Ok(id)
-        }
-        Err(err) => {
-            let _ = tx.rollback().await;
-            Err(match err {
-                StoreError::Conflict(_) => StoreError::Conflict("the QuickBooks customer is already linked to a location".into()),
-                other => other,
-            })
-        }
-    }
+    let result = insert(&mut tx, organization_id, &location_from_customer(&source), Some(qb_customer_id))
+        .await
+        .map_err(|err| match err {
+            StoreError::Conflict(_) => StoreError::Conflict("the QuickBooks customer is already linked to a location".into()),
+            other => other,
+        });
+    tx.finish(result).await
 }
 
 #[cfg(test)]

@@ -121,6 +121,20 @@ impl Tx {
         Ok(())
     }
 
+    /// Commits when `result` is Ok, rolls back when it is an error, and passes `result` on.
+    pub async fn finish<T>(self, result: Result<T>) -> Result<T> {
+        match result {
+            Ok(value) => {
+                self.commit().await?;
+                Ok(value)
+            }
+            Err(err) => {
+                let _ = self.rollback().await;
+                Err(err)
+            }
+        }
+    }
+
     pub async fn rollback(self) -> Result<()> {
         match self {
             Tx::Sqlite(tx) => tx.rollback().await?,
@@ -162,6 +176,9 @@ impl Db {
             .foreign_keys(true)
             // Multi-row upserts keep statement journals; in memory they cost no file writes.
             .pragma("temp_store", "memory")
+            // 1 MiB of page cache per connection (SQLite's default is 2 MiB): the pool's memory
+            // stays small, and staging writes mostly append anyway.
+            .pragma("cache_size", "-1024")
             .busy_timeout(options.acquire_timeout);
         let pool = SqlitePoolOptions::new()
             .max_connections(options.max_connections)

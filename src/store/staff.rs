@@ -186,13 +186,7 @@ pub async fn link_staff(db: &Db, organization_id: Uuid, staff_id: Uuid, qb_emplo
             other => Err(other),
         },
     };
-    match outcome {
-        Ok(()) => tx.commit().await,
-        Err(err) => {
-            let _ = tx.rollback().await;
-            Err(err)
-        }
-    }
+    tx.finish(outcome).await
 }
 
 pub async fn unlink_staff(db: &Db, organization_id: Uuid, staff_id: Uuid) -> Result<()> {
@@ -243,19 +237,13 @@ pub async fn create_from_employee(db: &Db, organization_id: Uuid, qb_employee_id
         tx.rollback().await?;
         return Err(StoreError::NotFound);
     };
-    match insert(&mut tx, organization_id, &staff_from_employee(&source), Some(qb_employee_id)).await {
-        Ok(id) => {
-            tx.commit().await?;
-            Ok(id)
-        }
-        Err(err) => {
-            let _ = tx.rollback().await;
-            Err(match err {
-                StoreError::Conflict(_) => StoreError::Conflict("the QuickBooks employee is already linked to a staff member".into()),
-                other => other,
-            })
-        }
-    }
+    let result = insert(&mut tx, organization_id, &staff_from_employee(&source), Some(qb_employee_id))
+        .await
+        .map_err(|err| match err {
+            StoreError::Conflict(_) => StoreError::Conflict("the QuickBooks employee is already linked to a staff member".into()),
+            other => other,
+        });
+    tx.finish(result).await
 }
 
 #[cfg(test)]

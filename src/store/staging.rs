@@ -16,7 +16,8 @@ pub struct StageContext {
     pub at: DateTime<Utc>,
 }
 
-/// Inserts or updates a batch of customers in one statement. The batch must not hold the same
+/// Inserts or updates a batch of customers in one statement. New rows get time-ordered (v7)
+/// ids, so a large first sync appends to the primary-key index instead of scattering over it. The batch must not hold the same
 /// ListID twice (PostgreSQL refuses to touch a row twice in one statement).
 pub async fn upsert_customers(tx: &mut Tx, ctx: &StageContext, batch: Vec<Customer>) -> Result<()> {
     if batch.is_empty() {
@@ -33,7 +34,7 @@ pub async fn upsert_customers(tx: &mut Tx, ctx: &StageContext, batch: Vec<Custom
              job_status, seen_at, seen_run_id, deleted_at, created_at) ",
         );
         qb.push_values(batch, |mut row, c| {
-            row.push_bind(Uuid::new_v4())
+            row.push_bind(Uuid::now_v7())
                 .push_bind(ctx.connection_id)
                 .push_bind(ctx.organization_id)
                 .push_bind(c.list_id)
@@ -115,7 +116,7 @@ pub async fn upsert_employees(tx: &mut Tx, ctx: &StageContext, batch: Vec<Employ
         );
         qb.push_values(batch, |mut row, e| {
             let a = e.address;
-            row.push_bind(Uuid::new_v4())
+            row.push_bind(Uuid::now_v7())
                 .push_bind(ctx.connection_id)
                 .push_bind(ctx.organization_id)
                 .push_bind(e.list_id)

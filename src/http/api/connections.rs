@@ -167,6 +167,16 @@ pub async fn connection_runs(
     Ok(HttpResponse::Ok().json(json!({ "items": items, "next": next })))
 }
 
+/// A fresh Web Connector password and its hash (computed off the async workers).
+async fn new_web_connector_password() -> Result<(String, String), ApiError> {
+    let password = crate::secrets::new_password();
+    let secret = password.clone();
+    let hash = tokio::task::spawn_blocking(move || crate::secrets::hash_generated_secret(&secret))
+        .await
+        .map_err(|e| ApiError::Internal(e.into()))?;
+    Ok((password, hash))
+}
+
 const CREATE_FIELDS: &[&str] = &["name", "company_file", "run_every_minutes", "username"];
 const CHANGE_FIELDS: &[&str] = &["name", "enabled", "company_file", "run_every_minutes"];
 
@@ -179,13 +189,7 @@ pub async fn create(caller: Caller, body: web::Json<Value>, state: web::Data<App
     let minutes = body.optional_int("run_every_minutes", 1..=1440)?.unwrap_or(state.settings.run_every_minutes);
     let org = catalog::find_organization(&state.db, &caller.organization_id.to_string()).await?;
     let requested = body.optional_text("username", 100)?.flatten();
-    let password = crate::secrets::new_password();
-    let hash = {
-        let password = password.clone();
-        tokio::task::spawn_blocking(move || crate::secrets::hash_generated_secret(&password))
-            .await
-            .map_err(|e| ApiError::Internal(e.into()))?
-    };
+    let (password, hash) = new_web_connector_password().await?;
     let base = requested.clone().unwrap_or_else(|| catalog::default_username(&org.name, &name));
     // A derived user name may already be taken by another organization: add a short suffix.
     let mut attempt = 0;
@@ -245,13 +249,7 @@ pub async fn delete(caller: Caller, path: web::Path<String>, state: web::Data<Ap
 /// `POST /api/v1/connections/{id}/password`: a new Web Connector password, shown once.
 pub async fn rotate_password(caller: Caller, path: web::Path<String>, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     let id = parse_id(&path)?;
-    let password = crate::secrets::new_password();
-    let hash = {
-        let password = password.clone();
-        tokio::task::spawn_blocking(move || crate::secrets::hash_generated_secret(&password))
-            .await
-            .map_err(|e| ApiError::Internal(e.into()))?
-    };
+    let (password, hash) = new_web_connector_password().await?;
     catalog::set_connection_password(&state.db, caller.organization_id, id, &hash).await?;
     Ok(HttpResponse::Ok().json(json!({ "password": password })))
 }
