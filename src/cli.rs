@@ -86,8 +86,9 @@ pub struct ServeArgs {
     /// Minutes without a call after which a Web Connector session expires.
     #[arg(long, env = "QBSYNC_TICKET_TTL_MINUTES", default_value_t = 30, value_parser = clap::value_parser!(u32).range(1..=1440))]
     pub ticket_ttl_minutes: u32,
-    /// Largest SOAP request accepted, in MiB (a page of 500 customers is about 1 MiB).
-    #[arg(long, env = "QBSYNC_MAX_BODY_MB", default_value_t = 64, value_parser = clap::value_parser!(u32).range(1..=4096))]
+    /// Largest SOAP request accepted, in MiB. Escaping makes the SOAP body about a third larger than
+    /// the qbXML in it; the default takes a 50 MB qbXML response. Bodies are streamed, never held whole.
+    #[arg(long, env = "QBSYNC_MAX_BODY_MB", default_value_t = 128, value_parser = clap::value_parser!(u32).range(1..=4096))]
     pub max_body_mb: u32,
     /// Oldest Web Connector version accepted (older ones are told to update). Empty accepts all.
     #[arg(long, env = "QBSYNC_MIN_QBWC_VERSION", default_value = "2.1.0.30")]

@@ -32,7 +32,7 @@ impl Default for Settings {
             listen: "127.0.0.1:8080".into(),
             database_url: "qbsync.db".into(),
             public_url: "http://localhost:8080".into(),
-            max_body_bytes: 64 * 1024 * 1024,
+            max_body_bytes: 128 * 1024 * 1024,
             app_name: "qbsync".into(),
             run_every_minutes: 60,
             workers: 0,
