@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use super::staging::like_pattern;
-use super::{Db, Result, StoreError, Tx, now, on_db, on_tx};
+use super::{Db, Result, StoreError, Tx, links, now, on_db, on_tx};
 
 /// The editable fields of a location.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -219,67 +219,14 @@ pub async fn delete_location(db: &Db, organization_id: Uuid, location_id: Uuid) 
     if done == 0 { Err(StoreError::NotFound) } else { Ok(()) }
 }
 
-/// Links an unlinked location to an unlinked customer of the same organization. Answers
-/// [`StoreError::NotFound`] when either is not the organization's, [`StoreError::Conflict`]
-/// when either is already linked; nothing changes then.
+/// Links a location to a QuickBooks customer; see [`links::link`] for the rules.
 pub async fn link_location(db: &Db, organization_id: Uuid, location_id: Uuid, qb_customer_id: Uuid) -> Result<()> {
-    let mut tx = db.begin().await?;
-    let customer_ok = on_tx!(&mut tx, conn => {
-        sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM qb_customer WHERE qb_customer_id = $1 AND organization_id = $2")
-            .bind(qb_customer_id)
-            .bind(organization_id)
-            .fetch_one(&mut *conn)
-            .await?
-    });
-    if customer_ok == 0 {
-        tx.rollback().await?;
-        return Err(StoreError::NotFound);
-    }
-    let updated = on_tx!(&mut tx, conn => {
-        sqlx::query(
-            "UPDATE location SET qb_customer_id = $3, updated_at = $4 \
-             WHERE location_id = $1 AND organization_id = $2 AND qb_customer_id IS NULL",
-        )
-        .bind(location_id)
-        .bind(organization_id)
-        .bind(qb_customer_id)
-        .bind(now())
-        .execute(&mut *conn)
-        .await
-        .map(|done| done.rows_affected())
-    });
-    let outcome = match updated {
-        Ok(1) => Ok(()),
-        Ok(_) => {
-            let exists = on_tx!(&mut tx, conn => {
-                sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM location WHERE location_id = $1 AND organization_id = $2")
-                    .bind(location_id)
-                    .bind(organization_id)
-                    .fetch_one(&mut *conn)
-                    .await?
-            });
-            if exists == 0 { Err(StoreError::NotFound) } else { Err(StoreError::Conflict("the location is already linked".into())) }
-        }
-        Err(err) => match StoreError::from(err) {
-            StoreError::Conflict(_) => Err(StoreError::Conflict("the QuickBooks customer is already linked to another location".into())),
-            other => Err(other),
-        },
-    };
-    tx.finish(outcome).await
+    links::link(db, &links::LOCATION, organization_id, location_id, qb_customer_id).await
 }
 
-/// Disconnects a location from its customer. Unlinking an unlinked location is a no-op.
+/// Disconnects a location from its customer; see [`links::unlink`].
 pub async fn unlink_location(db: &Db, organization_id: Uuid, location_id: Uuid) -> Result<()> {
-    let done = on_db!(db, pool => {
-        sqlx::query("UPDATE location SET qb_customer_id = NULL, updated_at = $3 WHERE organization_id = $1 AND location_id = $2")
-            .bind(organization_id)
-            .bind(location_id)
-            .bind(now())
-            .execute(pool)
-            .await?
-            .rows_affected()
-    });
-    if done == 0 { Err(StoreError::NotFound) } else { Ok(()) }
+    links::unlink(db, &links::LOCATION, organization_id, location_id).await
 }
 
 /// The parts of a staged customer a new location is made from.

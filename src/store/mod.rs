@@ -9,6 +9,7 @@
 
 pub mod admins;
 pub mod catalog;
+pub mod links;
 pub mod locations;
 pub mod runs;
 pub mod staff;

@@ -6,7 +6,7 @@ use uuid::Uuid;
 
 use super::locations::ListFilter;
 use super::staging::like_pattern;
-use super::{Db, Result, StoreError, Tx, now, on_db, on_tx};
+use super::{Db, Result, StoreError, Tx, links, now, on_db, on_tx};
 
 /// The editable fields of a staff member.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -141,65 +141,14 @@ pub async fn delete_staff(db: &Db, organization_id: Uuid, staff_id: Uuid) -> Res
     if done == 0 { Err(StoreError::NotFound) } else { Ok(()) }
 }
 
-/// Links an unlinked staff member to an unlinked employee of the same organization
-/// ([`StoreError::NotFound`] / [`StoreError::Conflict`] as for locations; nothing changes then).
+/// Links a staff member to a QuickBooks employee; see [`links::link`] for the rules.
 pub async fn link_staff(db: &Db, organization_id: Uuid, staff_id: Uuid, qb_employee_id: Uuid) -> Result<()> {
-    let mut tx = db.begin().await?;
-    let employee_ok = on_tx!(&mut tx, conn => {
-        sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM qb_employee WHERE qb_employee_id = $1 AND organization_id = $2")
-            .bind(qb_employee_id)
-            .bind(organization_id)
-            .fetch_one(&mut *conn)
-            .await?
-    });
-    if employee_ok == 0 {
-        tx.rollback().await?;
-        return Err(StoreError::NotFound);
-    }
-    let updated = on_tx!(&mut tx, conn => {
-        sqlx::query(
-            "UPDATE staff SET qb_employee_id = $3, updated_at = $4 \
-             WHERE staff_id = $1 AND organization_id = $2 AND qb_employee_id IS NULL",
-        )
-        .bind(staff_id)
-        .bind(organization_id)
-        .bind(qb_employee_id)
-        .bind(now())
-        .execute(&mut *conn)
-        .await
-        .map(|done| done.rows_affected())
-    });
-    let outcome = match updated {
-        Ok(1) => Ok(()),
-        Ok(_) => {
-            let exists = on_tx!(&mut tx, conn => {
-                sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM staff WHERE staff_id = $1 AND organization_id = $2")
-                    .bind(staff_id)
-                    .bind(organization_id)
-                    .fetch_one(&mut *conn)
-                    .await?
-            });
-            if exists == 0 { Err(StoreError::NotFound) } else { Err(StoreError::Conflict("the staff member is already linked".into())) }
-        }
-        Err(err) => match StoreError::from(err) {
-            StoreError::Conflict(_) => Err(StoreError::Conflict("the QuickBooks employee is already linked to another staff member".into())),
-            other => Err(other),
-        },
-    };
-    tx.finish(outcome).await
+    links::link(db, &links::STAFF, organization_id, staff_id, qb_employee_id).await
 }
 
+/// Disconnects a staff member from its employee; see [`links::unlink`].
 pub async fn unlink_staff(db: &Db, organization_id: Uuid, staff_id: Uuid) -> Result<()> {
-    let done = on_db!(db, pool => {
-        sqlx::query("UPDATE staff SET qb_employee_id = NULL, updated_at = $3 WHERE organization_id = $1 AND staff_id = $2")
-            .bind(organization_id)
-            .bind(staff_id)
-            .bind(now())
-            .execute(pool)
-            .await?
-            .rows_affected()
-    });
-    if done == 0 { Err(StoreError::NotFound) } else { Ok(()) }
+    links::unlink(db, &links::STAFF, organization_id, staff_id).await
 }
 
 #[derive(sqlx::FromRow)]
