@@ -78,11 +78,10 @@ async fn handle_post(req: HttpRequest, mut payload: web::Payload, state: web::Da
         .map(str::trim)
         .filter(|v| !v.is_empty() && *v != "\"\"")
         .map(str::to_string);
-    if let Some(action) = &soap_action {
-        if soap::method_from_soap_action(action).is_none() {
+    if let Some(action) = &soap_action
+        && soap::method_from_soap_action(action).is_none() {
             return fault(FaultCode::Client, &format!("unknown SOAPAction {action}"));
         }
-    }
     let limit = state.settings.max_body_bytes;
     let declared = req
         .headers()

@@ -85,8 +85,8 @@ pub async fn create_organization(db: &Db, name: &str) -> Result<Organization> {
 
 /// Finds an organization by id or, failing that, by exact name.
 pub async fn find_organization(db: &Db, id_or_name: &str) -> Result<Organization> {
-    if let Ok(id) = Uuid::parse_str(id_or_name) {
-        if let Some(org) = on_db!(db, pool => {
+    if let Ok(id) = Uuid::parse_str(id_or_name)
+        && let Some(org) = on_db!(db, pool => {
             sqlx::query_as::<_, Organization>("SELECT * FROM organization WHERE organization_id = $1")
                 .bind(id)
                 .fetch_optional(pool)
@@ -94,7 +94,6 @@ pub async fn find_organization(db: &Db, id_or_name: &str) -> Result<Organization
         }) {
             return Ok(org);
         }
-    }
     on_db!(db, pool => {
         sqlx::query_as::<_, Organization>("SELECT * FROM organization WHERE name = $1")
             .bind(id_or_name)

@@ -175,12 +175,11 @@ impl Service {
             info!(connection = %conn.connection_id, "authenticate: connection disabled");
             return Ok(refuse("none"));
         }
-        if let Some(live) = runs::live_run_for_connection(&self.db, conn.connection_id).await? {
-            if !self.expire_if_stale(live, now).await? {
+        if let Some(live) = runs::live_run_for_connection(&self.db, conn.connection_id).await?
+            && !self.expire_if_stale(live, now).await? {
                 info!(connection = %conn.connection_id, "authenticate: a run is already in progress");
                 return Ok(refuse("busy"));
             }
-        }
         let ticket = secrets::new_ticket();
         match runs::start_run(&self.db, conn.connection_id, &secrets::sha256_hex(&ticket), now).await {
             Ok(run) => {

@@ -193,7 +193,7 @@ pub fn thousands(n: i64) -> String {
     let digits = n.unsigned_abs().to_string();
     let mut out = String::new();
     for (i, ch) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(ch);
@@ -258,22 +258,20 @@ pub fn compare_versions(a: &str, b: &str) -> std::cmp::Ordering {
 /// empty (carry on).
 pub fn client_version_answer(version: &str, minimum: Option<&str>, recommended: Option<&str>) -> String {
     use std::cmp::Ordering::Less;
-    if let Some(min) = minimum.filter(|m| !m.is_empty()) {
-        if compare_versions(version, min) == Less {
+    if let Some(min) = minimum.filter(|m| !m.is_empty())
+        && compare_versions(version, min) == Less {
             return format!(
                 "E:This QuickBooks Web Connector is version {version}; qbsync needs {min} or later. \
                  Install the current Web Connector from Intuit and run the update again."
             );
         }
-    }
-    if let Some(rec) = recommended.filter(|r| !r.is_empty()) {
-        if compare_versions(version, rec) == Less {
+    if let Some(rec) = recommended.filter(|r| !r.is_empty())
+        && compare_versions(version, rec) == Less {
             return format!(
                 "W:This QuickBooks Web Connector is version {version}; version {rec} or later is recommended. \
                  Press OK to go on with the update."
             );
         }
-    }
     String::new()
 }
 

@@ -193,7 +193,7 @@ async fn locations_are_managed_and_linked_one_to_one() {
     assert_eq!(linked.json["link"]["customer_id"], customer_id);
     assert_eq!(linked.json["link"]["list_id"], customer["list_id"]);
     assert_eq!(linked.json["link"]["full_name"], customer["full_name"]);
-    let (_, c) = app.get_json(&format!("/api/v1/qb/customers?linked=true&limit=5")).await;
+    let (_, c) = app.get_json("/api/v1/qb/customers?linked=true&limit=5").await;
     assert_eq!(c["items"][0]["link"]["id"], id.as_str());
 
     // Linking again, either side, is a 409 and changes nothing.

@@ -39,11 +39,14 @@ fn contract_files_every_emitted_request_validates_against_the_qbxml_xsd() {
     assert!(!result.status.success());
 }
 
-/// Operation → SOAPAction (SOAP 1.1 binding), and element → its children (name, type, minOccurs).
-fn wsdl_outline(xml: &str) -> (BTreeMap<String, String>, BTreeMap<String, Vec<(String, String, String)>>) {
+/// An element's children: (name, type, minOccurs).
+type Children = Vec<(String, String, String)>;
+
+/// Operation → SOAPAction (SOAP 1.1 binding), and element → its children.
+fn wsdl_outline(xml: &str) -> (BTreeMap<String, String>, BTreeMap<String, Children>) {
     let mut reader = Reader::from_str(xml);
     let mut actions = BTreeMap::new();
-    let mut elements: BTreeMap<String, Vec<(String, String, String)>> = BTreeMap::new();
+    let mut elements: BTreeMap<String, Children> = BTreeMap::new();
     let mut top_element: Option<String> = None;
     let mut depth_in_element = 0usize;
     let mut operation: Option<String> = None;
