@@ -122,8 +122,8 @@ pub(crate) struct XmlInput<R: BufRead> {
     buf: Vec<u8>,
     /// Names of the open elements, innermost last (at most `MAX_DEPTH` entries).
     open: Vec<String>,
-    /// `End` to report for a self-closing element before reading further.
-    pending_end: Option<String>,
+    /// The last `Start` was a self-closing element: its `End` is reported before reading further.
+    pending_end: bool,
     root_seen: bool,
     root_closed: bool,
     /// Attributes of the last `Start` are decoded and kept when it opened at this depth.
@@ -156,7 +156,7 @@ impl<R: BufRead> XmlInput<R> {
             reader,
             buf: Vec::with_capacity(4096),
             open: Vec::new(),
-            pending_end: None,
+            pending_end: false,
             root_seen: false,
             root_closed: false,
             attrs_depth,
@@ -217,8 +217,8 @@ impl<R: BufRead> XmlInput<R> {
     }
 
     fn next_inner(&mut self) -> Result<Node, ParseError> {
-        if let Some(name) = self.pending_end.take() {
-            return Ok(self.close(name));
+        if std::mem::take(&mut self.pending_end) {
+            return Ok(self.close());
         }
         // The event borrows the buffer, so it is moved out of `self` while a token is handled.
         let mut buf = std::mem::take(&mut self.buf);
@@ -252,14 +252,11 @@ impl<R: BufRead> XmlInput<R> {
             }
             Event::Empty(start) => {
                 let name = self.open_element(&start)?;
-                self.pending_end = Some(name.clone());
+                self.pending_end = true;
                 Ok(Some(Node::Start(name)))
             }
-            Event::End(end) => {
-                // quick-xml has already checked that the name matches the open element.
-                let name = end.name().as_ref().to_owned();
-                Ok(Some(self.close(name)))
-            }
+            // quick-xml has already checked that the name matches the open element.
+            Event::End(_) => Ok(Some(self.close())),
             Event::Text(text) => {
                 let content = text.xml10_content();
                 if self.open.is_empty() {
@@ -348,9 +345,10 @@ impl<R: BufRead> XmlInput<R> {
         Ok(name)
     }
 
-    fn close(&mut self, name: String) -> Node {
+    /// Closes the innermost open element, handing back its name.
+    fn close(&mut self) -> Node {
         self.capturing = false;
-        self.open.pop();
+        let name = self.open.pop().unwrap_or_default();
         if self.open.is_empty() {
             self.root_closed = true;
         }

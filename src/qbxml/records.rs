@@ -259,17 +259,21 @@ impl RecordSpec {
         self.slots.iter().position(|slot| *slot == name)
     }
 
+    // These run for every element of every record: byte comparisons only, no splitting.
+
     fn is_aggregate(&self, name: &str) -> bool {
         self.slots.iter().any(|slot| {
-            slot.split_once('/')
-                .is_some_and(|(parent, _)| parent == name)
+            slot.len() > name.len() && slot.as_bytes()[name.len()] == b'/' && slot.starts_with(name)
         })
     }
 
     fn nested(&self, aggregate: &str, name: &str) -> Option<usize> {
-        self.slots
-            .iter()
-            .position(|slot| slot.split_once('/') == Some((aggregate, name)))
+        self.slots.iter().position(|slot| {
+            slot.len() == aggregate.len() + 1 + name.len()
+                && slot.as_bytes()[aggregate.len()] == b'/'
+                && slot.starts_with(aggregate)
+                && slot.ends_with(name)
+        })
     }
 }
 
@@ -279,14 +283,20 @@ pub(crate) struct RawRecord {
     values: Vec<Option<String>>,
     /// The first reason found to distrust the record.
     problem: Option<String>,
+    /// Where [`RawRecord::take`] starts looking.
+    next_slot: usize,
 }
 
 impl RawRecord {
     fn take(&mut self, slot: &str) -> Option<String> {
-        let index = self
-            .spec
-            .leaf(slot)
+        // Records are built field by field in the spec's order, so the search starts after the
+        // slot taken last and usually stops at once.
+        let slots = self.spec.slots;
+        let index = (0..slots.len())
+            .map(|offset| (self.next_slot + offset) % slots.len())
+            .find(|&index| slots[index] == slot)
             .unwrap_or_else(|| panic!("slot {slot} is not in the record spec"));
+        self.next_slot = index + 1;
         self.values[index].take()
     }
 
@@ -305,6 +315,7 @@ pub(crate) fn read_record<R: BufRead>(
         spec,
         values: vec![None; spec.slots.len()],
         problem: None,
+        next_slot: 0,
     };
     let mut seen = vec![false; spec.slots.len()];
     let mut aggregate: Option<String> = None;
