@@ -712,7 +712,7 @@ impl Stager {
                 self.skipped += 1;
                 if self.skipped <= MAX_SKIP_NOTES {
                     self.notes.push(Note::warning(
-                        list_id.clone(),
+                        None,
                         format!("skipped a QuickBooks record{}: {reason}", list_id.map(|id| format!(" ({id})")).unwrap_or_default()),
                         None,
                     ));

@@ -282,3 +282,39 @@ async fn a_repeated_response_is_applied_once() {
     let names: Vec<_> = staged.iter().map(|c| c["full_name"].as_str().unwrap()).collect();
     assert_eq!(names, vec!["A & B", "Café"]);
 }
+
+/// A response with two unusable records among good ones stages the good ones and records one
+/// warning per bad record; the run goes on.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_records_are_skipped_with_a_warning_and_the_rest_is_staged() {
+    let app = spawn_app().await;
+    let ticket = authenticate(&app).await;
+    app.soap(
+        "sendRequestXML",
+        envelope("sendRequestXML", &[("ticket", &ticket), ("strHCPResponse", ""), ("strCompanyFileName", ""), ("qbXMLCountry", "US"), ("qbXMLMajorVers", "13"), ("qbXMLMinorVers", "0")]),
+    )
+    .await;
+    let good = |n: u32| {
+        format!("<CustomerRet><ListID>8000{n:04}-1</ListID><EditSequence>1</EditSequence><Name>Good {n}</Name><FullName>Good {n}</FullName><IsActive>true</IsActive><Sublevel>0</Sublevel></CustomerRet>")
+    };
+    let no_list_id = "<CustomerRet><EditSequence>1</EditSequence><Name>No id</Name><FullName>No id</FullName></CustomerRet>";
+    let bad_date = "<CustomerRet><ListID>8000BAD1-1</ListID><TimeModified>yesterday</TimeModified><Name>Bad date</Name><FullName>Bad date</FullName></CustomerRet>";
+    let response = format!(
+        "<?xml version=\"1.0\" ?><QBXML><QBXMLMsgsRs><CustomerQueryRs requestID=\"cust-1\" statusCode=\"0\" statusSeverity=\"Info\" statusMessage=\"Status OK\" iteratorRemainingCount=\"0\" iteratorID=\"{{i}}\">{}{no_list_id}{}{bad_date}{}</CustomerQueryRs></QBXMLMsgsRs></QBXML>",
+        good(1),
+        good(2),
+        good(3)
+    );
+    let (_, _, body) = app
+        .soap("receiveResponseXML", envelope("receiveResponseXML", &[("ticket", &ticket), ("response", &response), ("hresult", ""), ("message", "")]))
+        .await;
+    assert_eq!(result(&body, "receiveResponseXML"), "90");
+    let staged = app.all_customers("").await;
+    let names: Vec<_> = staged.iter().map(|c| c["name"].as_str().unwrap()).collect();
+    assert_eq!(names, vec!["Good 1", "Good 2", "Good 3"]);
+    let runs = app.runs().await;
+    let skipped: Vec<_> = runs[0]["events"].as_array().unwrap().iter().filter(|e| e["message"].as_str().unwrap().starts_with("skipped a QuickBooks record")).collect();
+    assert_eq!(skipped.len(), 2, "{}", runs[0]["events"]);
+    assert!(skipped.iter().any(|e| e["message"].as_str().unwrap().contains("8000BAD1-1")));
+    assert_eq!(runs[0]["counts"]["customers"], 3);
+}
