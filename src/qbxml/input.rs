@@ -58,6 +58,15 @@ impl CapturedText {
         if trimmed.is_empty() {
             return Ok(None);
         }
+        // Almost every value is clean: then the captured string is reused as it is.
+        if !trimmed.chars().any(is_forbidden_control) {
+            let start = self.text.len() - self.text.trim_start_matches(is_xml_whitespace).len();
+            let end = self.text.trim_end_matches(is_xml_whitespace).len();
+            let mut text = self.text;
+            text.truncate(end);
+            text.drain(..start);
+            return Ok(Some(text));
+        }
         let cleaned: String = trimmed
             .chars()
             .filter(|c| !is_forbidden_control(*c))
