@@ -318,3 +318,37 @@ async fn bad_records_are_skipped_with_a_warning_and_the_rest_is_staged() {
     assert!(skipped.iter().any(|e| e["message"].as_str().unwrap().contains("8000BAD1-1")));
     assert_eq!(runs[0]["counts"]["customers"], 3);
 }
+
+/// The .NET client behind the Web Connector sends `Expect: 100-continue` and waits for the
+/// interim answer before the body.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn expect_100_continue_is_answered_before_the_body() {
+    use std::io::{Read, Write};
+    let app = spawn_app().await;
+    let addr = app.base.trim_start_matches("http://").to_string();
+    let body = envelope("serverVersion", &[]);
+    let text = tokio::task::spawn_blocking(move || {
+        let mut stream = std::net::TcpStream::connect(&addr).unwrap();
+        stream.set_read_timeout(Some(std::time::Duration::from_secs(10))).unwrap();
+        write!(
+            stream,
+            "POST /qbwc HTTP/1.1\r\nHost: {addr}\r\nContent-Type: text/xml; charset=utf-8\r\n\
+             SOAPAction: \"http://developer.intuit.com/serverVersion\"\r\n\
+             User-Agent: Mozilla/4.0 (compatible; MSIE 6.0; MS Web Services Client Protocol 4.0.30319.42000)\r\n\
+             Expect: 100-continue\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+            body.len()
+        )
+        .unwrap();
+        let mut interim = [0u8; 25];
+        stream.read_exact(&mut interim).unwrap();
+        assert!(String::from_utf8_lossy(&interim).starts_with("HTTP/1.1 100 Continue"), "{}", String::from_utf8_lossy(&interim));
+        stream.write_all(body.as_bytes()).unwrap();
+        let mut rest = String::new();
+        stream.read_to_string(&mut rest).unwrap();
+        rest
+    })
+    .await
+    .unwrap();
+    assert!(text.contains("HTTP/1.1 200 OK"), "{text}");
+    assert!(text.contains("<serverVersionResult>qbsync "), "{text}");
+}

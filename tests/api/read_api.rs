@@ -170,3 +170,14 @@ async fn healthz_reports_the_database() {
     assert_eq!(status, 200);
     assert_eq!(body["status"], "ok");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn healthz_answers_503_when_the_database_does_not() {
+    let app = spawn_app().await;
+    app.db.close().await;
+    let (status, body) = app.get_json_as("/healthz", None).await;
+    assert_eq!(status, 503, "{body}");
+    assert_eq!(body["status"], "unavailable");
+    let (_, _, metrics) = app.get_as("/metrics", None).await;
+    assert!(metrics.contains("qbsync_database_up 0\n"), "{metrics}");
+}
