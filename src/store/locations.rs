@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use super::staging::like_pattern;
-use super::{Db, Result, StoreError, Tx, links, now, on_db, on_tx};
+use super::{Db, Param, Result, StoreError, Tx, links, now, on_db, on_tx, page_and_count};
 
 /// The editable fields of a location.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -94,34 +94,13 @@ const FILTER: &str = " WHERE l.organization_id = $1 \
 
 /// One page of an organization's locations, and how many match in all.
 pub async fn list_locations(db: &Db, organization_id: Uuid, filter: &ListFilter) -> Result<(Vec<LocationRow>, i64)> {
-    let pattern = filter.q.as_deref().map(like_pattern);
-    let (after_name, after_id) = match &filter.after {
-        Some((name, id)) => (Some(name.clone()), Some(*id)),
-        None => (None, None),
-    };
     let page_sql = format!(
         "{SELECT}{FILTER} AND (CAST($4 AS TEXT) IS NULL OR l.name > CAST($4 AS TEXT) \
          OR (l.name = CAST($4 AS TEXT) AND l.location_id > $5)) ORDER BY l.name, l.location_id LIMIT $6"
     );
     let count_sql = format!("SELECT COUNT(*) FROM location l{FILTER}");
-    Ok(on_db!(db, pool => {
-        let rows = sqlx::query_as::<_, LocationRow>(sqlx::AssertSqlSafe(page_sql.clone()))
-            .bind(organization_id)
-            .bind(filter.linked)
-            .bind(pattern.clone())
-            .bind(after_name.clone())
-            .bind(after_id)
-            .bind(filter.limit)
-            .fetch_all(pool)
-            .await?;
-        let total = sqlx::query_scalar::<_, i64>(sqlx::AssertSqlSafe(count_sql.clone()))
-            .bind(organization_id)
-            .bind(filter.linked)
-            .bind(pattern.clone())
-            .fetch_one(pool)
-            .await?;
-        (rows, total)
-    }))
+    let params = [Param::Id(Some(organization_id)), Param::Flag(filter.linked), Param::Text(filter.q.as_deref().map(like_pattern))];
+    page_and_count(db, page_sql, count_sql, &params, &filter.after, filter.limit).await
 }
 
 pub async fn get_location(db: &Db, organization_id: Uuid, location_id: Uuid) -> Result<LocationRow> {

@@ -225,6 +225,49 @@ impl Db {
     }
 }
 
+/// A value bound to a list query's filter.
+#[derive(Clone, Debug)]
+pub(crate) enum Param {
+    Id(Option<uuid::Uuid>),
+    Text(Option<String>),
+    Flag(Option<bool>),
+}
+
+/// One page of a searchable list and how many rows match in all, for every such list.
+///
+/// `filter` is bound as `$1..$n` to both queries; the page query then takes the sort key and id
+/// to resume after (`$n+1`, `$n+2`) and the page size (`$n+3`).
+pub(crate) async fn page_and_count<T>(
+    db: &Db,
+    page_sql: String,
+    count_sql: String,
+    filter: &[Param],
+    after: &Option<(String, uuid::Uuid)>,
+    limit: i64,
+) -> Result<(Vec<T>, i64)>
+where
+    T: for<'r> sqlx::FromRow<'r, sqlx::sqlite::SqliteRow> + for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow> + Send + Unpin,
+{
+    let (after_key, after_id) = match after {
+        Some((key, id)) => (Some(key.clone()), Some(*id)),
+        None => (None, None),
+    };
+    Ok(on_db!(db, pool => {
+        let mut page = sqlx::query_as::<_, T>(sqlx::AssertSqlSafe(page_sql));
+        let mut count = sqlx::query_scalar::<_, i64>(sqlx::AssertSqlSafe(count_sql));
+        for param in filter {
+            (page, count) = match param.clone() {
+                Param::Id(v) => (page.bind(v), count.bind(v)),
+                Param::Text(v) => (page.bind(v.clone()), count.bind(v)),
+                Param::Flag(v) => (page.bind(v), count.bind(v)),
+            };
+        }
+        let rows = page.bind(after_key).bind(after_id).bind(limit).fetch_all(pool).await?;
+        let total = count.fetch_one(pool).await?;
+        (rows, total)
+    }))
+}
+
 /// The current time, rounded to microseconds so that it survives both databases unchanged.
 pub fn now() -> DateTime<Utc> {
     Utc::now().trunc_subsecs(6)

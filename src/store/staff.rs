@@ -6,7 +6,7 @@ use uuid::Uuid;
 
 use super::locations::ListFilter;
 use super::staging::like_pattern;
-use super::{Db, Result, StoreError, Tx, links, now, on_db, on_tx};
+use super::{Db, Param, Result, StoreError, Tx, links, now, on_db, on_tx, page_and_count};
 
 /// The editable fields of a staff member.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -43,34 +43,13 @@ const FILTER: &str = " WHERE s.organization_id = $1 \
 
 /// One page of an organization's staff, and how many match in all.
 pub async fn list_staff(db: &Db, organization_id: Uuid, filter: &ListFilter) -> Result<(Vec<StaffRow>, i64)> {
-    let pattern = filter.q.as_deref().map(like_pattern);
-    let (after_name, after_id) = match &filter.after {
-        Some((name, id)) => (Some(name.clone()), Some(*id)),
-        None => (None, None),
-    };
     let page_sql = format!(
         "{SELECT}{FILTER} AND (CAST($4 AS TEXT) IS NULL OR s.name > CAST($4 AS TEXT) \
          OR (s.name = CAST($4 AS TEXT) AND s.staff_id > $5)) ORDER BY s.name, s.staff_id LIMIT $6"
     );
     let count_sql = format!("SELECT COUNT(*) FROM staff s{FILTER}");
-    Ok(on_db!(db, pool => {
-        let rows = sqlx::query_as::<_, StaffRow>(sqlx::AssertSqlSafe(page_sql.clone()))
-            .bind(organization_id)
-            .bind(filter.linked)
-            .bind(pattern.clone())
-            .bind(after_name.clone())
-            .bind(after_id)
-            .bind(filter.limit)
-            .fetch_all(pool)
-            .await?;
-        let total = sqlx::query_scalar::<_, i64>(sqlx::AssertSqlSafe(count_sql.clone()))
-            .bind(organization_id)
-            .bind(filter.linked)
-            .bind(pattern.clone())
-            .fetch_one(pool)
-            .await?;
-        (rows, total)
-    }))
+    let params = [Param::Id(Some(organization_id)), Param::Flag(filter.linked), Param::Text(filter.q.as_deref().map(like_pattern))];
+    page_and_count(db, page_sql, count_sql, &params, &filter.after, filter.limit).await
 }
 
 pub async fn get_staff(db: &Db, organization_id: Uuid, staff_id: Uuid) -> Result<StaffRow> {

@@ -4,7 +4,7 @@
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
-use super::{Db, Result, Tx, on_db, on_tx};
+use super::{Db, Param, Result, Tx, on_db, on_tx, page_and_count};
 use crate::qbxml::{Customer, Employee};
 
 /// Where staged rows come from: the connection, its organization, the run and when.
@@ -345,11 +345,6 @@ const CUSTOMER_FROM: &str = " FROM qb_customer c LEFT JOIN location l ON l.qb_cu
 
 /// One page of an organization's staged customers, and how many match in all.
 pub async fn list_customers(db: &Db, organization_id: Uuid, filter: &RecordFilter) -> Result<(Vec<CustomerRow>, i64)> {
-    let pattern = filter.q.as_deref().map(like_pattern);
-    let (after_name, after_id) = match &filter.after {
-        Some((name, id)) => (Some(name.clone()), Some(*id)),
-        None => (None, None),
-    };
     let page_sql = format!(
         "SELECT c.*, l.location_id AS link_location_id, l.name AS link_location_name{CUSTOMER_FROM}{CUSTOMER_FILTER} \
          AND (CAST($6 AS TEXT) IS NULL OR c.full_name > CAST($6 AS TEXT) \
@@ -357,28 +352,7 @@ pub async fn list_customers(db: &Db, organization_id: Uuid, filter: &RecordFilte
          ORDER BY c.full_name, c.qb_customer_id LIMIT $8"
     );
     let count_sql = format!("SELECT COUNT(*){CUSTOMER_FROM}{CUSTOMER_FILTER}");
-    Ok(on_db!(db, pool => {
-        let rows = sqlx::query_as::<_, CustomerRow>(sqlx::AssertSqlSafe(page_sql.clone()))
-            .bind(organization_id)
-            .bind(filter.connection_id)
-            .bind(filter.status.clone())
-            .bind(filter.linked)
-            .bind(pattern.clone())
-            .bind(after_name.clone())
-            .bind(after_id)
-            .bind(filter.limit)
-            .fetch_all(pool)
-            .await?;
-        let total = sqlx::query_scalar::<_, i64>(sqlx::AssertSqlSafe(count_sql.clone()))
-            .bind(organization_id)
-            .bind(filter.connection_id)
-            .bind(filter.status.clone())
-            .bind(filter.linked)
-            .bind(pattern.clone())
-            .fetch_one(pool)
-            .await?;
-        (rows, total)
-    }))
+    page_and_count(db, page_sql, count_sql, &record_params(organization_id, filter), &filter.after, filter.limit).await
 }
 
 /// Shared WHERE clause of the employee list and its count (parameters as for customers).
@@ -397,11 +371,6 @@ const EMPLOYEE_FROM: &str = " FROM qb_employee e LEFT JOIN staff s ON s.qb_emplo
 
 /// One page of an organization's staged employees, and how many match in all.
 pub async fn list_employees(db: &Db, organization_id: Uuid, filter: &RecordFilter) -> Result<(Vec<EmployeeRow>, i64)> {
-    let pattern = filter.q.as_deref().map(like_pattern);
-    let (after_name, after_id) = match &filter.after {
-        Some((name, id)) => (Some(name.clone()), Some(*id)),
-        None => (None, None),
-    };
     let page_sql = format!(
         "SELECT e.*, s.staff_id AS link_staff_id, s.name AS link_staff_name{EMPLOYEE_FROM}{EMPLOYEE_FILTER} \
          AND (CAST($6 AS TEXT) IS NULL OR e.name > CAST($6 AS TEXT) \
@@ -409,28 +378,18 @@ pub async fn list_employees(db: &Db, organization_id: Uuid, filter: &RecordFilte
          ORDER BY e.name, e.qb_employee_id LIMIT $8"
     );
     let count_sql = format!("SELECT COUNT(*){EMPLOYEE_FROM}{EMPLOYEE_FILTER}");
-    Ok(on_db!(db, pool => {
-        let rows = sqlx::query_as::<_, EmployeeRow>(sqlx::AssertSqlSafe(page_sql.clone()))
-            .bind(organization_id)
-            .bind(filter.connection_id)
-            .bind(filter.status.clone())
-            .bind(filter.linked)
-            .bind(pattern.clone())
-            .bind(after_name.clone())
-            .bind(after_id)
-            .bind(filter.limit)
-            .fetch_all(pool)
-            .await?;
-        let total = sqlx::query_scalar::<_, i64>(sqlx::AssertSqlSafe(count_sql.clone()))
-            .bind(organization_id)
-            .bind(filter.connection_id)
-            .bind(filter.status.clone())
-            .bind(filter.linked)
-            .bind(pattern.clone())
-            .fetch_one(pool)
-            .await?;
-        (rows, total)
-    }))
+    page_and_count(db, page_sql, count_sql, &record_params(organization_id, filter), &filter.after, filter.limit).await
+}
+
+/// The filter parameters of both staged lists, in their WHERE clauses' order.
+fn record_params(organization_id: Uuid, filter: &RecordFilter) -> [Param; 5] {
+    [
+        Param::Id(Some(organization_id)),
+        Param::Id(filter.connection_id),
+        Param::Text(filter.status.clone()),
+        Param::Flag(filter.linked),
+        Param::Text(filter.q.as_deref().map(like_pattern)),
+    ]
 }
 
 /// How many customers and employees of a connection are staged and not deleted.
