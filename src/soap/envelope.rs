@@ -487,7 +487,7 @@ fn stream_response<R: BufRead>(
     }
     let mut reader = ResponseReader {
         parser,
-        chunk: String::new(),
+        chunk: Vec::new(),
         pos: 0,
         done: false,
         failed: None,
@@ -528,7 +528,8 @@ const MAX_REFERENCE: usize = 16;
 /// Invariant: unless `done`, `chunk[pos..]` is the unread rest of the current chunk.
 struct ResponseReader<'p, R> {
     parser: &'p mut Parser<R>,
-    chunk: String,
+    /// Unescaped text, valid UTF-8.
+    chunk: Vec<u8>,
     pos: usize,
     done: bool,
     /// The first error met; every later read fails too.
@@ -569,7 +570,7 @@ impl<R: BufRead> ResponseReader<'_, R> {
         }
         match self.parser.next()? {
             Ev::Text { .. } => {
-                self.chunk.push_str(&self.parser.text);
+                self.chunk.extend_from_slice(self.parser.text.as_bytes());
                 self.after_cr = false;
             }
             Ev::End => self.done = true,
@@ -580,8 +581,8 @@ impl<R: BufRead> ResponseReader<'_, R> {
         Ok(())
     }
 
-    /// Consumes text bytes from the input up to the next `<`, or a reference, or the end of the
-    /// input's buffer.
+    /// Consumes text bytes from the input up to the next `<`, or the end of the input's buffer,
+    /// unescaping references on the way.
     fn scan(&mut self) -> Result<(), EnvelopeError> {
         let input = self.parser.reader.get_mut();
         let available = input.fill_buf().map_err(EnvelopeError::Io)?;
@@ -602,50 +603,90 @@ impl<R: BufRead> ResponseReader<'_, R> {
             input.consume(end + 1);
             let reference = self.reference.take().unwrap_or_default();
             let body = std::str::from_utf8(&reference).map_err(|_| EnvelopeError::InvalidUtf8)?;
-            self.chunk.push(resolve_reference_text(body)?);
+            push_char(&mut self.chunk, resolve_reference_text(body)?);
             self.after_cr = false;
             return Ok(());
         }
-        // Text runs and complete references within this buffer, in one pass.
+        if !self.utf8_carry.is_empty() {
+            // Complete the character cut by the end of the previous buffer.
+            let full = utf8_sequence_len(self.utf8_carry[0]);
+            let take = full.saturating_sub(self.utf8_carry.len()).min(available.len());
+            self.utf8_carry.extend_from_slice(&available[..take]);
+            input.consume(take);
+            if self.utf8_carry.len() < full {
+                return Ok(());
+            }
+            std::str::from_utf8(&self.utf8_carry).map_err(|_| EnvelopeError::InvalidUtf8)?;
+            self.chunk.extend_from_slice(&self.utf8_carry);
+            self.utf8_carry.clear();
+            self.after_cr = false;
+            return Ok(());
+        }
+        // The text up to the next `<`, checked for UTF-8 in one go (references are ASCII, so this
+        // is the same as checking every piece between them). A character cut by the end of the
+        // buffer waits in `utf8_carry`.
+        let markup = memchr::memchr(b'<', available);
+        let region = &available[..markup.unwrap_or(available.len())];
+        let valid = match std::str::from_utf8(region) {
+            Ok(_) => region.len(),
+            Err(err) if err.error_len().is_none() && markup.is_none() => err.valid_up_to(),
+            Err(_) => return Err(EnvelopeError::InvalidUtf8),
+        };
+        let text = &region[..valid];
+        let has_cr = memchr::memchr(b'\r', text).is_some();
         let mut at = 0;
-        let outcome = loop {
-            let rest = &available[at..];
-            let Some(stop) = memchr::memchr2(b'<', b'&', rest) else {
-                push_text(&mut self.chunk, &mut self.utf8_carry, &mut self.after_cr, rest)?;
-                break Stop::EndOfBuffer(available.len());
+        let cut_reference = loop {
+            let rest = &text[at..];
+            let Some(amp) = memchr::memchr(b'&', rest) else {
+                push_run(&mut self.chunk, &mut self.after_cr, rest, has_cr);
+                break None;
             };
-            push_text(&mut self.chunk, &mut self.utf8_carry, &mut self.after_cr, &rest[..stop])?;
-            if rest[stop] == b'<' {
-                break Stop::Markup(at + stop);
+            push_run(&mut self.chunk, &mut self.after_cr, &rest[..amp], has_cr);
+            let body = &rest[amp + 1..];
+            self.after_cr = false;
+            // The predefined entities QBWC writes around every tag come first.
+            let predefined = match body {
+                [b'l', b't', b';', ..] => Some((b'<', 3)),
+                [b'g', b't', b';', ..] => Some((b'>', 3)),
+                [b'a', b'm', b'p', b';', ..] => Some((b'&', 4)),
+                [b'q', b'u', b'o', b't', b';', ..] => Some((b'"', 5)),
+                [b'a', b'p', b'o', b's', b';', ..] => Some((b'\'', 5)),
+                _ => None,
+            };
+            if let Some((byte, len)) = predefined {
+                self.chunk.push(byte);
+                at += amp + 1 + len;
+                continue;
             }
-            if !self.utf8_carry.is_empty() {
-                return Err(EnvelopeError::InvalidUtf8);
-            }
-            let body = &rest[stop + 1..];
             match memchr::memchr(b';', &body[..body.len().min(MAX_REFERENCE + 1)]) {
                 Some(end) => {
+                    // `text` is valid UTF-8 and `&`, `;` are ASCII, so this cannot fail.
                     let name = std::str::from_utf8(&body[..end]).map_err(|_| EnvelopeError::InvalidUtf8)?;
-                    self.chunk.push(resolve_reference_text(name)?);
-                    self.after_cr = false;
-                    at += stop + 1 + end + 1;
+                    push_char(&mut self.chunk, resolve_reference_text(name)?);
+                    at += amp + 1 + end + 1;
                 }
-                None if body.len() > MAX_REFERENCE => {
-                    return Err(EnvelopeError::UnknownEntity(String::from_utf8_lossy(&body[..MAX_REFERENCE]).into_owned()));
+                None if body.len() > MAX_REFERENCE || markup.is_some() => {
+                    let shown = &body[..body.len().min(MAX_REFERENCE)];
+                    return Err(EnvelopeError::UnknownEntity(String::from_utf8_lossy(shown).into_owned()));
                 }
+                // A reference holds ASCII only: a character cut after its start is an error.
+                None if valid < region.len() => return Err(EnvelopeError::InvalidUtf8),
                 // The reference goes on in the next buffer.
-                None => break Stop::Reference(at + stop, body.to_vec()),
+                None => break Some(body.to_vec()),
             }
         };
-        match outcome {
-            Stop::EndOfBuffer(used) => input.consume(used),
-            Stop::Markup(used) => {
+        match markup {
+            Some(used) => {
                 input.consume(used);
                 self.at_markup = true;
             }
-            Stop::Reference(used, started) => {
-                let taken = available.len() - used;
-                self.reference = Some(started);
-                input.consume(used + taken);
+            None => {
+                if cut_reference.is_none() {
+                    self.utf8_carry.extend_from_slice(&region[valid..]);
+                }
+                self.reference = cut_reference;
+                let used = available.len();
+                input.consume(used);
             }
         }
         Ok(())
@@ -663,51 +704,45 @@ impl<R: BufRead> ResponseReader<'_, R> {
     }
 }
 
-/// Where [`ResponseReader::scan`] stopped in the input's buffer (and how many bytes it used).
-enum Stop {
-    EndOfBuffer(usize),
-    Markup(usize),
-    /// A reference begins at this offset and runs past the buffer: its bytes so far.
-    Reference(usize, Vec<u8>),
+/// Appends a run of checked text, writing CR LF and a lone CR as LF.
+fn push_run(chunk: &mut Vec<u8>, after_cr: &mut bool, run: &[u8], has_cr: bool) {
+    let Some((&first, _)) = run.split_first() else {
+        return;
+    };
+    let run = if *after_cr && first == b'\n' { &run[1..] } else { run };
+    *after_cr = false;
+    if !has_cr {
+        chunk.extend_from_slice(run);
+        return;
+    }
+    let mut pieces = run.split(|&b| b == b'\r').peekable();
+    let mut follows_cr = false;
+    while let Some(piece) = pieces.next() {
+        let piece = if follows_cr { piece.strip_prefix(b"\n").unwrap_or(piece) } else { piece };
+        chunk.extend_from_slice(piece);
+        follows_cr = pieces.peek().is_some();
+        if follows_cr {
+            chunk.push(b'\n');
+        }
+    }
+    *after_cr = run.last() == Some(&b'\r');
 }
 
-/// Appends raw text bytes: UTF-8 checked (a sequence cut at the end waits in `carry`), CR LF and
-/// lone CR written as LF.
-fn push_text(out: &mut String, carry: &mut Vec<u8>, after_cr: &mut bool, bytes: &[u8]) -> Result<(), EnvelopeError> {
-    if bytes.is_empty() {
-        return Ok(());
+/// Appends one character as UTF-8.
+fn push_char(out: &mut Vec<u8>, c: char) {
+    let mut utf8 = [0u8; 4];
+    out.extend_from_slice(c.encode_utf8(&mut utf8).as_bytes());
+}
+
+/// How long the UTF-8 sequence starting with `lead` is (1 for a byte that cannot start one, so
+/// the check that follows refuses it).
+fn utf8_sequence_len(lead: u8) -> usize {
+    match lead {
+        0xC0..=0xDF => 2,
+        0xE0..=0xEF => 3,
+        0xF0..=0xF7 => 4,
+        _ => 1,
     }
-    let joined;
-    let data: &[u8] = if carry.is_empty() {
-        bytes
-    } else {
-        joined = [carry.as_slice(), bytes].concat();
-        carry.clear();
-        &joined
-    };
-    let (text, rest) = match std::str::from_utf8(data) {
-        Ok(text) => (text, &[][..]),
-        Err(err) if err.error_len().is_none() => {
-            let valid = err.valid_up_to();
-            (std::str::from_utf8(&data[..valid]).map_err(|_| EnvelopeError::InvalidUtf8)?, &data[valid..])
-        }
-        Err(_) => return Err(EnvelopeError::InvalidUtf8),
-    };
-    let mut text = text;
-    if *after_cr && text.starts_with('\n') {
-        text = &text[1..];
-        *after_cr = false;
-    }
-    if !text.is_empty() {
-        if text.contains('\r') {
-            out.push_str(&text.replace("\r\n", "\n").replace('\r', "\n"));
-        } else {
-            out.push_str(text);
-        }
-        *after_cr = text.ends_with('\r');
-    }
-    carry.extend_from_slice(rest);
-    Ok(())
 }
 
 /// Resolves the body of `&...;` as it appears in text.
@@ -756,7 +791,7 @@ impl<R: BufRead> BufRead for ResponseReader<'_, R> {
         if self.pos >= self.chunk.len() {
             return Ok(&[]);
         }
-        Ok(&self.chunk.as_bytes()[self.pos..])
+        Ok(&self.chunk[self.pos..])
     }
 
     fn consume(&mut self, amount: usize) {
@@ -1112,6 +1147,43 @@ mod tests {
             parse(&xml),
             Err(EnvelopeError::ElementInParameter("response"))
         ));
+    }
+
+    #[test]
+    fn the_response_text_does_not_depend_on_where_the_input_is_cut() {
+        // Line ends, references, multi-byte characters and a CDATA section, read through input
+        // buffers of every size from 1 byte up, so each one is cut at every possible place.
+        let xml = envelope(
+            "<receiveResponseXML xmlns=\"http://developer.intuit.com/\"><response>\
+             &lt;a&gt;x\r\ny\rz\r&#13;\r\n&#10;Caf\u{e9} \u{1d11e}&amp;amp;&#233;&#x1F600;&quot;&apos;&lt;/a&gt;\
+             <![CDATA[<b>\r\n</b>]]>&lt;c/&gt;\r</response></receiveResponseXML>",
+        );
+        let expected = "<a>x\ny\nz\n\r\n\nCaf\u{e9} \u{1d11e}&amp;\u{e9}\u{1f600}\"'</a><b>\n</b><c/>\n";
+        for capacity in 1..=64 {
+            let input = io::BufReader::with_capacity(capacity, xml.as_bytes());
+            let mut text = String::new();
+            read_call(input, &Limits::default(), &mut |_, reader| {
+                reader.read_to_string(&mut text).unwrap();
+            })
+            .unwrap_or_else(|err| panic!("buffers of {capacity} bytes: {err}"));
+            assert_eq!(text, expected, "buffers of {capacity} bytes");
+        }
+        // A character cut by a reference or by markup, and a reference cut by markup, are
+        // refused however the input is buffered.
+        let bad: [&[u8]; 4] = [b"\xC3&amp;", b"\xC3<![CDATA[x]]>", b"&lt<![CDATA[x]]>", b"&#x41<![CDATA[;]]>"];
+        for bad in bad {
+            let mut xml = envelope(
+                "<receiveResponseXML xmlns=\"http://developer.intuit.com/\"><response>ab@</response></receiveResponseXML>",
+            )
+            .into_bytes();
+            let at = xml.iter().position(|&b| b == b'@').unwrap();
+            xml.splice(at..at + 1, bad.iter().copied());
+            for capacity in 1..=24 {
+                let input = io::BufReader::with_capacity(capacity, xml.as_slice());
+                let result = read_call(input, &Limits::default(), &mut |_, _| {});
+                assert!(result.is_err(), "{bad:?} with buffers of {capacity} bytes");
+            }
+        }
     }
 
     /// Serves segments (each repeated some number of times) `chunk` bytes at a time,
