@@ -7,13 +7,22 @@
 //! outside it, and a complete document. Each token (tag, text run, comment) is limited to
 //! [`MAX_TOKEN_BYTES`], so memory stays flat whatever the input size.
 //!
+//! The input is read into a window of a few tens of kilobytes, and quick-xml parses each token
+//! in place, borrowing from the window (no copy per token). The window is only ever parsed up
+//! to just after its last `>`: every token ends at a `>` or before a `<`, so a cut there never
+//! splits a character, a reference or a CR LF pair. A token that does contain a `>` (in an
+//! attribute value, a comment, or text) and runs past the cut is read again once more input is
+//! in the window.
+//!
 //! Text is only kept when the caller asks for it with [`XmlInput::capture_text`]; the text of
 //! every other element is checked and dropped token by token, so values the caller does not want
 //! (SSN, bank data...) never leave quick-xml's scratch buffer.
 
-use std::io::{self, BufRead, Read};
+use std::io::BufRead;
 
+use quick_xml::errors::Error as XmlError;
 use quick_xml::events::{BytesStart, Event};
+use smol_str::SmolStr;
 
 use super::error::ParseError;
 
@@ -30,10 +39,11 @@ const CAPTURE_SLACK_BYTES: usize = 1024;
 /// One structural step through the document.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) enum Node {
-    /// An element opened (a self-closing element gives `Start` then `End`).
-    Start(String),
+    /// An element opened (a self-closing element gives `Start` then `End`). Names are kept
+    /// inline, without an allocation, up to 23 bytes (nearly all qbXML names).
+    Start(SmolStr),
     /// An element closed.
-    End(String),
+    End(SmolStr),
     /// The document ended, complete and well-formed.
     Eof,
 }
@@ -58,8 +68,12 @@ impl CapturedText {
         if trimmed.is_empty() {
             return Ok(None);
         }
-        // Almost every value is clean: then the captured string is reused as it is.
-        if !trimmed.chars().any(is_forbidden_control) {
+        // Almost every value is clean: then the captured string is reused as it is. Forbidden
+        // characters are controls (one byte below 0x20) or U+FFFE/U+FFFF (lead byte 0xEF).
+        let suspicious = trimmed
+            .bytes()
+            .any(|b| (b < 0x20 && !matches!(b, b'\t' | b'\n' | b'\r')) || b == 0xEF);
+        if !suspicious || !trimmed.chars().any(is_forbidden_control) {
             let start = self.text.len() - self.text.trim_start_matches(is_xml_whitespace).len();
             let end = self.text.trim_end_matches(is_xml_whitespace).len();
             let mut text = self.text;
@@ -88,49 +102,26 @@ fn is_forbidden_control(c: char) -> bool {
     (c < ' ' && !matches!(c, '\t' | '\n' | '\r')) || c == '\u{FFFE}' || c == '\u{FFFF}'
 }
 
-/// A `BufRead` adapter that counts the bytes consumed since the last reset and refuses to hand
-/// out more once a single token has grown past `MAX_TOKEN_BYTES`.
-struct TokenLimit<R> {
-    inner: R,
-    used: u64,
-    exceeded: bool,
-}
+/// How much input the window gathers before parsing (it grows past this only for a longer token).
+const WINDOW_BYTES: usize = 32 * 1024;
 
-impl<R: BufRead> Read for TokenLimit<R> {
-    fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
-        let available = self.fill_buf()?;
-        let n = available.len().min(out.len());
-        out[..n].copy_from_slice(&available[..n]);
-        self.consume(n);
-        Ok(n)
-    }
-}
-
-impl<R: BufRead> BufRead for TokenLimit<R> {
-    fn fill_buf(&mut self) -> io::Result<&[u8]> {
-        if self.used > MAX_TOKEN_BYTES {
-            self.exceeded = true;
-            return Err(io::Error::other("token too large"));
-        }
-        // Never hand out more than the rest of the allowance plus one byte, so the limit holds
-        // even when the inner reader has the whole document buffered.
-        let allowance = usize::try_from(MAX_TOKEN_BYTES + 1 - self.used).unwrap_or(usize::MAX);
-        let available = self.inner.fill_buf()?;
-        Ok(&available[..available.len().min(allowance)])
-    }
-
-    fn consume(&mut self, amount: usize) {
-        self.used += amount as u64;
-        self.inner.consume(amount);
-    }
-}
+/// The UTF-8 byte order mark, which quick-xml drops at the start of what it reads.
+const BOM: &[u8] = b"\xEF\xBB\xBF";
 
 /// The hardened pull reader. See the module documentation for the rules it enforces.
 pub(crate) struct XmlInput<R: BufRead> {
-    reader: quick_xml::Reader<TokenLimit<R>>,
-    buf: Vec<u8>,
+    input: R,
+    /// The input has ended; everything of it is in `window`.
+    input_done: bool,
+    /// Input bytes read and not yet dropped; `window[pos..limit]` is what may be parsed now.
+    window: Vec<u8>,
+    pos: usize,
+    limit: usize,
+    /// How many bytes of the document came before `window[0]` (for error positions).
+    dropped: u64,
+    config: quick_xml::reader::Config,
     /// Names of the open elements, innermost last (at most `MAX_DEPTH` entries).
-    open: Vec<String>,
+    open: Vec<SmolStr>,
     /// The last `Start` was a self-closing element: its `End` is reported before reading further.
     pending_end: bool,
     root_seen: bool,
@@ -149,21 +140,24 @@ pub(crate) struct XmlInput<R: BufRead> {
 impl<R: BufRead> XmlInput<R> {
     /// Wraps `input`. `attrs_depth` selects the depth (root = 1) whose attributes are kept.
     pub(crate) fn new(input: R, attrs_depth: Option<usize>) -> Self {
-        let mut reader = quick_xml::Reader::from_reader(TokenLimit {
-            inner: input,
-            used: 0,
-            exceeded: false,
-        });
+        let mut reader = quick_xml::Reader::from_reader(&b""[..]);
         let config = reader.config_mut();
-        config.check_end_names = true;
+        // Each token is read by a fresh quick-xml reader, which knows nothing of the elements
+        // opened before it: end tags are checked against `open` here instead.
+        config.check_end_names = false;
+        config.allow_unmatched_ends = true;
         config.check_comments = true;
         config.expand_empty_elements = false;
         config.allow_dangling_amp = false;
-        config.allow_unmatched_ends = false;
         config.trim_text(false);
         Self {
-            reader,
-            buf: Vec::with_capacity(4096),
+            input,
+            input_done: false,
+            window: Vec::with_capacity(WINDOW_BYTES * 2),
+            pos: 0,
+            limit: 0,
+            dropped: 0,
+            config: reader.config().clone(),
             open: Vec::new(),
             pending_end: false,
             root_seen: false,
@@ -229,31 +223,75 @@ impl<R: BufRead> XmlInput<R> {
         if std::mem::take(&mut self.pending_end) {
             return Ok(self.close());
         }
-        // The event borrows the buffer, so it is moved out of `self` while a token is handled.
-        let mut buf = std::mem::take(&mut self.buf);
-        let result = loop {
-            buf.clear();
-            match self.step(&mut buf) {
-                Ok(None) => continue,
-                Ok(Some(node)) => break Ok(node),
-                Err(error) => break Err(error),
+        // Events borrow the window, so it is moved out of `self` while a token is handled.
+        let window = std::mem::take(&mut self.window);
+        let mut window = WindowGuard { input: self, window };
+        loop {
+            if window.input.pos >= window.input.limit && !window.more()? {
+                return window.input.end_of_document();
             }
-        };
-        self.buf = buf;
-        result
+            let input = &mut *window.input;
+            let slice = &window.window[input.pos..input.limit];
+            let mut reader = quick_xml::Reader::from_reader(slice);
+            *reader.config_mut() = input.config.clone();
+            // quick-xml drops a byte order mark at the start of what it reads, without counting
+            // it in its position. Only the one at the start of the document is one: anywhere
+            // else it is the character U+FEFF, given back to the text.
+            let skipped_bom = if slice.starts_with(BOM) { BOM.len() } else { 0 };
+            let bom = skipped_bom > 0 && input.position() > 0;
+            match reader.read_event() {
+                Ok(event) => {
+                    let used = usize::try_from(reader.buffer_position())
+                        .unwrap_or(slice.len())
+                        .saturating_add(skipped_bom);
+                    if used as u64 > MAX_TOKEN_BYTES {
+                        return Err(ParseError::TokenTooLarge {
+                            limit: MAX_TOKEN_BYTES,
+                        });
+                    }
+                    let node = input.handle(event, bom);
+                    input.pos += used.max(1).min(slice.len());
+                    if let Some(node) = node? {
+                        return Ok(node);
+                    }
+                }
+                // The token runs past the cut: read on and try it again.
+                Err(XmlError::Syntax(_)) if !input.input_done => {
+                    if slice.len() as u64 > MAX_TOKEN_BYTES {
+                        return Err(ParseError::TokenTooLarge {
+                            limit: MAX_TOKEN_BYTES,
+                        });
+                    }
+                    window.more()?;
+                }
+                Err(error) => {
+                    let position = input.position() + reader.error_position();
+                    return Err(map_xml_error(error, position));
+                }
+            }
+        }
     }
 
-    /// Reads one token; `Ok(None)` when it produced no element start or end.
-    fn step(&mut self, buf: &mut Vec<u8>) -> Result<Option<Node>, ParseError> {
-        self.reader.get_mut().used = 0;
-        let event = match self.reader.read_event_into(buf) {
-            Ok(event) => event,
-            Err(error) => {
-                let position = self.reader.error_position();
-                let exceeded = self.reader.get_ref().exceeded;
-                return Err(map_xml_error(error, position, exceeded));
-            }
-        };
+    /// Where the next token starts, counted from the start of the document.
+    fn position(&self) -> u64 {
+        self.dropped + self.pos as u64
+    }
+
+    /// Once all input has been read: the document must be complete.
+    fn end_of_document(&self) -> Result<Node, ParseError> {
+        if let Some(open) = self.open.last() {
+            return Err(ParseError::Truncated {
+                open_element: open.to_string(),
+            });
+        }
+        if !self.root_seen {
+            return Err(self.structure("the document has no root element"));
+        }
+        Ok(Node::Eof)
+    }
+
+    /// Handles one token; `Ok(None)` when it produced no element start or end.
+    fn handle(&mut self, event: Event<'_>, bom: bool) -> Result<Option<Node>, ParseError> {
         match event {
             Event::Start(start) => {
                 let name = self.open_element(&start)?;
@@ -264,15 +302,27 @@ impl<R: BufRead> XmlInput<R> {
                 self.pending_end = true;
                 Ok(Some(Node::Start(name)))
             }
-            // quick-xml has already checked that the name matches the open element.
-            Event::End(_) => Ok(Some(self.close())),
+            Event::End(end) => {
+                let name = end.name();
+                match self.open.last() {
+                    Some(open) if open.as_str() == name.as_ref() => Ok(Some(self.close())),
+                    Some(open) => Err(ParseError::Xml {
+                        position: self.position(),
+                        message: format!("</{}> closes <{open}>", shorten(name.as_ref())),
+                    }),
+                    None => Err(self.structure("an end tag outside the root element")),
+                }
+            }
             Event::Text(text) => {
                 let content = text.xml10_content();
                 if self.open.is_empty() {
-                    if !content.chars().all(is_xml_whitespace) {
+                    if bom || !content.chars().all(is_xml_whitespace) {
                         return Err(self.structure("text outside the root element"));
                     }
                 } else if self.capturing {
+                    if bom {
+                        push_captured(&mut self.captured, "\u{FEFF}");
+                    }
                     push_captured(&mut self.captured, &content);
                 }
                 Ok(None)
@@ -305,22 +355,11 @@ impl<R: BufRead> XmlInput<R> {
                 }
                 Ok(None)
             }
-            Event::Comment(_) | Event::PI(_) => Ok(None),
-            Event::Eof => {
-                if let Some(open) = self.open.last() {
-                    return Err(ParseError::Truncated {
-                        open_element: open.clone(),
-                    });
-                }
-                if !self.root_seen {
-                    return Err(self.structure("the document has no root element"));
-                }
-                Ok(Some(Node::Eof))
-            }
+            Event::Comment(_) | Event::PI(_) | Event::Eof => Ok(None),
         }
     }
 
-    fn open_element(&mut self, start: &BytesStart<'_>) -> Result<String, ParseError> {
+    fn open_element(&mut self, start: &BytesStart<'_>) -> Result<SmolStr, ParseError> {
         if self.open.is_empty() {
             if self.root_closed {
                 return Err(self.structure("more than one root element"));
@@ -330,20 +369,17 @@ impl<R: BufRead> XmlInput<R> {
         if self.open.len() >= MAX_DEPTH {
             return Err(ParseError::TooDeep { limit: MAX_DEPTH });
         }
-        let name = start.name().as_ref().to_owned();
+        let name = SmolStr::new(start.name().as_ref());
         let keep = self.attrs_depth == Some(self.open.len() + 1);
         self.attrs.clear();
         for attribute in start.attributes() {
             let attribute = attribute.map_err(|error| ParseError::Xml {
-                position: self.reader.buffer_position(),
+                position: self.position(),
                 message: format!("bad attribute in <{name}>: {error}"),
             })?;
             self.scratch.clear();
-            decode_attribute(
-                &attribute.value,
-                &mut self.scratch,
-                self.reader.buffer_position(),
-            )?;
+            let position = self.position();
+            decode_attribute(&attribute.value, &mut self.scratch, position)?;
             if keep {
                 self.attrs
                     .push((attribute.key.as_ref().to_owned(), self.scratch.clone()));
@@ -365,24 +401,74 @@ impl<R: BufRead> XmlInput<R> {
     }
 
     fn structure(&self, message: &str) -> ParseError {
-        ParseError::Structure(format!(
-            "{message} (near byte {})",
-            self.reader.buffer_position()
-        ))
+        ParseError::Structure(format!("{message} (near byte {})", self.position()))
     }
 }
 
-fn map_xml_error(error: quick_xml::Error, position: u64, exceeded: bool) -> ParseError {
+fn map_xml_error(error: XmlError, position: u64) -> ParseError {
     match error {
-        quick_xml::Error::Io(_) if exceeded => ParseError::TokenTooLarge {
-            limit: MAX_TOKEN_BYTES,
-        },
-        quick_xml::Error::Io(io_error) => ParseError::Io(io_error.to_string()),
-        quick_xml::Error::Encoding(_) => ParseError::InvalidUtf8 { position },
+        XmlError::Io(io_error) => ParseError::Io(io_error.to_string()),
+        XmlError::Encoding(_) => ParseError::InvalidUtf8 { position },
         other => ParseError::Xml {
             position,
             message: other.to_string(),
         },
+    }
+}
+
+/// The window, moved out of its [`XmlInput`] while a token borrows it, and put back on drop.
+struct WindowGuard<'a, R: BufRead> {
+    input: &'a mut XmlInput<R>,
+    window: Vec<u8>,
+}
+
+impl<R: BufRead> WindowGuard<'_, R> {
+    /// Reads more input into the window and moves the parse limit to just after its last `>`
+    /// (to its end once the input is over). False when there is no more input at all.
+    fn more(&mut self) -> Result<bool, ParseError> {
+        let input = &mut *self.input;
+        if input.input_done {
+            input.limit = self.window.len();
+            return Ok(input.pos < input.limit);
+        }
+        if input.pos > 0 {
+            self.window.drain(..input.pos);
+            input.dropped += input.pos as u64;
+            input.pos = 0;
+        }
+        let start = self.window.len();
+        loop {
+            let available = input
+                .input
+                .fill_buf()
+                .map_err(|error| ParseError::Io(error.to_string()))?;
+            if available.is_empty() {
+                input.input_done = true;
+                input.limit = self.window.len();
+                return Ok(input.pos < input.limit);
+            }
+            let taken = available.len().min(WINDOW_BYTES);
+            self.window.extend_from_slice(&available[..taken]);
+            input.input.consume(taken);
+            if self.window.len() - start < WINDOW_BYTES / 2 {
+                continue;
+            }
+            if let Some(last) = memchr::memrchr(b'>', &self.window[start..]) {
+                input.limit = start + last + 1;
+                return Ok(true);
+            }
+            if self.window.len() as u64 > MAX_TOKEN_BYTES {
+                return Err(ParseError::TokenTooLarge {
+                    limit: MAX_TOKEN_BYTES,
+                });
+            }
+        }
+    }
+}
+
+impl<R: BufRead> Drop for WindowGuard<'_, R> {
+    fn drop(&mut self) {
+        self.input.window = std::mem::take(&mut self.window);
     }
 }
 
@@ -684,6 +770,48 @@ mod tests {
         input.next().unwrap();
         let first = input.next().unwrap_err();
         assert_eq!(input.next().unwrap_err(), first);
+    }
+
+    #[test]
+    fn tokens_holding_a_gt_sign_are_read_whole_across_window_cuts() {
+        // Each record holds `>` in an attribute, in text, in a comment and in CDATA, a byte order
+        // mark character and a CR LF; a varying filler moves every token across the places where
+        // the window is cut. Input arrives in odd-sized pieces.
+        let mut xml = String::from("\u{FEFF}<r>");
+        let count = 3000;
+        for i in 0..count {
+            let filler = "f".repeat(i % 97);
+            xml.push_str(&format!(
+                "<e a=\"x > {i}\">{filler}t > u&amp;\u{FEFF}v\r\nw<!-- c > d --><![CDATA[p > q]]></e>\n"
+            ));
+        }
+        xml.push_str("</r>");
+        for capacity in [7, 1000, 40_000] {
+            let mut input = XmlInput::new(std::io::BufReader::with_capacity(capacity, xml.as_bytes()), Some(2));
+            assert_eq!(input.next().unwrap(), Node::Start("r".into()));
+            for i in 0..count {
+                assert_eq!(input.next().unwrap(), Node::Start("e".into()), "record {i}");
+                assert_eq!(input.attrs(), &[("a".to_owned(), format!("x > {i}"))]);
+                input.capture_text();
+                assert_eq!(input.next().unwrap(), Node::End("e".into()));
+                let expected = format!("{}t > u&\u{FEFF}v\nwp > q", "f".repeat(i % 97));
+                assert_eq!(input.take_text().into_value().unwrap(), Some(expected), "record {i}");
+            }
+            assert_eq!(input.next().unwrap(), Node::End("r".into()));
+            assert_eq!(input.next().unwrap(), Node::Eof);
+        }
+        // A byte order mark anywhere but at the very start is text, and outside the root it is
+        // refused, wherever the window is cut.
+        let late_bom = format!("<r>{}</r>\n\u{FEFF}", "<e>x</e>".repeat(10_000));
+        let mut input = XmlInput::new(late_bom.as_bytes(), None);
+        let result = loop {
+            match input.next() {
+                Ok(Node::Eof) => break Ok(()),
+                Ok(_) => {}
+                Err(error) => break Err(error),
+            }
+        };
+        assert!(matches!(result, Err(ParseError::Structure(_))), "{result:?}");
     }
 
     #[test]

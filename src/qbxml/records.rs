@@ -16,6 +16,8 @@
 use std::io::BufRead;
 
 use super::error::ParseError;
+use smol_str::SmolStr;
+
 use super::input::{MAX_TEXT_BYTES, Node, XmlInput};
 
 /// A postal address (`BillAddress`, `ShipAddress` or `EmployeeAddress`).
@@ -165,114 +167,147 @@ pub struct Employee {
     pub notes: Option<String>,
 }
 
-/// Which elements of a Ret element are read. A slot is either a direct child (`"Phone"`) or a
-/// direct child of a direct child (`"BillAddress/City"`).
+/// One element a record keeps: a direct child of the Ret element (`parent` empty), or a direct
+/// child of one of its aggregates (`BillAddress/City`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Slot {
+    parent: &'static str,
+    name: &'static str,
+}
+
+impl Slot {
+    const fn leaf(name: &'static str) -> Slot {
+        Slot { parent: "", name }
+    }
+
+    const fn nested(parent: &'static str, name: &'static str) -> Slot {
+        Slot { parent, name }
+    }
+}
+
+impl std::fmt::Display for Slot {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.parent.is_empty() {
+            f.write_str(self.name)
+        } else {
+            write!(f, "{}/{}", self.parent, self.name)
+        }
+    }
+}
+
+/// Which elements of a Ret element are read, in schema order.
 pub(crate) struct RecordSpec {
-    slots: &'static [&'static str],
+    slots: &'static [Slot],
 }
 
 pub(crate) const CUSTOMER_SPEC: RecordSpec = RecordSpec {
     slots: &[
-        "ListID",
-        "TimeCreated",
-        "TimeModified",
-        "EditSequence",
-        "Name",
-        "FullName",
-        "IsActive",
-        "ParentRef/ListID",
-        "ParentRef/FullName",
-        "Sublevel",
-        "CompanyName",
-        "Salutation",
-        "FirstName",
-        "MiddleName",
-        "LastName",
-        "JobTitle",
-        "BillAddress/Addr1",
-        "BillAddress/Addr2",
-        "BillAddress/Addr3",
-        "BillAddress/Addr4",
-        "BillAddress/Addr5",
-        "BillAddress/City",
-        "BillAddress/State",
-        "BillAddress/PostalCode",
-        "BillAddress/Country",
-        "BillAddress/Note",
-        "ShipAddress/Addr1",
-        "ShipAddress/Addr2",
-        "ShipAddress/Addr3",
-        "ShipAddress/Addr4",
-        "ShipAddress/Addr5",
-        "ShipAddress/City",
-        "ShipAddress/State",
-        "ShipAddress/PostalCode",
-        "ShipAddress/Country",
-        "ShipAddress/Note",
-        "Phone",
-        "AltPhone",
-        "Fax",
-        "Email",
-        "Contact",
-        "JobStatus",
-        "Notes",
+        Slot::leaf("ListID"),
+        Slot::leaf("TimeCreated"),
+        Slot::leaf("TimeModified"),
+        Slot::leaf("EditSequence"),
+        Slot::leaf("Name"),
+        Slot::leaf("FullName"),
+        Slot::leaf("IsActive"),
+        Slot::nested("ParentRef", "ListID"),
+        Slot::nested("ParentRef", "FullName"),
+        Slot::leaf("Sublevel"),
+        Slot::leaf("CompanyName"),
+        Slot::leaf("Salutation"),
+        Slot::leaf("FirstName"),
+        Slot::leaf("MiddleName"),
+        Slot::leaf("LastName"),
+        Slot::leaf("JobTitle"),
+        Slot::nested("BillAddress", "Addr1"),
+        Slot::nested("BillAddress", "Addr2"),
+        Slot::nested("BillAddress", "Addr3"),
+        Slot::nested("BillAddress", "Addr4"),
+        Slot::nested("BillAddress", "Addr5"),
+        Slot::nested("BillAddress", "City"),
+        Slot::nested("BillAddress", "State"),
+        Slot::nested("BillAddress", "PostalCode"),
+        Slot::nested("BillAddress", "Country"),
+        Slot::nested("BillAddress", "Note"),
+        Slot::nested("ShipAddress", "Addr1"),
+        Slot::nested("ShipAddress", "Addr2"),
+        Slot::nested("ShipAddress", "Addr3"),
+        Slot::nested("ShipAddress", "Addr4"),
+        Slot::nested("ShipAddress", "Addr5"),
+        Slot::nested("ShipAddress", "City"),
+        Slot::nested("ShipAddress", "State"),
+        Slot::nested("ShipAddress", "PostalCode"),
+        Slot::nested("ShipAddress", "Country"),
+        Slot::nested("ShipAddress", "Note"),
+        Slot::leaf("Phone"),
+        Slot::leaf("AltPhone"),
+        Slot::leaf("Fax"),
+        Slot::leaf("Email"),
+        Slot::leaf("Contact"),
+        Slot::leaf("JobStatus"),
+        Slot::leaf("Notes"),
     ],
 };
 
 pub(crate) const EMPLOYEE_SPEC: RecordSpec = RecordSpec {
     slots: &[
-        "ListID",
-        "TimeCreated",
-        "TimeModified",
-        "EditSequence",
-        "Name",
-        "IsActive",
-        "Salutation",
-        "FirstName",
-        "MiddleName",
-        "LastName",
-        "JobTitle",
-        "EmployeeAddress/Addr1",
-        "EmployeeAddress/Addr2",
-        "EmployeeAddress/Addr3",
-        "EmployeeAddress/Addr4",
-        "EmployeeAddress/Addr5",
-        "EmployeeAddress/City",
-        "EmployeeAddress/State",
-        "EmployeeAddress/PostalCode",
-        "EmployeeAddress/Country",
-        "EmployeeAddress/Note",
-        "Phone",
-        "Mobile",
-        "AltPhone",
-        "Fax",
-        "Email",
-        "EmployeeType",
-        "HiredDate",
-        "ReleasedDate",
-        "Notes",
+        Slot::leaf("ListID"),
+        Slot::leaf("TimeCreated"),
+        Slot::leaf("TimeModified"),
+        Slot::leaf("EditSequence"),
+        Slot::leaf("Name"),
+        Slot::leaf("IsActive"),
+        Slot::leaf("Salutation"),
+        Slot::leaf("FirstName"),
+        Slot::leaf("MiddleName"),
+        Slot::leaf("LastName"),
+        Slot::leaf("JobTitle"),
+        Slot::nested("EmployeeAddress", "Addr1"),
+        Slot::nested("EmployeeAddress", "Addr2"),
+        Slot::nested("EmployeeAddress", "Addr3"),
+        Slot::nested("EmployeeAddress", "Addr4"),
+        Slot::nested("EmployeeAddress", "Addr5"),
+        Slot::nested("EmployeeAddress", "City"),
+        Slot::nested("EmployeeAddress", "State"),
+        Slot::nested("EmployeeAddress", "PostalCode"),
+        Slot::nested("EmployeeAddress", "Country"),
+        Slot::nested("EmployeeAddress", "Note"),
+        Slot::leaf("Phone"),
+        Slot::leaf("Mobile"),
+        Slot::leaf("AltPhone"),
+        Slot::leaf("Fax"),
+        Slot::leaf("Email"),
+        Slot::leaf("EmployeeType"),
+        Slot::leaf("HiredDate"),
+        Slot::leaf("ReleasedDate"),
+        Slot::leaf("Notes"),
     ],
 };
 
+/// What a direct child of the Ret element is to the spec.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Child {
+    /// A value kept in this slot.
+    Leaf(usize),
+    /// An aggregate some of whose children are kept.
+    Aggregate,
+}
+
 impl RecordSpec {
-    fn leaf(&self, name: &str) -> Option<usize> {
-        self.slots.iter().position(|slot| *slot == name)
-    }
-
-    // These run for every element of every record: byte comparisons only, no splitting.
-
-    fn is_aggregate(&self, name: &str) -> bool {
-        self.slots.iter().any(|slot| {
-            slot.len() > name.len() && slot.as_bytes()[name.len()] == b'/' && slot.starts_with(name)
-        })
-    }
-
-    fn nested(&self, aggregate: &str, name: &str) -> Option<usize> {
-        self.slots.iter().position(|slot| {
-            slot.len() == aggregate.len() + 1 + name.len()
-                && slot.as_bytes()[aggregate.len()] == b'/'
-                && slot.starts_with(aggregate)
-                && slot.ends_with(name)
+    /// Finds the slot for `name` under `parent` (empty: the Ret element itself), or, at the top
+    /// level, an aggregate named `name`. QuickBooks writes elements in schema order, which is the
+    /// spec's order, so the search starts at `from` (just after the last slot found) and nearly
+    /// always stops at once; it wraps around, so any order is still read correctly.
+    fn find(&self, parent: &str, name: &str, from: usize) -> Option<Child> {
+        let count = self.slots.len();
+        (0..count).map(|offset| (from + offset) % count).find_map(|index| {
+            let slot = &self.slots[index];
+            if slot.parent == parent && slot.name == name {
+                Some(Child::Leaf(index))
+            } else if parent.is_empty() && slot.parent == name {
+                Some(Child::Aggregate)
+            } else {
+                None
+            }
         })
     }
 }
@@ -288,14 +323,17 @@ pub(crate) struct RawRecord {
 }
 
 impl RawRecord {
-    fn take(&mut self, slot: &str) -> Option<String> {
-        // Records are built field by field in the spec's order, so the search starts after the
-        // slot taken last and usually stops at once.
-        let slots = self.spec.slots;
-        let index = (0..slots.len())
-            .map(|offset| (self.next_slot + offset) % slots.len())
-            .find(|&index| slots[index] == slot)
-            .unwrap_or_else(|| panic!("slot {slot} is not in the record spec"));
+    /// Takes the value of a direct child of the Ret element.
+    fn take(&mut self, name: &str) -> Option<String> {
+        self.take_in("", name)
+    }
+
+    /// Takes the value of `name` inside the aggregate `parent` (empty: the Ret element).
+    fn take_in(&mut self, parent: &str, name: &str) -> Option<String> {
+        // Builders take fields in the spec's order, so the search usually stops at once.
+        let Some(Child::Leaf(index)) = self.spec.find(parent, name, self.next_slot) else {
+            panic!("slot {parent}/{name} is not in the record spec");
+        };
         self.next_slot = index + 1;
         self.values[index].take()
     }
@@ -318,32 +356,35 @@ pub(crate) fn read_record<R: BufRead>(
         next_slot: 0,
     };
     let mut seen = vec![false; spec.slots.len()];
-    let mut aggregate: Option<String> = None;
-    let mut aggregates_seen: Vec<String> = Vec::new();
+    let mut aggregate: Option<SmolStr> = None;
+    let mut aggregates_seen: Vec<SmolStr> = Vec::new();
     // The slot whose text is being captured, if any.
     let mut field: Option<usize> = None;
+    // Where the next lookup starts: just after the last slot found.
+    let mut cursor = 0;
     loop {
         let node = input.next()?;
         let depth = input.depth();
         match node {
-            Node::Start(name) if depth == base + 1 => {
-                if let Some(slot) = spec.leaf(&name) {
+            Node::Start(name) if depth == base + 1 => match spec.find("", &name, cursor) {
+                Some(Child::Leaf(slot)) => {
                     if seen[slot] {
                         record.note_problem(format!("{name} appears more than once"));
                     }
                     seen[slot] = true;
                     field = Some(slot);
+                    cursor = slot + 1;
                     input.capture_text();
-                } else if spec.is_aggregate(&name) {
+                }
+                Some(Child::Aggregate) => {
                     if aggregates_seen.contains(&name) {
                         record.note_problem(format!("{name} appears more than once"));
                     }
                     aggregates_seen.push(name.clone());
                     aggregate = Some(name);
-                } else {
-                    input.skip_element()?;
                 }
-            }
+                None => input.skip_element()?,
+            },
             Node::Start(name) if depth == base + 2 => {
                 if let Some(slot) = field {
                     record.note_problem(format!(
@@ -353,11 +394,11 @@ pub(crate) fn read_record<R: BufRead>(
                     input.skip_element()?;
                     continue;
                 }
-                match aggregate
+                let found = aggregate
                     .as_deref()
-                    .and_then(|parent| spec.nested(parent, &name))
-                {
-                    Some(slot) => {
+                    .and_then(|parent| spec.find(parent, &name, cursor));
+                match found {
+                    Some(Child::Leaf(slot)) => {
                         if seen[slot] {
                             record.note_problem(format!(
                                 "{} appears more than once",
@@ -366,9 +407,10 @@ pub(crate) fn read_record<R: BufRead>(
                         }
                         seen[slot] = true;
                         field = Some(slot);
+                        cursor = slot + 1;
                         input.capture_text();
                     }
-                    None => input.skip_element()?,
+                    _ => input.skip_element()?,
                 }
             }
             Node::Start(_) => input.skip_element()?,
@@ -447,8 +489,8 @@ pub(crate) fn build_customer(mut raw: RawRecord) -> Result<Customer, SkipReason>
         name,
         full_name,
         is_active,
-        parent_list_id: raw.take("ParentRef/ListID"),
-        parent_full_name: raw.take("ParentRef/FullName"),
+        parent_list_id: raw.take_in("ParentRef", "ListID"),
+        parent_full_name: raw.take_in("ParentRef", "FullName"),
         sublevel,
         company_name: raw.take("CompanyName"),
         salutation: raw.take("Salutation"),
@@ -518,7 +560,7 @@ pub(crate) fn build_employee(mut raw: RawRecord) -> Result<Employee, SkipReason>
 }
 
 fn take_address(raw: &mut RawRecord, aggregate: &str) -> Address {
-    let mut part = |name: &str| raw.take(&format!("{aggregate}/{name}"));
+    let mut part = |name: &str| raw.take_in(aggregate, name);
     Address {
         addr1: part("Addr1"),
         addr2: part("Addr2"),
@@ -824,17 +866,17 @@ mod tests {
         // A record carrying every slot must come out with every field filled.
         let mut body = String::new();
         for slot in CUSTOMER_SPEC.slots {
-            let value = match *slot {
+            let value = match slot.name {
                 "TimeCreated" | "TimeModified" => "2014-07-19T07:21:56-05:00",
                 "IsActive" => "false",
                 "Sublevel" => "2",
                 _ => "v",
             };
-            match slot.split_once('/') {
-                Some((parent, child)) => {
-                    body.push_str(&format!("<{parent}><{child}>{value}</{child}></{parent}>"))
-                }
-                None => body.push_str(&format!("<{slot}>{value}</{slot}>")),
+            let (parent, child) = (slot.parent, slot.name);
+            if parent.is_empty() {
+                body.push_str(&format!("<{child}>{value}</{child}>"));
+            } else {
+                body.push_str(&format!("<{parent}><{child}>{value}</{child}></{parent}>"));
             }
         }
         // Merge the repeated aggregate elements produced above into one element each.
