@@ -193,48 +193,51 @@ pub fn pi_attr(content: &str, name: &str) -> Option<String> {
     None
 }
 
-/// Characters XML 1.0 cannot carry at all (C0 controls other than tab, LF, CR).
-fn is_forbidden(c: char) -> bool {
-    (c as u32) < 0x20 && c != '\t' && c != '\n' && c != '\r'
-}
-
 /// Escapes text for a qbXML document the way QuickBooks writes it: the five predefined
 /// entities, and (when `char_refs`) every non-ASCII character as a decimal reference `&#233;`.
 /// Characters XML cannot hold are dropped.
 pub fn escape_qbxml(s: &str, char_refs: bool) -> String {
-    let mut out = String::with_capacity(s.len() + 8);
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&apos;"),
-            c if is_forbidden(c) => {}
-            c if char_refs && !c.is_ascii() => {
-                out.push_str("&#");
-                out.push_str(&(c as u32).to_string());
-                out.push(';');
-            }
-            c => out.push(c),
-        }
-    }
-    out
+    escape(s, true, char_refs)
 }
 
 /// Escapes a string value for SOAP element content the way the .NET XmlWriter does:
 /// `&`, `<`, `>` only. Characters XML cannot hold are dropped.
 pub fn escape_soap_text(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() + s.len() / 8);
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            c if is_forbidden(c) => {}
-            c => out.push(c),
+    escape(s, false, false)
+}
+
+/// Copies `s` with markup characters escaped (quotes too when `quotes`), non-ASCII characters as
+/// decimal references when `char_refs`, and characters XML cannot hold dropped. Runs of plain
+/// bytes are copied whole: the simulator escapes whole qbXML documents this way.
+fn escape(s: &str, quotes: bool, char_refs: bool) -> String {
+    let mut out = String::with_capacity(s.len() + s.len() / 4);
+    let bytes = s.as_bytes();
+    let mut plain = 0;
+    let mut i = 0;
+    while i < bytes.len() {
+        let b = bytes[i];
+        let replacement: Option<std::borrow::Cow<'static, str>> = match b {
+            b'&' => Some("&amp;".into()),
+            b'<' => Some("&lt;".into()),
+            b'>' => Some("&gt;".into()),
+            b'"' if quotes => Some("&quot;".into()),
+            b'\'' if quotes => Some("&apos;".into()),
+            b if b < 0x20 && !matches!(b, b'\t' | b'\n' | b'\r') => Some("".into()),
+            b if b >= 0x80 && char_refs => {
+                let c = s[i..].chars().next().unwrap_or_default();
+                Some(format!("&#{};", c as u32).into())
+            }
+            _ => None,
+        };
+        let width = if b >= 0x80 { s[i..].chars().next().map_or(1, char::len_utf8) } else { 1 };
+        if let Some(replacement) = replacement {
+            out.push_str(&s[plain..i]);
+            out.push_str(&replacement);
+            plain = i + width;
         }
+        i += width;
     }
+    out.push_str(&s[plain..]);
     out
 }
 
@@ -276,5 +279,8 @@ mod tests {
         assert_eq!(doc.root.text, "Zoë's \"Best\" <Café> & Łódź");
         let doc = parse(&format!("<x>{}</x>", escape_soap_text(s))).unwrap();
         assert_eq!(doc.root.text, "Zoë's \"Best\" <Café> & Łódź");
+        assert_eq!(escape_soap_text("a<b>&c\u{1}é'\""), "a&lt;b&gt;&amp;cé'\"");
+        assert_eq!(escape_qbxml("é'\"\t\u{1f}x", true), "&#233;&apos;&quot;\tx");
+        assert_eq!(escape_qbxml("é", false), "é");
     }
 }

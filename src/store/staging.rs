@@ -1,6 +1,8 @@
 //! Staged QuickBooks customers and employees: batch upserts, deletion marking and the reads the
 //! API serves. Staging never edits or deletes a location, a staff member or a link.
 
+use std::collections::HashSet;
+
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
@@ -16,10 +18,92 @@ pub struct StageContext {
     pub at: DateTime<Utc>,
 }
 
+/// Which staged list a batch belongs to, for the statements both lists share.
+fn table(list: List) -> &'static str {
+    match list {
+        List::Customers => "qb_customer",
+        List::Employees => "qb_employee",
+    }
+}
+
+/// Of a batch of (ListID, EditSequence), the ListIDs already staged, not deleted, with that very
+/// EditSequence. QuickBooks changes a record's EditSequence on every edit (that is what it is
+/// for), so those rows already hold what the batch would write.
+async fn unchanged(tx: &mut Tx, connection_id: Uuid, list: List, batch: &[(&str, Option<&str>)]) -> Result<HashSet<String>> {
+    let mut unchanged = HashSet::new();
+    if batch.iter().all(|(_, sequence)| sequence.is_none()) {
+        return Ok(unchanged);
+    }
+    let stored: Vec<(String, Option<String>)> = on_tx!(tx, conn => {
+        let mut qb = sqlx::QueryBuilder::new(format!(
+            "SELECT list_id, edit_sequence FROM {} WHERE deleted_at IS NULL AND connection_id = ",
+            table(list)
+        ));
+        qb.push_bind(connection_id).push(" AND list_id IN (");
+        let mut ids = qb.separated(", ");
+        for (list_id, _) in batch {
+            ids.push_bind(*list_id);
+        }
+        qb.push(")");
+        qb.build_query_as().fetch_all(&mut *conn).await?
+    });
+    let wanted: std::collections::HashMap<&str, Option<&str>> = batch.iter().copied().collect();
+    for (list_id, sequence) in stored {
+        if sequence.is_some() && wanted.get(list_id.as_str()).copied().flatten() == sequence.as_deref() {
+            unchanged.insert(list_id);
+        }
+    }
+    Ok(unchanged)
+}
+
+/// Marks rows of a batch as seen by this run without rewriting their data.
+async fn mark_seen(tx: &mut Tx, ctx: &StageContext, list: List, list_ids: &[String]) -> Result<()> {
+    if list_ids.is_empty() {
+        return Ok(());
+    }
+    on_tx!(tx, conn => {
+        let mut qb = sqlx::QueryBuilder::new(format!("UPDATE {} SET seen_at = ", table(list)));
+        qb.push_bind(ctx.at)
+            .push(", seen_run_id = ")
+            .push_bind(ctx.run_id)
+            .push(" WHERE connection_id = ")
+            .push_bind(ctx.connection_id)
+            .push(" AND list_id IN (");
+        let mut ids = qb.separated(", ");
+        for list_id in list_ids {
+            ids.push_bind(list_id.as_str());
+        }
+        qb.push(")");
+        qb.build().execute(&mut *conn).await?;
+    });
+    Ok(())
+}
+
+/// Stages a batch of customers (no ListID twice): rows QuickBooks has not edited since they were
+/// staged are only marked as seen; new and edited ones are written whole.
+pub async fn stage_customers(tx: &mut Tx, ctx: &StageContext, batch: Vec<Customer>) -> Result<()> {
+    let keys: Vec<(&str, Option<&str>)> = batch.iter().map(|c| (c.list_id.as_str(), c.edit_sequence.as_deref())).collect();
+    let unchanged = unchanged(tx, ctx.connection_id, List::Customers, &keys).await?;
+    let (same, changed): (Vec<Customer>, Vec<Customer>) = batch.into_iter().partition(|c| unchanged.contains(&c.list_id));
+    let same: Vec<String> = same.into_iter().map(|c| c.list_id).collect();
+    mark_seen(tx, ctx, List::Customers, &same).await?;
+    upsert_customers(tx, ctx, changed).await
+}
+
+/// Stages a batch of employees, as [`stage_customers`] does customers.
+pub async fn stage_employees(tx: &mut Tx, ctx: &StageContext, batch: Vec<Employee>) -> Result<()> {
+    let keys: Vec<(&str, Option<&str>)> = batch.iter().map(|e| (e.list_id.as_str(), e.edit_sequence.as_deref())).collect();
+    let unchanged = unchanged(tx, ctx.connection_id, List::Employees, &keys).await?;
+    let (same, changed): (Vec<Employee>, Vec<Employee>) = batch.into_iter().partition(|e| unchanged.contains(&e.list_id));
+    let same: Vec<String> = same.into_iter().map(|e| e.list_id).collect();
+    mark_seen(tx, ctx, List::Employees, &same).await?;
+    upsert_employees(tx, ctx, changed).await
+}
+
 /// Inserts or updates a batch of customers in one statement. New rows get time-ordered (v7)
 /// ids, so a large first sync appends to the primary-key index instead of scattering over it. The batch must not hold the same
 /// ListID twice (PostgreSQL refuses to touch a row twice in one statement).
-pub async fn upsert_customers(tx: &mut Tx, ctx: &StageContext, batch: Vec<Customer>) -> Result<()> {
+async fn upsert_customers(tx: &mut Tx, ctx: &StageContext, batch: Vec<Customer>) -> Result<()> {
     if batch.is_empty() {
         return Ok(());
     }
@@ -102,7 +186,7 @@ pub async fn upsert_customers(tx: &mut Tx, ctx: &StageContext, batch: Vec<Custom
 }
 
 /// Inserts or updates a batch of employees in one statement (no ListID twice in a batch).
-pub async fn upsert_employees(tx: &mut Tx, ctx: &StageContext, batch: Vec<Employee>) -> Result<()> {
+async fn upsert_employees(tx: &mut Tx, ctx: &StageContext, batch: Vec<Employee>) -> Result<()> {
     if batch.is_empty() {
         return Ok(());
     }

@@ -726,8 +726,8 @@ impl Stager {
     async fn flush(&mut self) {
         let Some(tx) = self.tx.as_mut() else { return };
         let result = match self.list {
-            List::Customers => staging::upsert_customers(tx, &self.ctx, std::mem::take(&mut self.customers)).await,
-            List::Employees => staging::upsert_employees(tx, &self.ctx, std::mem::take(&mut self.employees)).await,
+            List::Customers => staging::stage_customers(tx, &self.ctx, std::mem::take(&mut self.customers)).await,
+            List::Employees => staging::stage_employees(tx, &self.ctx, std::mem::take(&mut self.employees)).await,
         };
         self.batch_ids.clear();
         if let Err(err) = result {

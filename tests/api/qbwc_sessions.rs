@@ -204,3 +204,38 @@ async fn a_second_session_while_one_is_live_is_told_busy() {
     assert_eq!(report.auth_status, "busy");
     assert_eq!(report.requests, 0);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn records_quickbooks_has_not_edited_are_only_marked_seen() {
+    // Arrange: a first run, then a staged name changed behind qbsync's back on two customers,
+    // one QuickBooks will edit before the next run and one it will not.
+    let app = spawn_app().await;
+    let mut data = Dataset::generate(21, 40, 3);
+    app.simulate(FakeQuickBooks::new(data.clone(), Faults::default())).await;
+    let evolution = data.evolve(22, 1, 0, 0);
+    let edited = evolution.changed[0].clone();
+    let untouched = data.customers.iter().find(|c| c.list_id != edited).unwrap().list_id.clone();
+    for list_id in [&edited, &untouched] {
+        let sql = "UPDATE qb_customer SET name = 'changed here' WHERE list_id = $1";
+        match &app.db {
+            qbsync::store::Db::Sqlite(pool) => sqlx::query(sql).bind(list_id).execute(pool).await.map(|_| ()),
+            qbsync::store::Db::Postgres(pool) => sqlx::query(sql).bind(list_id).execute(pool).await.map(|_| ()),
+        }
+        .unwrap();
+    }
+
+    // Act
+    let (second, _) = app.simulate(FakeQuickBooks::new(data.clone(), Faults::default())).await;
+
+    // Assert: the edited record is written again; the other keeps its row as it was, and is
+    // still seen by the run (not marked deleted).
+    assert_eq!(second.progress.last(), Some(&100));
+    let staged = by_list_id(&app.all_customers("").await);
+    let now = data.customers.iter().find(|c| c.list_id == edited).unwrap();
+    assert_eq!(staged[&edited]["name"], now.name.as_str());
+    assert_eq!(staged[&untouched]["name"], "changed here");
+    assert_eq!(staged[&untouched]["status"], "active", "{}", staged[&untouched]);
+    assert_eq!(app.all_customers("status=deleted").await.len(), 0);
+    let runs = app.runs().await;
+    assert_eq!(runs[0]["counts"]["customers"], 40, "{}", runs[0]);
+}
