@@ -79,9 +79,14 @@ async fn mark_seen(tx: &mut Tx, ctx: &StageContext, list: List, list_ids: &[Stri
     Ok(())
 }
 
-/// Stages a batch of customers (no ListID twice): rows QuickBooks has not edited since they were
-/// staged are only marked as seen; new and edited ones are written whole.
+/// Stages a batch of customers (no ListID twice). On SQLite, rows QuickBooks has not edited since
+/// they were staged are only marked as seen and new and edited ones are written whole. On
+/// PostgreSQL the whole batch is upserted: there the lookup by a list of ListIDs measured about
+/// 50 ms per batch, far more than the rewrite it saves.
 pub async fn stage_customers(tx: &mut Tx, ctx: &StageContext, batch: Vec<Customer>) -> Result<()> {
+    if matches!(tx, Tx::Postgres(_)) {
+        return upsert_customers(tx, ctx, batch).await;
+    }
     let keys: Vec<(&str, Option<&str>)> = batch.iter().map(|c| (c.list_id.as_str(), c.edit_sequence.as_deref())).collect();
     let unchanged = unchanged(tx, ctx.connection_id, List::Customers, &keys).await?;
     let (same, changed): (Vec<Customer>, Vec<Customer>) = batch.into_iter().partition(|c| unchanged.contains(&c.list_id));
@@ -92,6 +97,9 @@ pub async fn stage_customers(tx: &mut Tx, ctx: &StageContext, batch: Vec<Custome
 
 /// Stages a batch of employees, as [`stage_customers`] does customers.
 pub async fn stage_employees(tx: &mut Tx, ctx: &StageContext, batch: Vec<Employee>) -> Result<()> {
+    if matches!(tx, Tx::Postgres(_)) {
+        return upsert_employees(tx, ctx, batch).await;
+    }
     let keys: Vec<(&str, Option<&str>)> = batch.iter().map(|e| (e.list_id.as_str(), e.edit_sequence.as_deref())).collect();
     let unchanged = unchanged(tx, ctx.connection_id, List::Employees, &keys).await?;
     let (same, changed): (Vec<Employee>, Vec<Employee>) = batch.into_iter().partition(|e| unchanged.contains(&e.list_id));
