@@ -119,6 +119,7 @@ pub(crate) struct XmlInput<R: BufRead> {
     limit: usize,
     /// How many bytes of the document came before `window[0]` (for error positions).
     dropped: u64,
+    /// quick-xml's settings, given to the reader of each token.
     config: quick_xml::reader::Config,
     /// Names of the open elements, innermost last (at most `MAX_DEPTH` entries).
     open: Vec<SmolStr>,
@@ -240,6 +241,8 @@ impl<R: BufRead> XmlInput<R> {
             let skipped_bom = if slice.starts_with(BOM) { BOM.len() } else { 0 };
             let bom = skipped_bom > 0 && input.position() > 0;
             match reader.read_event() {
+                // All of the slice was read (it held only a byte order mark).
+                Ok(Event::Eof) => input.pos = input.limit,
                 Ok(event) => {
                     let used = usize::try_from(reader.buffer_position())
                         .unwrap_or(slice.len())
@@ -250,7 +253,7 @@ impl<R: BufRead> XmlInput<R> {
                         });
                     }
                     let node = input.handle(event, bom);
-                    input.pos += used.max(1).min(slice.len());
+                    input.pos += used.min(slice.len());
                     if let Some(node) = node? {
                         return Ok(node);
                     }
