@@ -102,7 +102,6 @@ async fn handle_post(req: HttpRequest, mut payload: web::Payload, state: web::Da
     });
 
     let too_large = Rc::new(Cell::new(false));
-    let received_response = Cell::new(false);
     let pump = {
         let too_large = too_large.clone();
         async move {
@@ -131,7 +130,6 @@ async fn handle_post(req: HttpRequest, mut payload: web::Payload, state: web::Da
         while let Some(event) = event_rx.recv().await {
             match event {
                 ParseEvent::ResponseStart(ticket) => {
-                    received_response.set(true);
                     if let Some(ticket) = &ticket {
                         tracing::Span::current().record("ticket", secrets::ticket_prefix(ticket));
                     }
@@ -181,11 +179,6 @@ async fn handle_post(req: HttpRequest, mut payload: web::Payload, state: web::Da
     if parser.await.is_err() {
         return fault(FaultCode::Server, "the request parser failed");
     }
-    if received_response.get() {
-        // A qbXML response is the only large request: give its memory back now, so the server's
-        // footprint does not keep the high-water mark of every page between runs.
-        crate::startup::release_freed_memory();
-    }
     if too_large.get() {
         return fault(FaultCode::Client, &format!("the request body is larger than the {limit}-byte limit"));
     }
@@ -200,6 +193,12 @@ async fn handle_post(req: HttpRequest, mut payload: web::Payload, state: web::Da
             let error = matches!(reply, Reply::ReceiveResponseXml(percent) if percent < 0)
                 || matches!(reply, Reply::ConnectionError(_));
             metrics.qbwc_call(reply.method(), error);
+            if matches!(reply, Reply::CloseConnection(_)) {
+                // The run's large requests (its qbXML responses) are over: give their memory
+                // back, so the server's footprint between runs is not their high-water mark.
+                // Between the responses of a run it is reused as it is, without page faults.
+                crate::startup::release_freed_memory();
+            }
             xml_response(actix_web::http::StatusCode::OK, soap::render_reply(&reply))
         }
         (None, Some(Err(err))) => {

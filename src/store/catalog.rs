@@ -385,6 +385,8 @@ pub async fn delete_connection(db: &Db, organization_id: Uuid, connection_id: Uu
             for sql in [
                 "DELETE FROM qb_customer WHERE connection_id = $1 AND organization_id = $2",
                 "DELETE FROM qb_employee WHERE connection_id = $1 AND organization_id = $2",
+                "DELETE FROM list_seen WHERE connection_id = $1 \
+                 AND EXISTS (SELECT 1 FROM connection WHERE connection_id = $1 AND organization_id = $2)",
                 "DELETE FROM run_event WHERE run_id IN (SELECT run_id FROM run WHERE connection_id = $1 \
                  AND EXISTS (SELECT 1 FROM connection WHERE connection_id = $1 AND organization_id = $2))",
                 "DELETE FROM run WHERE connection_id = $1 \

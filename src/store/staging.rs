@@ -1,7 +1,6 @@
 //! Staged QuickBooks customers and employees: batch upserts, deletion marking and the reads the
 //! API serves. Staging never edits or deletes a location, a staff member or a link.
 
-use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
@@ -26,102 +25,100 @@ fn table(list: List) -> (&'static str, &'static str) {
     }
 }
 
-/// Of a batch of (ListID, EditSequence), the rows already staged, not deleted, with that very
-/// EditSequence, by ListID: their primary keys. QuickBooks changes a record's EditSequence on
-/// every edit (that is what it is for), so those rows already hold what the batch would write.
-async fn unchanged(tx: &mut Tx, connection_id: Uuid, list: List, batch: &[(&str, Option<&str>)]) -> Result<HashMap<String, Uuid>> {
-    if batch.iter().all(|(_, sequence)| sequence.is_none()) {
-        return Ok(HashMap::new());
-    }
-    let (table, id) = table(list);
-    let stored: Vec<(Uuid, String, Option<String>)> = match tx {
+/// Of a batch of (ListID, EditSequence), the positions of the records that must be written:
+/// new ones, ones marked deleted, ones without an EditSequence, and ones QuickBooks edited since
+/// they were staged (it changes a record's EditSequence on every edit: that is what it is for).
+/// One statement answering one row, however large the batch: the keys go in as one parameter.
+async fn positions_to_write(tx: &mut Tx, connection_id: Uuid, list: List, batch: &[(&str, Option<&str>)]) -> Result<Vec<usize>> {
+    let (table, _) = table(list);
+    let positions: Vec<usize> = match tx {
         Tx::Sqlite(tx) => {
-            let mut qb = sqlx::QueryBuilder::new(format!(
-                "SELECT {id}, list_id, edit_sequence FROM {table} WHERE deleted_at IS NULL AND connection_id = "
-            ));
-            qb.push_bind(connection_id).push(" AND list_id IN (");
-            let mut ids = qb.separated(", ");
-            for (list_id, _) in batch {
-                ids.push_bind(*list_id);
-            }
-            qb.push(")");
-            qb.build_query_as().fetch_all(&mut **tx).await?
+            // A correlated lookup per key: the (connection_id, list_id) unique index.
+            let sql = format!(
+                "SELECT group_concat(k.key) FROM json_each($2) AS k WHERE k.value ->> 1 IS NULL \
+                 OR (SELECT t.edit_sequence FROM {table} t WHERE t.connection_id = $1 AND t.list_id = k.value ->> 0 \
+                 AND t.deleted_at IS NULL) IS NOT k.value ->> 1"
+            );
+            let keys = serde_json::to_string(batch).map_err(|err| sqlx::Error::Encode(Box::new(err)))?;
+            let found: Option<String> =
+                sqlx::query_scalar(sqlx::AssertSqlSafe(sql)).bind(connection_id).bind(keys).fetch_one(&mut **tx).await?;
+            found.unwrap_or_default().split(',').filter_map(|n| n.parse().ok()).collect()
         }
         Tx::Postgres(tx) => {
-            // One lookup of the whole (connection, ListID) key per ListID. Written as `IN (...)`,
-            // PostgreSQL plans a scan of all the connection's rows whenever its statistics
-            // predate the rows (as during a first sync), which is quadratic over a sync; the
-            // `OFFSET 0` keeps the subquery a separate, per-ListID unique-index lookup.
+            // A scalar subquery is never turned into a join, so each key is one unique-index
+            // probe even while the table's statistics predate its rows (as during a first
+            // sync, when a join would be planned as a scan of all the connection's rows).
             let sql = format!(
-                "SELECT c.{id}, k.list_id, c.edit_sequence FROM unnest(CAST($2 AS TEXT[])) AS k(list_id) \
-                 CROSS JOIN LATERAL (SELECT {id}, edit_sequence FROM {table} t WHERE t.connection_id = $1 \
-                 AND t.list_id = k.list_id AND t.deleted_at IS NULL OFFSET 0) c"
+                "SELECT COALESCE(array_agg(k.n - 1), CAST('{{}}' AS BIGINT[])) \
+                 FROM unnest(CAST($2 AS TEXT[]), CAST($3 AS TEXT[])) WITH ORDINALITY AS k(list_id, sequence, n) \
+                 WHERE k.sequence IS NULL OR (SELECT t.edit_sequence FROM {table} t WHERE t.connection_id = $1 \
+                 AND t.list_id = k.list_id AND t.deleted_at IS NULL) IS DISTINCT FROM k.sequence"
             );
             let list_ids: Vec<&str> = batch.iter().map(|(list_id, _)| *list_id).collect();
-            sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(connection_id).bind(list_ids).fetch_all(&mut **tx).await?
+            let sequences: Vec<Option<&str>> = batch.iter().map(|(_, sequence)| *sequence).collect();
+            let found: Vec<i64> = sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
+                .bind(connection_id)
+                .bind(list_ids)
+                .bind(sequences)
+                .fetch_one(&mut **tx)
+                .await?;
+            found.into_iter().filter_map(|n| usize::try_from(n).ok()).collect()
         }
     };
-    let wanted: HashMap<&str, Option<&str>> = batch.iter().copied().collect();
-    Ok(stored
-        .into_iter()
-        .filter(|(_, list_id, sequence)| {
-            sequence.is_some() && wanted.get(list_id.as_str()).copied().flatten() == sequence.as_deref()
-        })
-        .map(|(row_id, list_id, _)| (list_id, row_id))
-        .collect())
+    Ok(positions)
 }
 
-/// Marks rows as seen by this run without rewriting their data.
-async fn mark_seen(tx: &mut Tx, ctx: &StageContext, list: List, row_ids: Vec<Uuid>) -> Result<()> {
-    if row_ids.is_empty() {
-        return Ok(());
-    }
-    let (table, id) = table(list);
+/// Records that this run has seen a batch of ListIDs of a list (for the deletion sweep once the
+/// list is complete): one row for the whole batch.
+async fn record_seen(tx: &mut Tx, ctx: &StageContext, list: List, list_ids: Vec<&str>) -> Result<()> {
+    const SQL: &str = "INSERT INTO list_seen (run_id, connection_id, list, list_ids) VALUES ($1, $2, $3, $4)";
     match tx {
         Tx::Sqlite(tx) => {
-            let mut qb = sqlx::QueryBuilder::new(format!("UPDATE {table} SET seen_at = "));
-            qb.push_bind(ctx.at).push(", seen_run_id = ").push_bind(ctx.run_id).push(format!(" WHERE {id} IN ("));
-            let mut ids = qb.separated(", ");
-            for row_id in row_ids {
-                ids.push_bind(row_id);
-            }
-            qb.push(")");
-            qb.build().execute(&mut **tx).await?;
+            let list_ids = serde_json::to_string(&list_ids).map_err(|err| sqlx::Error::Encode(Box::new(err)))?;
+            sqlx::query(SQL).bind(ctx.run_id).bind(ctx.connection_id).bind(list.name()).bind(list_ids).execute(&mut **tx).await?;
         }
         Tx::Postgres(tx) => {
-            let sql = format!("UPDATE {table} SET seen_at = $1, seen_run_id = $2 WHERE {id} = ANY($3)");
-            sqlx::query(sqlx::AssertSqlSafe(sql)).bind(ctx.at).bind(ctx.run_id).bind(row_ids).execute(&mut **tx).await?;
+            sqlx::query(SQL).bind(ctx.run_id).bind(ctx.connection_id).bind(list.name()).bind(list_ids).execute(&mut **tx).await?;
         }
     }
     Ok(())
 }
 
-/// Of a batch (no ListID twice), marks the records QuickBooks has not edited since they were
-/// staged as seen by this run, and hands back the others (new or edited) to be written whole.
-async fn skip_unchanged<T>(
+/// Of a batch (no ListID twice), records every ListID as seen by this run and hands back the
+/// records that must be written (see [`positions_to_write`]); the others are already staged
+/// exactly as they are and are not touched.
+async fn to_write<T>(
     tx: &mut Tx,
     ctx: &StageContext,
     list: List,
     batch: Vec<T>,
     key: impl Fn(&T) -> (&str, Option<&str>),
 ) -> Result<Vec<T>> {
+    if batch.is_empty() {
+        return Ok(batch);
+    }
     let keys: Vec<(&str, Option<&str>)> = batch.iter().map(&key).collect();
-    let unchanged = unchanged(tx, ctx.connection_id, list, &keys).await?;
-    let (same, changed): (Vec<T>, Vec<T>) = batch.into_iter().partition(|record| unchanged.contains_key(key(record).0));
-    mark_seen(tx, ctx, list, same.iter().map(|record| unchanged[key(record).0]).collect()).await?;
-    Ok(changed)
+    let positions = positions_to_write(tx, ctx.connection_id, list, &keys).await?;
+    record_seen(tx, ctx, list, keys.iter().map(|(list_id, _)| *list_id).collect()).await?;
+    let mut write = vec![false; batch.len()];
+    for position in positions {
+        if let Some(flag) = write.get_mut(position) {
+            *flag = true;
+        }
+    }
+    Ok(batch.into_iter().zip(write).filter_map(|(record, write)| write.then_some(record)).collect())
 }
 
-/// Stages a batch of customers (no ListID twice): rows QuickBooks has not edited since they were
-/// staged are only marked as seen; new and edited ones are written whole.
+/// Stages a batch of customers (no ListID twice): new and edited ones are written whole; rows
+/// QuickBooks has not edited since they were staged are left as they are.
 pub async fn stage_customers(tx: &mut Tx, ctx: &StageContext, batch: Vec<Customer>) -> Result<()> {
-    let changed = skip_unchanged(tx, ctx, List::Customers, batch, |c| (c.list_id.as_str(), c.edit_sequence.as_deref())).await?;
+    let changed = to_write(tx, ctx, List::Customers, batch, |c| (c.list_id.as_str(), c.edit_sequence.as_deref())).await?;
     upsert_customers(tx, ctx, changed).await
 }
 
 /// Stages a batch of employees, as [`stage_customers`] does customers.
 pub async fn stage_employees(tx: &mut Tx, ctx: &StageContext, batch: Vec<Employee>) -> Result<()> {
-    let changed = skip_unchanged(tx, ctx, List::Employees, batch, |e| (e.list_id.as_str(), e.edit_sequence.as_deref())).await?;
+    let changed = to_write(tx, ctx, List::Employees, batch, |e| (e.list_id.as_str(), e.edit_sequence.as_deref())).await?;
     upsert_employees(tx, ctx, changed).await
 }
 
@@ -140,7 +137,7 @@ async fn upsert_customers(tx: &mut Tx, ctx: &StageContext, batch: Vec<Customer>)
              bill_addr1, bill_addr2, bill_addr3, bill_addr4, bill_addr5, bill_city, bill_state, bill_postal_code, \
              bill_country, bill_note, ship_addr1, ship_addr2, ship_addr3, ship_addr4, ship_addr5, ship_city, \
              ship_state, ship_postal_code, ship_country, ship_note, phone, alt_phone, fax, email, contact, notes, \
-             job_status, seen_at, seen_run_id, deleted_at, created_at) ",
+             job_status, seen_at, deleted_at, created_at) ",
         );
         qb.push_values(batch, |mut row, c| {
             row.push_bind(Uuid::now_v7())
@@ -182,7 +179,6 @@ async fn upsert_customers(tx: &mut Tx, ctx: &StageContext, batch: Vec<Customer>)
                 .push_bind(c.notes)
                 .push_bind(c.job_status)
                 .push_bind(ctx.at)
-                .push_bind(ctx.run_id)
                 .push_bind(None::<DateTime<Utc>>)
                 .push_bind(ctx.at);
         });
@@ -202,8 +198,7 @@ async fn upsert_customers(tx: &mut Tx, ctx: &StageContext, batch: Vec<Customer>)
              ship_postal_code = excluded.ship_postal_code, ship_country = excluded.ship_country, \
              ship_note = excluded.ship_note, phone = excluded.phone, alt_phone = excluded.alt_phone, \
              fax = excluded.fax, email = excluded.email, contact = excluded.contact, notes = excluded.notes, \
-             job_status = excluded.job_status, seen_at = excluded.seen_at, seen_run_id = excluded.seen_run_id, \
-             deleted_at = NULL",
+             job_status = excluded.job_status, seen_at = excluded.seen_at, deleted_at = NULL",
         );
         qb.build().execute(&mut *conn).await?;
     });
@@ -220,8 +215,8 @@ async fn upsert_employees(tx: &mut Tx, ctx: &StageContext, batch: Vec<Employee>)
             "INSERT INTO qb_employee (qb_employee_id, connection_id, organization_id, list_id, time_created, \
              time_modified, edit_sequence, name, is_active, salutation, first_name, middle_name, last_name, job_title, \
              addr1, addr2, addr3, addr4, addr5, city, state, postal_code, country, address_note, phone, mobile, \
-             alt_phone, fax, email, employee_type, hired_date, released_date, notes, seen_at, seen_run_id, \
-             deleted_at, created_at) ",
+             alt_phone, fax, email, employee_type, hired_date, released_date, notes, seen_at, deleted_at, \
+             created_at) ",
         );
         qb.push_values(batch, |mut row, e| {
             let a = e.address;
@@ -259,7 +254,6 @@ async fn upsert_employees(tx: &mut Tx, ctx: &StageContext, batch: Vec<Employee>)
                 .push_bind(e.released_date)
                 .push_bind(e.notes)
                 .push_bind(ctx.at)
-                .push_bind(ctx.run_id)
                 .push_bind(None::<DateTime<Utc>>)
                 .push_bind(ctx.at);
         });
@@ -274,7 +268,7 @@ async fn upsert_employees(tx: &mut Tx, ctx: &StageContext, batch: Vec<Employee>)
              mobile = excluded.mobile, alt_phone = excluded.alt_phone, fax = excluded.fax, email = excluded.email, \
              employee_type = excluded.employee_type, hired_date = excluded.hired_date, \
              released_date = excluded.released_date, notes = excluded.notes, seen_at = excluded.seen_at, \
-             seen_run_id = excluded.seen_run_id, deleted_at = NULL",
+             deleted_at = NULL",
         );
         qb.build().execute(&mut *conn).await?;
     });
@@ -288,29 +282,105 @@ pub enum List {
     Employees,
 }
 
+impl List {
+    /// The list's name in `list_seen.list`.
+    fn name(self) -> &'static str {
+        match self {
+            List::Customers => "customers",
+            List::Employees => "employees",
+        }
+    }
+
+    /// The connection's column holding when the list was last complete.
+    fn listed_at_column(self) -> &'static str {
+        match self {
+            List::Customers => "customers_listed_at",
+            List::Employees => "employees_listed_at",
+        }
+    }
+}
+
 /// After a complete list was staged by `ctx.run_id`, marks every record of the connection that
-/// the list no longer contains as deleted. Returns how many were newly marked.
+/// the list no longer contains as deleted, remembers when the list was complete, and forgets
+/// what the run saw of it. Returns how many records were newly marked.
+///
+/// A record marked deleted was last seen in the previous complete list (it was not deleted
+/// then), unless it was written later: its `seen_at` becomes the later of the two.
 pub async fn mark_missing_deleted(tx: &mut Tx, ctx: &StageContext, list: List) -> Result<u64> {
-    let affected = on_tx!(tx, conn => {
-        let sql = match list {
-            List::Customers => {
-                "UPDATE qb_customer SET deleted_at = $3 WHERE connection_id = $1 AND deleted_at IS NULL \
-                 AND (seen_run_id IS NULL OR seen_run_id <> $2)"
-            }
-            List::Employees => {
-                "UPDATE qb_employee SET deleted_at = $3 WHERE connection_id = $1 AND deleted_at IS NULL \
-                 AND (seen_run_id IS NULL OR seen_run_id <> $2)"
-            }
-        };
-        sqlx::query(sql)
-            .bind(ctx.connection_id)
-            .bind(ctx.run_id)
-            .bind(ctx.at)
-            .execute(&mut *conn)
-            .await?
-            .rows_affected()
-    });
+    let (table, _) = table(list);
+    let listed_at = list.listed_at_column();
+    let previous_sql = format!("SELECT {listed_at} FROM connection WHERE connection_id = $1");
+    let record_sql = format!("UPDATE connection SET {listed_at} = $2 WHERE connection_id = $1");
+    const FORGET_SQL: &str = "DELETE FROM list_seen WHERE run_id = $1 AND list = $2";
+    let affected = match tx {
+        Tx::Sqlite(tx) => {
+            let previous: Option<DateTime<Utc>> =
+                sqlx::query_scalar(sqlx::AssertSqlSafe(previous_sql)).bind(ctx.connection_id).fetch_one(&mut **tx).await?;
+            // Times are stored as RFC 3339 text in UTC with the same offset, which sorts as time does.
+            let sweep = format!(
+                "UPDATE {table} SET deleted_at = $3, seen_at = COALESCE(MAX(seen_at, $4), seen_at) \
+                 WHERE connection_id = $1 AND deleted_at IS NULL AND list_id NOT IN \
+                 (SELECT j.value FROM list_seen s, json_each(s.list_ids) AS j WHERE s.run_id = $2 AND s.list = $5)"
+            );
+            let affected = sqlx::query(sqlx::AssertSqlSafe(sweep))
+                .bind(ctx.connection_id)
+                .bind(ctx.run_id)
+                .bind(ctx.at)
+                .bind(previous)
+                .bind(list.name())
+                .execute(&mut **tx)
+                .await?
+                .rows_affected();
+            sqlx::query(sqlx::AssertSqlSafe(record_sql)).bind(ctx.connection_id).bind(ctx.at).execute(&mut **tx).await?;
+            sqlx::query(FORGET_SQL).bind(ctx.run_id).bind(list.name()).execute(&mut **tx).await?;
+            affected
+        }
+        Tx::Postgres(tx) => {
+            let previous: Option<DateTime<Utc>> =
+                sqlx::query_scalar(sqlx::AssertSqlSafe(previous_sql)).bind(ctx.connection_id).fetch_one(&mut **tx).await?;
+            let sweep = format!(
+                "UPDATE {table} t SET deleted_at = $3, seen_at = GREATEST(t.seen_at, $4) \
+                 WHERE t.connection_id = $1 AND t.deleted_at IS NULL AND NOT EXISTS \
+                 (SELECT 1 FROM list_seen s CROSS JOIN LATERAL unnest(s.list_ids) AS u(list_id) \
+                  WHERE s.run_id = $2 AND s.list = $5 AND u.list_id = t.list_id)"
+            );
+            let affected = sqlx::query(sqlx::AssertSqlSafe(sweep))
+                .bind(ctx.connection_id)
+                .bind(ctx.run_id)
+                .bind(ctx.at)
+                .bind(previous)
+                .bind(list.name())
+                .execute(&mut **tx)
+                .await?
+                .rows_affected();
+            sqlx::query(sqlx::AssertSqlSafe(record_sql)).bind(ctx.connection_id).bind(ctx.at).execute(&mut **tx).await?;
+            sqlx::query(FORGET_SQL).bind(ctx.run_id).bind(list.name()).execute(&mut **tx).await?;
+            affected
+        }
+    };
     Ok(affected)
+}
+
+/// Forgets what the connection's runs other than `run_id` saw of its lists: those runs ended
+/// before completing them.
+pub async fn forget_seen(db: &Db, connection_id: Uuid, run_id: Uuid) -> Result<()> {
+    on_db!(db, pool => {
+        sqlx::query("DELETE FROM list_seen WHERE connection_id = $1 AND run_id <> $2")
+            .bind(connection_id)
+            .bind(run_id)
+            .execute(pool)
+            .await?;
+    });
+    Ok(())
+}
+
+/// When a staged record was last seen in QuickBooks: when qbsync last wrote it, or, if later and
+/// the record is not deleted, when its list was last complete (every record not deleted was in it).
+fn last_seen(written: DateTime<Utc>, deleted: bool, listed: Option<DateTime<Utc>>) -> DateTime<Utc> {
+    match listed {
+        Some(listed) if !deleted && listed > written => listed,
+        _ => written,
+    }
 }
 
 /// A staged customer as the API shows it, with the location it is linked to.
@@ -361,10 +431,20 @@ pub struct CustomerRow {
     pub contact: Option<String>,
     pub notes: Option<String>,
     pub job_status: Option<String>,
+    /// When qbsync last wrote the record (see [`CustomerRow::last_seen`]).
     pub seen_at: DateTime<Utc>,
     pub deleted_at: Option<DateTime<Utc>>,
+    /// When the connection's customer list was last complete.
+    pub listed_at: Option<DateTime<Utc>>,
     pub link_location_id: Option<Uuid>,
     pub link_location_name: Option<String>,
+}
+
+impl CustomerRow {
+    /// When QuickBooks last listed this customer.
+    pub fn last_seen(&self) -> DateTime<Utc> {
+        last_seen(self.seen_at, self.deleted_at.is_some(), self.listed_at)
+    }
 }
 
 /// A staged employee as the API shows it, with the staff member it is linked to.
@@ -402,10 +482,20 @@ pub struct EmployeeRow {
     pub hired_date: Option<String>,
     pub released_date: Option<String>,
     pub notes: Option<String>,
+    /// When qbsync last wrote the record (see [`EmployeeRow::last_seen`]).
     pub seen_at: DateTime<Utc>,
     pub deleted_at: Option<DateTime<Utc>>,
+    /// When the connection's employee list was last complete.
+    pub listed_at: Option<DateTime<Utc>>,
     pub link_staff_id: Option<Uuid>,
     pub link_staff_name: Option<String>,
+}
+
+impl EmployeeRow {
+    /// When QuickBooks last listed this employee.
+    pub fn last_seen(&self) -> DateTime<Utc> {
+        last_seen(self.seen_at, self.deleted_at.is_some(), self.listed_at)
+    }
 }
 
 /// Filters and keyset paging for the staged-record lists.
@@ -455,7 +545,8 @@ const CUSTOMER_FROM: &str = " FROM qb_customer c LEFT JOIN location l ON l.qb_cu
 /// One page of an organization's staged customers, and how many match in all.
 pub async fn list_customers(db: &Db, organization_id: Uuid, filter: &RecordFilter) -> Result<(Vec<CustomerRow>, i64)> {
     let page_sql = format!(
-        "SELECT c.*, l.location_id AS link_location_id, l.name AS link_location_name{CUSTOMER_FROM}{CUSTOMER_FILTER} \
+        "SELECT c.*, (SELECT k.customers_listed_at FROM connection k WHERE k.connection_id = c.connection_id) AS listed_at, \
+         l.location_id AS link_location_id, l.name AS link_location_name{CUSTOMER_FROM}{CUSTOMER_FILTER} \
          AND (CAST($6 AS TEXT) IS NULL OR c.full_name > CAST($6 AS TEXT) \
               OR (c.full_name = CAST($6 AS TEXT) AND c.qb_customer_id > $7)) \
          ORDER BY c.full_name, c.qb_customer_id LIMIT $8"
@@ -481,7 +572,8 @@ const EMPLOYEE_FROM: &str = " FROM qb_employee e LEFT JOIN staff s ON s.qb_emplo
 /// One page of an organization's staged employees, and how many match in all.
 pub async fn list_employees(db: &Db, organization_id: Uuid, filter: &RecordFilter) -> Result<(Vec<EmployeeRow>, i64)> {
     let page_sql = format!(
-        "SELECT e.*, s.staff_id AS link_staff_id, s.name AS link_staff_name{EMPLOYEE_FROM}{EMPLOYEE_FILTER} \
+        "SELECT e.*, (SELECT k.employees_listed_at FROM connection k WHERE k.connection_id = e.connection_id) AS listed_at, \
+         s.staff_id AS link_staff_id, s.name AS link_staff_name{EMPLOYEE_FROM}{EMPLOYEE_FILTER} \
          AND (CAST($6 AS TEXT) IS NULL OR e.name > CAST($6 AS TEXT) \
               OR (e.name = CAST($6 AS TEXT) AND e.qb_employee_id > $7)) \
          ORDER BY e.name, e.qb_employee_id LIMIT $8"

@@ -183,6 +183,8 @@ impl Service {
         let ticket = secrets::new_ticket();
         match runs::start_run(&self.db, conn.connection_id, &secrets::sha256_hex(&ticket), now).await {
             Ok(run) => {
+                // What earlier runs saw of lists they never completed is of no use any more.
+                staging::forget_seen(&self.db, conn.connection_id, run.run_id).await?;
                 self.metrics.run_started();
                 info!(connection = %conn.connection_id, run = %run.run_id, ticket = secrets::ticket_prefix(&ticket), "run started");
                 Ok(vec![ticket, conn.company_file.clone()])

@@ -404,3 +404,12 @@ pub async fn spawn_second_server(app: &TestApp, configure: impl FnOnce(&mut Sett
     tokio::spawn(second.run_until_stopped());
     (base, handle)
 }
+
+/// How many rows a table holds (for internal bookkeeping that the API does not show).
+pub async fn count_rows(db: &Db, table: &str) -> i64 {
+    let sql = format!("SELECT COUNT(*) FROM {table}");
+    match db {
+        Db::Sqlite(pool) => sqlx::query_scalar(sqlx::AssertSqlSafe(sql)).fetch_one(pool).await.unwrap(),
+        Db::Postgres(pool) => sqlx::query_scalar(sqlx::AssertSqlSafe(sql)).fetch_one(pool).await.unwrap(),
+    }
+}

@@ -73,6 +73,15 @@ async fn an_hresult_ends_the_run_with_an_explanation_and_stages_nothing_of_that_
     assert_eq!(runs[0]["outcome"], "errors");
     assert_eq!(runs[0]["errors"][0]["code"], "0x80040400");
     assert!(runs[0]["errors"][0]["explanation"].is_string());
+
+    // The interrupted run saw part of the list; the next run forgets that, and once its own
+    // list is complete keeps nothing of what it saw.
+    assert_eq!(count_rows(&app.db, "list_seen").await, 1);
+    let (again, _) = app.simulate(quickbooks(30, 2, Faults::default())).await;
+    assert_eq!(again.progress.last(), Some(&100));
+    assert_eq!(count_rows(&app.db, "list_seen").await, 0);
+    assert_eq!(app.all_customers("").await.len(), 30);
+    assert!(app.all_customers("status=deleted").await.is_empty());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

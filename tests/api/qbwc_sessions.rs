@@ -206,14 +206,16 @@ async fn a_second_session_while_one_is_live_is_told_busy() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn records_quickbooks_has_not_edited_are_only_marked_seen() {
+async fn records_quickbooks_has_not_edited_are_left_as_they_are_and_shown_as_seen() {
     // Arrange: a first run, then a staged name changed behind qbsync's back on two customers,
     // one QuickBooks will edit before the next run and one it will not.
     let app = spawn_app().await;
     let mut data = Dataset::generate(21, 40, 3);
     app.simulate(FakeQuickBooks::new(data.clone(), Faults::default())).await;
-    let evolution = data.evolve(22, 1, 0, 0);
+    let first_staged = by_list_id(&app.all_customers("").await);
+    let evolution = data.evolve(22, 1, 0, 1);
     let edited = evolution.changed[0].clone();
+    let removed = evolution.removed[0].clone();
     let untouched = data.customers.iter().find(|c| c.list_id != edited).unwrap().list_id.clone();
     for list_id in [&edited, &untouched] {
         let sql = "UPDATE qb_customer SET name = 'changed here' WHERE list_id = $1";
@@ -235,7 +237,18 @@ async fn records_quickbooks_has_not_edited_are_only_marked_seen() {
     assert_eq!(staged[&edited]["name"], now.name.as_str());
     assert_eq!(staged[&untouched]["name"], "changed here");
     assert_eq!(staged[&untouched]["status"], "active", "{}", staged[&untouched]);
-    assert_eq!(app.all_customers("status=deleted").await.len(), 0);
+    assert_eq!(app.all_customers("status=deleted").await.len(), 1);
     let runs = app.runs().await;
-    assert_eq!(runs[0]["counts"]["customers"], 40, "{}", runs[0]);
+    assert_eq!(runs[0]["counts"]["customers"], 39, "{}", runs[0]);
+
+    // Every record shows when QuickBooks last listed it: those it still lists, during the second
+    // run (written or not); the removed one, during the first.
+    let time = |v: &Value| chrono::DateTime::parse_from_rfc3339(v.as_str().unwrap()).unwrap();
+    let during = |run: &Value, at: &Value| time(&run["started_at"]) <= time(at) && time(at) <= time(&run["ended_at"]);
+    for list_id in [&edited, &untouched] {
+        assert!(during(&runs[0], &staged[list_id]["seen_at"]), "{} in {}", staged[list_id], runs[0]);
+    }
+    assert!(time(&staged[&untouched]["seen_at"]) > time(&first_staged[&untouched]["seen_at"]));
+    assert_eq!(staged[&removed]["status"], "deleted");
+    assert!(during(&runs[1], &staged[&removed]["seen_at"]), "{} in {}", staged[&removed], runs[1]);
 }

@@ -88,7 +88,7 @@ pub fn customer_json(c: &CustomerRow) -> Value {
         "edit_sequence": c.edit_sequence,
         "time_created": c.time_created,
         "time_modified": c.time_modified,
-        "seen_at": c.seen_at,
+        "seen_at": c.last_seen(),
         "link": c.link_location_id.map(|id| json!({ "id": id, "name": c.link_location_name })),
     })
 }
@@ -121,7 +121,7 @@ pub fn employee_json(e: &EmployeeRow) -> Value {
         "edit_sequence": e.edit_sequence,
         "time_created": e.time_created,
         "time_modified": e.time_modified,
-        "seen_at": e.seen_at,
+        "seen_at": e.last_seen(),
         "link": e.link_staff_id.map(|id| json!({ "id": id, "name": e.link_staff_name })),
     })
 }
