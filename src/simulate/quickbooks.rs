@@ -9,7 +9,7 @@
 use std::collections::{HashMap, HashSet};
 
 use super::data::{Dataset, Rng, SimAddress, SimCustomer, SimEmployee, parse_qb_time};
-use super::xml::{self, Element, escape_qbxml};
+use super::xml::{self, Element};
 
 /// HRESULT QuickBooks returns when it cannot parse or validate a request.
 pub const HRESULT_PARSE_ERROR: &str = "0x80040400";
@@ -766,7 +766,7 @@ fn attr(out: &mut String, name: &str, value: &str) {
     out.push(' ');
     out.push_str(name);
     out.push_str("=\"");
-    out.push_str(&escape_qbxml(value, false));
+    xml::escape_qbxml_into(out, value, false);
     out.push('"');
 }
 
@@ -774,7 +774,7 @@ fn leaf(out: &mut String, name: &str, value: &str, refs: bool) {
     out.push('<');
     out.push_str(name);
     out.push('>');
-    out.push_str(&escape_qbxml(value, refs));
+    xml::escape_qbxml_into(out, value, refs);
     out.push_str("</");
     out.push_str(name);
     out.push_str(">\n");

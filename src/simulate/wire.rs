@@ -3,7 +3,7 @@
 //! .NET client applies (SOAP 1.1 envelope, elements in the `http://developer.intuit.com/`
 //! namespace, well-formed XML).
 
-use super::xml::{self, Element, escape_soap_text};
+use super::xml::{self, Element};
 
 /// SOAP 1.1 envelope namespace.
 pub const SOAP_ENV_NS: &str = "http://schemas.xmlsoap.org/soap/envelope/";
@@ -45,20 +45,24 @@ pub fn request_envelope(method: &str, params: &[(&str, Param<'_>)]) -> String {
     } else {
         out.push('>');
         for (name, value) in params {
-            let text = match value {
-                Param::Str(s) => escape_soap_text(s),
-                Param::Int(i) => i.to_string(),
-            };
             out.push('<');
             out.push_str(name);
-            if text.is_empty() {
-                out.push_str(" />");
-            } else {
-                out.push('>');
-                out.push_str(&text);
-                out.push_str("</");
-                out.push_str(name);
-                out.push('>');
+            match value {
+                Param::Str(s) if s.is_empty() => out.push_str(" />"),
+                Param::Str(s) => {
+                    out.push('>');
+                    xml::escape_soap_text_into(&mut out, s);
+                    out.push_str("</");
+                    out.push_str(name);
+                    out.push('>');
+                }
+                Param::Int(i) => {
+                    out.push('>');
+                    out.push_str(&i.to_string());
+                    out.push_str("</");
+                    out.push_str(name);
+                    out.push('>');
+                }
             }
         }
         out.push_str("</");

@@ -193,52 +193,88 @@ pub fn pi_attr(content: &str, name: &str) -> Option<String> {
     None
 }
 
-/// Escapes text for a qbXML document the way QuickBooks writes it: the five predefined
-/// entities, and (when `char_refs`) every non-ASCII character as a decimal reference `&#233;`.
-/// Characters XML cannot hold are dropped.
+/// [`escape_qbxml_into`] a new string.
+#[cfg(test)]
 pub fn escape_qbxml(s: &str, char_refs: bool) -> String {
-    escape(s, true, char_refs)
+    let mut out = String::with_capacity(s.len());
+    escape_qbxml_into(&mut out, s, char_refs);
+    out
 }
 
-/// Escapes a string value for SOAP element content the way the .NET XmlWriter does:
-/// `&`, `<`, `>` only. Characters XML cannot hold are dropped.
+/// Escapes text for a qbXML document the way QuickBooks writes it, appending to `out`: the five
+/// predefined entities, and (when `char_refs`) every non-ASCII character as a decimal reference
+/// `&#233;`. Characters XML cannot hold are dropped.
+pub fn escape_qbxml_into(out: &mut String, s: &str, char_refs: bool) {
+    escape_into(out, s, true, char_refs);
+}
+
+/// [`escape_soap_text_into`] a new string.
+#[cfg(test)]
 pub fn escape_soap_text(s: &str) -> String {
-    escape(s, false, false)
+    let mut out = String::with_capacity(s.len() + s.len() / 4);
+    escape_soap_text_into(&mut out, s);
+    out
 }
 
-/// Copies `s` with markup characters escaped (quotes too when `quotes`), non-ASCII characters as
-/// decimal references when `char_refs`, and characters XML cannot hold dropped. Runs of plain
+/// Escapes a string value for SOAP element content the way the .NET XmlWriter does, appending
+/// to `out`: `&`, `<`, `>` only. Characters XML cannot hold are dropped.
+pub fn escape_soap_text_into(out: &mut String, s: &str) {
+    escape_into(out, s, false, false);
+}
+
+/// Whether a byte may need escaping: markup, quotes, controls, and any byte of a non-ASCII
+/// character. The rest of a text is copied in runs.
+const SPECIAL: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        table[b] = b < 0x20 || b >= 0x80 || matches!(b as u8, b'&' | b'<' | b'>' | b'"' | b'\'');
+        b += 1;
+    }
+    table
+};
+
+/// Appends `s` with markup characters escaped (quotes too when `quotes`), non-ASCII characters
+/// as decimal references when `char_refs`, and characters XML cannot hold dropped. Runs of plain
 /// bytes are copied whole: the simulator escapes whole qbXML documents this way.
-fn escape(s: &str, quotes: bool, char_refs: bool) -> String {
-    let mut out = String::with_capacity(s.len() + s.len() / 4);
+fn escape_into(out: &mut String, s: &str, quotes: bool, char_refs: bool) {
     let bytes = s.as_bytes();
     let mut plain = 0;
     let mut i = 0;
     while i < bytes.len() {
         let b = bytes[i];
-        let replacement: Option<std::borrow::Cow<'static, str>> = match b {
-            b'&' => Some("&amp;".into()),
-            b'<' => Some("&lt;".into()),
-            b'>' => Some("&gt;".into()),
-            b'"' if quotes => Some("&quot;".into()),
-            b'\'' if quotes => Some("&apos;".into()),
-            b if b < 0x20 && !matches!(b, b'\t' | b'\n' | b'\r') => Some("".into()),
-            b if b >= 0x80 && char_refs => {
-                let c = s[i..].chars().next().unwrap_or_default();
-                Some(format!("&#{};", c as u32).into())
-            }
+        if !SPECIAL[usize::from(b)] {
+            i += 1;
+            continue;
+        }
+        let width = if b >= 0x80 { s[i..].chars().next().map_or(1, char::len_utf8) } else { 1 };
+        let replacement: Option<&str> = match b {
+            b'&' => Some("&amp;"),
+            b'<' => Some("&lt;"),
+            b'>' => Some("&gt;"),
+            b'"' if quotes => Some("&quot;"),
+            b'\'' if quotes => Some("&apos;"),
+            b'\t' | b'\n' | b'\r' => None,
+            b if b < 0x20 => Some(""),
             _ => None,
         };
-        let width = if b >= 0x80 { s[i..].chars().next().map_or(1, char::len_utf8) } else { 1 };
-        if let Some(replacement) = replacement {
+        let reference = b >= 0x80 && char_refs;
+        if replacement.is_some() || reference {
             out.push_str(&s[plain..i]);
-            out.push_str(&replacement);
+            match replacement {
+                Some(text) => out.push_str(text),
+                None => {
+                    let c = s[i..].chars().next().unwrap_or_default();
+                    out.push_str("&#");
+                    out.push_str(&u32::from(c).to_string());
+                    out.push(';');
+                }
+            }
             plain = i + width;
         }
         i += width;
     }
     out.push_str(&s[plain..]);
-    out
 }
 
 #[cfg(test)]
