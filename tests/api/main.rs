@@ -12,3 +12,4 @@ mod qbwc_sessions;
 mod openapi;
 mod read_api;
 mod scale_out;
+mod staging;
