@@ -5,7 +5,7 @@
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
-use super::{Db, Param, Result, Tx, on_db, page_and_count};
+use super::{Db, Param, Result, Tx, on_db, on_tx, page_and_count};
 use crate::qbxml::{Customer, Employee};
 
 /// Where staged rows come from: the connection, its organization, the run and when.
@@ -122,312 +122,164 @@ pub async fn stage_employees(tx: &mut Tx, ctx: &StageContext, batch: Vec<Employe
     upsert_employees(tx, ctx, changed).await
 }
 
-/// Declares how the records of a staged list go into a batch's JSON: a struct whose fields are
-/// the table's columns filled from a record (`id` first, for a row that is inserted), each with
-/// its PostgreSQL type, serialized as a JSON array in field order. `COLUMNS` lists the same
-/// names and types in the same order, so the SQL always matches the JSON.
-macro_rules! json_record {
-    ($(#[$doc:meta])* $name:ident { $($field:ident : $ty:ty => $pg:literal),* $(,)? }) => {
-        $(#[$doc])*
-        struct $name<'a> {
-            $($field: $ty),*
-        }
-
-        impl $name<'_> {
-            const COLUMNS: &'static [Column] = &[$((stringify!($field), $pg)),*];
-        }
-
-        impl serde::Serialize for $name<'_> {
-            fn serialize<S: serde::Serializer>(&self, serializer: S) -> std::result::Result<S::Ok, S::Error> {
-                use serde::ser::SerializeSeq;
-                let mut seq = serializer.serialize_seq(Some(Self::COLUMNS.len()))?;
-                $(seq.serialize_element(&self.$field)?;)*
-                seq.end()
-            }
-        }
-    };
-}
-
-/// A column filled from a record: its name and its PostgreSQL type.
-type Column = (&'static str, &'static str);
-
-json_record!(
-    /// A customer as one element of a batch's JSON.
-    CustomerJson {
-    id: String => "UUID",
-    list_id: &'a str => "TEXT",
-    time_created: Option<&'a str> => "TEXT",
-    time_modified: Option<&'a str> => "TEXT",
-    edit_sequence: Option<&'a str> => "TEXT",
-    name: &'a str => "TEXT",
-    full_name: &'a str => "TEXT",
-    is_active: bool => "BOOLEAN",
-    parent_list_id: Option<&'a str> => "TEXT",
-    parent_full_name: Option<&'a str> => "TEXT",
-    sublevel: i64 => "BIGINT",
-    company_name: Option<&'a str> => "TEXT",
-    salutation: Option<&'a str> => "TEXT",
-    first_name: Option<&'a str> => "TEXT",
-    middle_name: Option<&'a str> => "TEXT",
-    last_name: Option<&'a str> => "TEXT",
-    job_title: Option<&'a str> => "TEXT",
-    bill_addr1: Option<&'a str> => "TEXT",
-    bill_addr2: Option<&'a str> => "TEXT",
-    bill_addr3: Option<&'a str> => "TEXT",
-    bill_addr4: Option<&'a str> => "TEXT",
-    bill_addr5: Option<&'a str> => "TEXT",
-    bill_city: Option<&'a str> => "TEXT",
-    bill_state: Option<&'a str> => "TEXT",
-    bill_postal_code: Option<&'a str> => "TEXT",
-    bill_country: Option<&'a str> => "TEXT",
-    bill_note: Option<&'a str> => "TEXT",
-    ship_addr1: Option<&'a str> => "TEXT",
-    ship_addr2: Option<&'a str> => "TEXT",
-    ship_addr3: Option<&'a str> => "TEXT",
-    ship_addr4: Option<&'a str> => "TEXT",
-    ship_addr5: Option<&'a str> => "TEXT",
-    ship_city: Option<&'a str> => "TEXT",
-    ship_state: Option<&'a str> => "TEXT",
-    ship_postal_code: Option<&'a str> => "TEXT",
-    ship_country: Option<&'a str> => "TEXT",
-    ship_note: Option<&'a str> => "TEXT",
-    phone: Option<&'a str> => "TEXT",
-    alt_phone: Option<&'a str> => "TEXT",
-    fax: Option<&'a str> => "TEXT",
-    email: Option<&'a str> => "TEXT",
-    contact: Option<&'a str> => "TEXT",
-    notes: Option<&'a str> => "TEXT",
-    job_status: Option<&'a str> => "TEXT",
-});
-
-impl<'a> CustomerJson<'a> {
-    fn new(c: &'a Customer) -> Self {
-        let (b, s) = (&c.bill_address, &c.ship_address);
-        CustomerJson {
-            id: new_row_id(),
-            list_id: &c.list_id,
-            time_created: c.time_created.as_deref(),
-            time_modified: c.time_modified.as_deref(),
-            edit_sequence: c.edit_sequence.as_deref(),
-            name: &c.name,
-            full_name: &c.full_name,
-            is_active: c.is_active,
-            parent_list_id: c.parent_list_id.as_deref(),
-            parent_full_name: c.parent_full_name.as_deref(),
-            sublevel: i64::from(c.sublevel),
-            company_name: c.company_name.as_deref(),
-            salutation: c.salutation.as_deref(),
-            first_name: c.first_name.as_deref(),
-            middle_name: c.middle_name.as_deref(),
-            last_name: c.last_name.as_deref(),
-            job_title: c.job_title.as_deref(),
-            bill_addr1: b.addr1.as_deref(),
-            bill_addr2: b.addr2.as_deref(),
-            bill_addr3: b.addr3.as_deref(),
-            bill_addr4: b.addr4.as_deref(),
-            bill_addr5: b.addr5.as_deref(),
-            bill_city: b.city.as_deref(),
-            bill_state: b.state.as_deref(),
-            bill_postal_code: b.postal_code.as_deref(),
-            bill_country: b.country.as_deref(),
-            bill_note: b.note.as_deref(),
-            ship_addr1: s.addr1.as_deref(),
-            ship_addr2: s.addr2.as_deref(),
-            ship_addr3: s.addr3.as_deref(),
-            ship_addr4: s.addr4.as_deref(),
-            ship_addr5: s.addr5.as_deref(),
-            ship_city: s.city.as_deref(),
-            ship_state: s.state.as_deref(),
-            ship_postal_code: s.postal_code.as_deref(),
-            ship_country: s.country.as_deref(),
-            ship_note: s.note.as_deref(),
-            phone: c.phone.as_deref(),
-            alt_phone: c.alt_phone.as_deref(),
-            fax: c.fax.as_deref(),
-            email: c.email.as_deref(),
-            contact: c.contact.as_deref(),
-            notes: c.notes.as_deref(),
-            job_status: c.job_status.as_deref(),
-        }
-    }
-}
-
-json_record!(
-    /// An employee as one element of a batch's JSON.
-    EmployeeJson {
-    id: String => "UUID",
-    list_id: &'a str => "TEXT",
-    time_created: Option<&'a str> => "TEXT",
-    time_modified: Option<&'a str> => "TEXT",
-    edit_sequence: Option<&'a str> => "TEXT",
-    name: &'a str => "TEXT",
-    is_active: bool => "BOOLEAN",
-    salutation: Option<&'a str> => "TEXT",
-    first_name: Option<&'a str> => "TEXT",
-    middle_name: Option<&'a str> => "TEXT",
-    last_name: Option<&'a str> => "TEXT",
-    job_title: Option<&'a str> => "TEXT",
-    addr1: Option<&'a str> => "TEXT",
-    addr2: Option<&'a str> => "TEXT",
-    addr3: Option<&'a str> => "TEXT",
-    addr4: Option<&'a str> => "TEXT",
-    addr5: Option<&'a str> => "TEXT",
-    city: Option<&'a str> => "TEXT",
-    state: Option<&'a str> => "TEXT",
-    postal_code: Option<&'a str> => "TEXT",
-    country: Option<&'a str> => "TEXT",
-    address_note: Option<&'a str> => "TEXT",
-    phone: Option<&'a str> => "TEXT",
-    mobile: Option<&'a str> => "TEXT",
-    alt_phone: Option<&'a str> => "TEXT",
-    fax: Option<&'a str> => "TEXT",
-    email: Option<&'a str> => "TEXT",
-    employee_type: Option<&'a str> => "TEXT",
-    hired_date: Option<&'a str> => "TEXT",
-    released_date: Option<&'a str> => "TEXT",
-    notes: Option<&'a str> => "TEXT",
-});
-
-impl<'a> EmployeeJson<'a> {
-    fn new(e: &'a Employee) -> Self {
-        let a = &e.address;
-        EmployeeJson {
-            id: new_row_id(),
-            list_id: &e.list_id,
-            time_created: e.time_created.as_deref(),
-            time_modified: e.time_modified.as_deref(),
-            edit_sequence: e.edit_sequence.as_deref(),
-            name: &e.name,
-            is_active: e.is_active,
-            salutation: e.salutation.as_deref(),
-            first_name: e.first_name.as_deref(),
-            middle_name: e.middle_name.as_deref(),
-            last_name: e.last_name.as_deref(),
-            job_title: e.job_title.as_deref(),
-            addr1: a.addr1.as_deref(),
-            addr2: a.addr2.as_deref(),
-            addr3: a.addr3.as_deref(),
-            addr4: a.addr4.as_deref(),
-            addr5: a.addr5.as_deref(),
-            city: a.city.as_deref(),
-            state: a.state.as_deref(),
-            postal_code: a.postal_code.as_deref(),
-            country: a.country.as_deref(),
-            address_note: a.note.as_deref(),
-            phone: e.phone.as_deref(),
-            mobile: e.mobile.as_deref(),
-            alt_phone: e.alt_phone.as_deref(),
-            fax: e.fax.as_deref(),
-            email: e.email.as_deref(),
-            employee_type: e.employee_type.as_deref(),
-            hired_date: e.hired_date.as_deref(),
-            released_date: e.released_date.as_deref(),
-            notes: e.notes.as_deref(),
-        }
-    }
-}
-
-/// The id of a row that may be inserted, as 32 hex digits. Ids are time-ordered (v7), so a large
-/// first sync appends to the primary-key index instead of scattering over it.
-fn new_row_id() -> String {
-    Uuid::now_v7().simple().to_string()
-}
-
-/// The statement that upserts a batch given as one JSON array of records (`$4`) into a staged
-/// list's table, with `$1` the connection, `$2` the organization and `$3` the time. The records
-/// go in as one parameter: a statement with a parameter per value would hold tens of thousands.
-fn upsert_sql(postgres: bool, list: List) -> String {
-    let (table, id) = table(list);
-    let columns = match list {
-        List::Customers => CustomerJson::COLUMNS,
-        List::Employees => EmployeeJson::COLUMNS,
-    };
-    // Element i of each record's array is column i; `id` comes first.
-    let values: Vec<String> = columns
-        .iter()
-        .enumerate()
-        .map(|(i, (_, kind))| match (postgres, i) {
-            (false, 0) => "unhex(r.value ->> 0)".to_string(),
-            (false, _) => format!("r.value ->> {i}"),
-            (true, _) => format!("CAST(r.value ->> {i} AS {kind})"),
-        })
-        .collect();
-    // SQLite's jsonb_each hands each record over as JSONB, so reading its elements parses nothing
-    // again; PostgreSQL's JSONB arrays are indexed.
-    let source = if postgres { "jsonb_array_elements(CAST($4 AS JSONB)) AS r(value)" } else { "jsonb_each($4) AS r" };
-    let names: Vec<&str> = columns.iter().skip(1).map(|(name, _)| *name).collect();
-    let updates: Vec<String> = names.iter().skip(1).map(|name| format!("{name} = excluded.{name}")).collect();
-    format!(
-        "INSERT INTO {table} ({id}, connection_id, organization_id, {}, seen_at, deleted_at, created_at) \
-         SELECT {}, $1, $2, {}, $3, NULL, $3 FROM {source} WHERE true \
-         ON CONFLICT (connection_id, list_id) DO UPDATE SET {}, seen_at = excluded.seen_at, deleted_at = NULL",
-        names.join(", "),
-        values[0],
-        values[1..].join(", "),
-        updates.join(", "),
-    )
-}
-
-/// Inserts or updates a batch of records (no ListID twice: PostgreSQL refuses to touch a row
-/// twice in one statement), given as a JSON array, in one statement.
-async fn upsert(tx: &mut Tx, ctx: &StageContext, list: List, records: String) -> Result<()> {
-    match tx {
-        Tx::Sqlite(tx) => {
-            static SQL: std::sync::LazyLock<[String; 2]> =
-                std::sync::LazyLock::new(|| [upsert_sql(false, List::Customers), upsert_sql(false, List::Employees)]);
-            let sql = &SQL[list as usize];
-            sqlx::query(sqlx::AssertSqlSafe(sql.as_str()))
-                .bind(ctx.connection_id)
-                .bind(ctx.organization_id)
-                .bind(ctx.at)
-                .bind(records)
-                .execute(&mut **tx)
-                .await?;
-        }
-        Tx::Postgres(tx) => {
-            static SQL: std::sync::LazyLock<[String; 2]> =
-                std::sync::LazyLock::new(|| [upsert_sql(true, List::Customers), upsert_sql(true, List::Employees)]);
-            let sql = &SQL[list as usize];
-            sqlx::query(sqlx::AssertSqlSafe(sql.as_str()))
-                .bind(ctx.connection_id)
-                .bind(ctx.organization_id)
-                .bind(ctx.at)
-                .bind(records)
-                .execute(&mut **tx)
-                .await?;
-        }
-    }
-    Ok(())
-}
-
-/// Records as the JSON array [`upsert`] takes.
-fn to_json<J: serde::Serialize>(records: &[J]) -> Result<String> {
-    Ok(serde_json::to_string(records).map_err(|err| sqlx::Error::Encode(Box::new(err)))?)
-}
-
-/// Inserts or updates a batch of customers (no ListID twice) in one statement.
+/// Inserts or updates a batch of customers in one statement. New rows get time-ordered (v7)
+/// ids, so a large first sync appends to the primary-key index instead of scattering over it. The batch must not hold the same
+/// ListID twice (PostgreSQL refuses to touch a row twice in one statement).
 async fn upsert_customers(tx: &mut Tx, ctx: &StageContext, batch: Vec<Customer>) -> Result<()> {
     if batch.is_empty() {
         return Ok(());
     }
-    let records: Vec<CustomerJson> = batch.iter().map(CustomerJson::new).collect();
-    upsert(tx, ctx, List::Customers, to_json(&records)?).await
+    on_tx!(tx, conn => {
+        let mut qb = sqlx::QueryBuilder::new(
+            "INSERT INTO qb_customer (qb_customer_id, connection_id, organization_id, list_id, time_created, \
+             time_modified, edit_sequence, name, full_name, is_active, parent_list_id, parent_full_name, sublevel, \
+             company_name, salutation, first_name, middle_name, last_name, job_title, \
+             bill_addr1, bill_addr2, bill_addr3, bill_addr4, bill_addr5, bill_city, bill_state, bill_postal_code, \
+             bill_country, bill_note, ship_addr1, ship_addr2, ship_addr3, ship_addr4, ship_addr5, ship_city, \
+             ship_state, ship_postal_code, ship_country, ship_note, phone, alt_phone, fax, email, contact, notes, \
+             job_status, seen_at, deleted_at, created_at) ",
+        );
+        qb.push_values(batch, |mut row, c| {
+            row.push_bind(Uuid::now_v7())
+                .push_bind(ctx.connection_id)
+                .push_bind(ctx.organization_id)
+                .push_bind(c.list_id)
+                .push_bind(c.time_created)
+                .push_bind(c.time_modified)
+                .push_bind(c.edit_sequence)
+                .push_bind(c.name)
+                .push_bind(c.full_name)
+                .push_bind(c.is_active)
+                .push_bind(c.parent_list_id)
+                .push_bind(c.parent_full_name)
+                .push_bind(i64::from(c.sublevel))
+                .push_bind(c.company_name)
+                .push_bind(c.salutation)
+                .push_bind(c.first_name)
+                .push_bind(c.middle_name)
+                .push_bind(c.last_name)
+                .push_bind(c.job_title);
+            for a in [c.bill_address, c.ship_address] {
+                row.push_bind(a.addr1)
+                    .push_bind(a.addr2)
+                    .push_bind(a.addr3)
+                    .push_bind(a.addr4)
+                    .push_bind(a.addr5)
+                    .push_bind(a.city)
+                    .push_bind(a.state)
+                    .push_bind(a.postal_code)
+                    .push_bind(a.country)
+                    .push_bind(a.note);
+            }
+            row.push_bind(c.phone)
+                .push_bind(c.alt_phone)
+                .push_bind(c.fax)
+                .push_bind(c.email)
+                .push_bind(c.contact)
+                .push_bind(c.notes)
+                .push_bind(c.job_status)
+                .push_bind(ctx.at)
+                .push_bind(None::<DateTime<Utc>>)
+                .push_bind(ctx.at);
+        });
+        qb.push(
+            " ON CONFLICT (connection_id, list_id) DO UPDATE SET time_created = excluded.time_created, \
+             time_modified = excluded.time_modified, edit_sequence = excluded.edit_sequence, name = excluded.name, \
+             full_name = excluded.full_name, is_active = excluded.is_active, parent_list_id = excluded.parent_list_id, \
+             parent_full_name = excluded.parent_full_name, sublevel = excluded.sublevel, \
+             company_name = excluded.company_name, salutation = excluded.salutation, first_name = excluded.first_name, \
+             middle_name = excluded.middle_name, last_name = excluded.last_name, job_title = excluded.job_title, \
+             bill_addr1 = excluded.bill_addr1, bill_addr2 = excluded.bill_addr2, bill_addr3 = excluded.bill_addr3, \
+             bill_addr4 = excluded.bill_addr4, bill_addr5 = excluded.bill_addr5, bill_city = excluded.bill_city, \
+             bill_state = excluded.bill_state, bill_postal_code = excluded.bill_postal_code, \
+             bill_country = excluded.bill_country, bill_note = excluded.bill_note, ship_addr1 = excluded.ship_addr1, \
+             ship_addr2 = excluded.ship_addr2, ship_addr3 = excluded.ship_addr3, ship_addr4 = excluded.ship_addr4, \
+             ship_addr5 = excluded.ship_addr5, ship_city = excluded.ship_city, ship_state = excluded.ship_state, \
+             ship_postal_code = excluded.ship_postal_code, ship_country = excluded.ship_country, \
+             ship_note = excluded.ship_note, phone = excluded.phone, alt_phone = excluded.alt_phone, \
+             fax = excluded.fax, email = excluded.email, contact = excluded.contact, notes = excluded.notes, \
+             job_status = excluded.job_status, seen_at = excluded.seen_at, deleted_at = NULL",
+        );
+        qb.build().execute(&mut *conn).await?;
+    });
+    Ok(())
 }
 
-/// Inserts or updates a batch of employees (no ListID twice) in one statement.
+/// Inserts or updates a batch of employees in one statement (no ListID twice in a batch).
 async fn upsert_employees(tx: &mut Tx, ctx: &StageContext, batch: Vec<Employee>) -> Result<()> {
     if batch.is_empty() {
         return Ok(());
     }
-    let records: Vec<EmployeeJson> = batch.iter().map(EmployeeJson::new).collect();
-    upsert(tx, ctx, List::Employees, to_json(&records)?).await
+    on_tx!(tx, conn => {
+        let mut qb = sqlx::QueryBuilder::new(
+            "INSERT INTO qb_employee (qb_employee_id, connection_id, organization_id, list_id, time_created, \
+             time_modified, edit_sequence, name, is_active, salutation, first_name, middle_name, last_name, job_title, \
+             addr1, addr2, addr3, addr4, addr5, city, state, postal_code, country, address_note, phone, mobile, \
+             alt_phone, fax, email, employee_type, hired_date, released_date, notes, seen_at, deleted_at, \
+             created_at) ",
+        );
+        qb.push_values(batch, |mut row, e| {
+            let a = e.address;
+            row.push_bind(Uuid::now_v7())
+                .push_bind(ctx.connection_id)
+                .push_bind(ctx.organization_id)
+                .push_bind(e.list_id)
+                .push_bind(e.time_created)
+                .push_bind(e.time_modified)
+                .push_bind(e.edit_sequence)
+                .push_bind(e.name)
+                .push_bind(e.is_active)
+                .push_bind(e.salutation)
+                .push_bind(e.first_name)
+                .push_bind(e.middle_name)
+                .push_bind(e.last_name)
+                .push_bind(e.job_title)
+                .push_bind(a.addr1)
+                .push_bind(a.addr2)
+                .push_bind(a.addr3)
+                .push_bind(a.addr4)
+                .push_bind(a.addr5)
+                .push_bind(a.city)
+                .push_bind(a.state)
+                .push_bind(a.postal_code)
+                .push_bind(a.country)
+                .push_bind(a.note)
+                .push_bind(e.phone)
+                .push_bind(e.mobile)
+                .push_bind(e.alt_phone)
+                .push_bind(e.fax)
+                .push_bind(e.email)
+                .push_bind(e.employee_type)
+                .push_bind(e.hired_date)
+                .push_bind(e.released_date)
+                .push_bind(e.notes)
+                .push_bind(ctx.at)
+                .push_bind(None::<DateTime<Utc>>)
+                .push_bind(ctx.at);
+        });
+        qb.push(
+            " ON CONFLICT (connection_id, list_id) DO UPDATE SET time_created = excluded.time_created, \
+             time_modified = excluded.time_modified, edit_sequence = excluded.edit_sequence, name = excluded.name, \
+             is_active = excluded.is_active, salutation = excluded.salutation, first_name = excluded.first_name, \
+             middle_name = excluded.middle_name, last_name = excluded.last_name, job_title = excluded.job_title, \
+             addr1 = excluded.addr1, addr2 = excluded.addr2, addr3 = excluded.addr3, addr4 = excluded.addr4, \
+             addr5 = excluded.addr5, city = excluded.city, state = excluded.state, postal_code = excluded.postal_code, \
+             country = excluded.country, address_note = excluded.address_note, phone = excluded.phone, \
+             mobile = excluded.mobile, alt_phone = excluded.alt_phone, fax = excluded.fax, email = excluded.email, \
+             employee_type = excluded.employee_type, hired_date = excluded.hired_date, \
+             released_date = excluded.released_date, notes = excluded.notes, seen_at = excluded.seen_at, \
+             deleted_at = NULL",
+        );
+        qb.build().execute(&mut *conn).await?;
+    });
+    Ok(())
 }
 
 /// Which staged list a deletion sweep covers.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum List {
-    Customers = 0,
-    Employees = 1,
+    Customers,
+    Employees,
 }
 
 impl List {
