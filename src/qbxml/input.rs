@@ -316,6 +316,9 @@ impl<R: BufRead> XmlInput<R> {
                     None => Err(self.structure("an end tag outside the root element")),
                 }
             }
+            // Text inside the root that nobody captures (the line breaks between elements) is
+            // already checked by quick-xml and needs no decoding.
+            Event::Text(_) if !self.capturing && !self.open.is_empty() && !bom => Ok(None),
             Event::Text(text) => {
                 let content = text.xml10_content();
                 if self.open.is_empty() {

@@ -689,6 +689,9 @@ impl FakeQuickBooks {
                 }
             })
             .filter(|(_, k)| {
+                if f.name_range == (None, None) {
+                    return true;
+                }
                 let hay = k.1.to_lowercase();
                 f.name_range.0.as_ref().is_none_or(|from| hay >= *from) && f.name_range.1.as_ref().is_none_or(|to| hay <= *to || hay.starts_with(to.as_str()))
             })
