@@ -124,46 +124,57 @@ pub async fn run_by_ticket(db: &Db, ticket_hash: &str) -> Result<Option<Run>> {
     }))
 }
 
+const SAVE_RUN: &str = "UPDATE run SET state = $3, outcome = $4, step = $5, awaiting = $6, iterator_id = $7, \
+     iterator_remaining = $8, iterator_restarts = $9, qbxml_version = $10, request_count = $11, \
+     customers_staged = $12, employees_staged = $13, customers_deleted = $14, employees_deleted = $15, \
+     customers_complete = $16, employees_complete = $17, warning_count = $18, error_count = $19, \
+     percent = $20, last_error = $21, summary = $22, last_call_at = $23, ended_at = $24, seq = seq + 1 \
+     WHERE run_id = $1 AND seq = $2";
+
+/// The compare-and-set UPDATE of `run`, with its parameters bound, for either database.
+macro_rules! save_run_query {
+    ($run:expr) => {
+        sqlx::query(SAVE_RUN)
+            .bind($run.run_id)
+            .bind($run.seq)
+            .bind(&$run.state)
+            .bind(&$run.outcome)
+            .bind(&$run.step)
+            .bind(&$run.awaiting)
+            .bind(&$run.iterator_id)
+            .bind($run.iterator_remaining)
+            .bind($run.iterator_restarts)
+            .bind(&$run.qbxml_version)
+            .bind($run.request_count)
+            .bind($run.customers_staged)
+            .bind($run.employees_staged)
+            .bind($run.customers_deleted)
+            .bind($run.employees_deleted)
+            .bind($run.customers_complete)
+            .bind($run.employees_complete)
+            .bind($run.warning_count)
+            .bind($run.error_count)
+            .bind($run.percent)
+            .bind(&$run.last_error)
+            .bind(&$run.summary)
+            .bind($run.last_call_at)
+            .bind($run.ended_at)
+    };
+}
+
 /// Writes `run` if nobody changed it since it was read (its `seq` is still `run.seq`), and bumps
 /// `seq`. Returns false, writing nothing, when another call got there first.
 pub async fn save_run(tx: &mut Tx, run: &mut Run) -> Result<bool> {
-    let done = on_tx!(tx, conn => {
-        sqlx::query(
-            "UPDATE run SET state = $3, outcome = $4, step = $5, awaiting = $6, iterator_id = $7, \
-             iterator_remaining = $8, iterator_restarts = $9, qbxml_version = $10, request_count = $11, \
-             customers_staged = $12, employees_staged = $13, customers_deleted = $14, employees_deleted = $15, \
-             customers_complete = $16, employees_complete = $17, warning_count = $18, error_count = $19, \
-             percent = $20, last_error = $21, summary = $22, last_call_at = $23, ended_at = $24, seq = seq + 1 \
-             WHERE run_id = $1 AND seq = $2",
-        )
-        .bind(run.run_id)
-        .bind(run.seq)
-        .bind(&run.state)
-        .bind(&run.outcome)
-        .bind(&run.step)
-        .bind(&run.awaiting)
-        .bind(&run.iterator_id)
-        .bind(run.iterator_remaining)
-        .bind(run.iterator_restarts)
-        .bind(&run.qbxml_version)
-        .bind(run.request_count)
-        .bind(run.customers_staged)
-        .bind(run.employees_staged)
-        .bind(run.customers_deleted)
-        .bind(run.employees_deleted)
-        .bind(run.customers_complete)
-        .bind(run.employees_complete)
-        .bind(run.warning_count)
-        .bind(run.error_count)
-        .bind(run.percent)
-        .bind(&run.last_error)
-        .bind(&run.summary)
-        .bind(run.last_call_at)
-        .bind(run.ended_at)
-        .execute(&mut *conn)
-        .await?
-        .rows_affected()
-    });
+    let done = on_tx!(tx, conn => save_run_query!(run).execute(&mut *conn).await?.rows_affected());
+    if done == 1 {
+        run.seq += 1;
+    }
+    Ok(done == 1)
+}
+
+/// [`save_run`] on its own, outside any transaction: the compare-and-set is one statement.
+pub async fn save_run_alone(db: &Db, run: &mut Run) -> Result<bool> {
+    let done = on_db!(db, pool => save_run_query!(run).execute(pool).await?.rows_affected());
     if done == 1 {
         run.seq += 1;
     }

@@ -240,6 +240,9 @@ impl Service {
     /// Saves `run` with `notes` in one transaction. Returns false if another call changed the
     /// run first (nothing is written then).
     async fn save(&self, run: &mut Run, notes: &[Note]) -> Result<bool, SyncError> {
+        if notes.is_empty() {
+            return Ok(runs::save_run_alone(&self.db, run).await?);
+        }
         let mut tx = self.db.begin().await?;
         let saved = save_in(&mut tx, run, notes).await?;
         if saved { tx.commit().await? } else { tx.rollback().await? }
