@@ -7,9 +7,10 @@
 //! outside it, and a complete document. Each token (tag, text run, comment) is limited to
 //! [`MAX_TOKEN_BYTES`], so memory stays flat whatever the input size.
 //!
-//! The input is read into a window of a few tens of kilobytes, and quick-xml parses each token
-//! in place, borrowing from the window (no copy per token). The window is only ever parsed up
-//! to just after its last `>`: every token ends at a `>` or before a `<`, so a cut there never
+//! The input is read into a window of a few tens of kilobytes, and one quick-xml reader per
+//! window parses its tokens in place, borrowing from it (no copy per token; `self_cell` keeps
+//! the window and its reader together). The window is only ever parsed up to just after its
+//! last `>`: every token ends at a `>` or before a `<`, so a cut there never
 //! splits a character, a reference or a CR LF pair. A token that does contain a `>` (in an
 //! attribute value, a comment, or text) and runs past the cut is read again once more input is
 //! in the window.
@@ -108,19 +109,69 @@ const WINDOW_BYTES: usize = 32 * 1024;
 /// The UTF-8 byte order mark, which quick-xml drops at the start of what it reads.
 const BOM: &[u8] = b"\xEF\xBB\xBF";
 
+/// Input bytes read and not yet dropped; `data[start..limit]` is what the window's reader parses.
+struct WindowBytes {
+    data: Vec<u8>,
+    start: usize,
+    limit: usize,
+}
+
+type SliceReader<'a> = quick_xml::Reader<&'a [u8]>;
+
+self_cell::self_cell!(
+    /// The window's bytes and one quick-xml reader over their parsable part, which borrows them:
+    /// tokens are read in place, and the reader lives until the window is refilled.
+    struct Window {
+        owner: WindowBytes,
+        #[covariant]
+        dependent: SliceReader,
+    }
+);
+
+impl Window {
+    fn over(bytes: WindowBytes, config: &quick_xml::reader::Config) -> Window {
+        Window::new(bytes, |bytes| {
+            let mut reader = quick_xml::Reader::from_reader(&bytes.data[bytes.start..bytes.limit]);
+            *reader.config_mut() = config.clone();
+            reader
+        })
+    }
+}
+
+/// What reading one token from the window gave.
+enum Step {
+    /// An element start or end, or nothing the caller sees (text, comment...).
+    Token(Result<Option<Node>, ParseError>),
+    /// Everything up to the parse limit has been read.
+    Exhausted,
+    /// The token runs past the parse limit: it is read again once more input is in.
+    Incomplete,
+    Failed(ParseError),
+}
+
 /// The hardened pull reader. See the module documentation for the rules it enforces.
 pub(crate) struct XmlInput<R: BufRead> {
     input: R,
-    /// The input has ended; everything of it is in `window`.
+    /// The input has ended; everything of it is in the window.
     input_done: bool,
-    /// Input bytes read and not yet dropped; `window[pos..limit]` is what may be parsed now.
-    window: Vec<u8>,
+    window: Option<Window>,
+    /// Where the next token starts in the window's data.
     pos: usize,
-    limit: usize,
-    /// How many bytes of the document came before `window[0]` (for error positions).
+    /// The window's reader started at a byte order mark (which quick-xml skipped, uncounted).
+    skipped_bom: usize,
+    /// That byte order mark was not at the start of the document: it is the character U+FEFF.
+    bom_is_text: bool,
+    /// How many bytes of the document came before the window's data (for error positions).
     dropped: u64,
-    /// quick-xml's settings, given to the reader of each token.
+    /// quick-xml's settings, given to the reader of each window.
     config: quick_xml::reader::Config,
+    state: State,
+    /// Set after the first error; every later call repeats it.
+    failed: Option<ParseError>,
+}
+
+/// What the reader knows of the document so far.
+struct State {
     /// Names of the open elements, innermost last (at most `MAX_DEPTH` entries).
     open: Vec<SmolStr>,
     /// The last `Start` was a self-closing element: its `End` is reported before reading further.
@@ -134,8 +185,8 @@ pub(crate) struct XmlInput<R: BufRead> {
     captured: CapturedText,
     /// Scratch space for decoding attribute values that are checked and then dropped.
     scratch: String,
-    /// Set after the first error; every later call repeats it.
-    failed: Option<ParseError>,
+    /// Where the token being handled starts, counted from the start of the document.
+    position: u64,
 }
 
 impl<R: BufRead> XmlInput<R> {
@@ -143,55 +194,61 @@ impl<R: BufRead> XmlInput<R> {
     pub(crate) fn new(input: R, attrs_depth: Option<usize>) -> Self {
         let mut reader = quick_xml::Reader::from_reader(&b""[..]);
         let config = reader.config_mut();
-        // Each token is read by a fresh quick-xml reader, which knows nothing of the elements
-        // opened before it: end tags are checked against `open` here instead.
+        // A window's reader knows nothing of the elements opened in earlier windows: end tags
+        // are checked against `open` here instead.
         config.check_end_names = false;
         config.allow_unmatched_ends = true;
         config.check_comments = true;
         config.expand_empty_elements = false;
         config.allow_dangling_amp = false;
         config.trim_text(false);
+        let config = reader.config().clone();
+        let empty = WindowBytes { data: Vec::with_capacity(WINDOW_BYTES * 2), start: 0, limit: 0 };
         Self {
             input,
             input_done: false,
-            window: Vec::with_capacity(WINDOW_BYTES * 2),
+            window: Some(Window::over(empty, &config)),
             pos: 0,
-            limit: 0,
+            skipped_bom: 0,
+            bom_is_text: false,
             dropped: 0,
-            config: reader.config().clone(),
-            open: Vec::new(),
-            pending_end: false,
-            root_seen: false,
-            root_closed: false,
-            attrs_depth,
-            attrs: Vec::new(),
-            capturing: false,
-            captured: CapturedText::default(),
-            scratch: String::new(),
+            config,
+            state: State {
+                open: Vec::new(),
+                pending_end: false,
+                root_seen: false,
+                root_closed: false,
+                attrs_depth,
+                attrs: Vec::new(),
+                capturing: false,
+                captured: CapturedText::default(),
+                scratch: String::new(),
+                position: 0,
+            },
             failed: None,
         }
     }
 
     /// Current nesting depth: 0 outside the root, 1 inside the root element, and so on.
     pub(crate) fn depth(&self) -> usize {
-        self.open.len()
+        self.state.open.len()
     }
 
     /// The attributes of the last `Start`, if it opened at the depth chosen in [`Self::new`].
     pub(crate) fn attrs(&self) -> &[(String, String)] {
-        &self.attrs
+        &self.state.attrs
     }
 
     /// Start keeping the text of the element that was just opened, until its next child or end.
     pub(crate) fn capture_text(&mut self) {
-        self.capturing = true;
-        self.captured = CapturedText::default();
+        self.state.capturing = true;
+        self.state.captured = CapturedText::default();
     }
 
     /// The text gathered since [`Self::capture_text`].
     pub(crate) fn take_text(&mut self) -> CapturedText {
-        self.capturing = false;
-        std::mem::take(&mut self.captured)
+        self.state.capturing = false;
+        std::mem::take(&mut self.state.captured)
     }
 
     /// Reads past the rest of the element that was just opened (its children included).
@@ -221,58 +278,68 @@ impl<R: BufRead> XmlInput<R> {
     }
 
     fn next_inner(&mut self) -> Result<Node, ParseError> {
-        if std::mem::take(&mut self.pending_end) {
-            return Ok(self.close());
+        if std::mem::take(&mut self.state.pending_end) {
+            return Ok(self.state.close());
         }
-        // Events borrow the window, so it is moved out of `self` while a token is handled.
-        let window = std::mem::take(&mut self.window);
-        let mut window = WindowGuard { input: self, window };
         loop {
-            if window.input.pos >= window.input.limit && !window.more()? {
-                return window.input.end_of_document();
+            if self.pos >= self.limit() && !self.more()? {
+                self.state.position = self.position();
+                return self.state.end_of_document();
             }
-            let input = &mut *window.input;
-            let slice = &window.window[input.pos..input.limit];
-            let mut reader = quick_xml::Reader::from_reader(slice);
-            *reader.config_mut() = input.config.clone();
-            // quick-xml drops a byte order mark at the start of what it reads, without counting
-            // it in its position. Only the one at the start of the document is one: anywhere
-            // else it is the character U+FEFF, given back to the text.
-            let skipped_bom = if slice.starts_with(BOM) { BOM.len() } else { 0 };
-            let bom = skipped_bom > 0 && input.position() > 0;
-            match reader.read_event() {
-                // All of the slice was read (it held only a byte order mark).
-                Ok(Event::Eof) => input.pos = input.limit,
-                Ok(event) => {
-                    let used = usize::try_from(reader.buffer_position())
-                        .unwrap_or(slice.len())
-                        .saturating_add(skipped_bom);
-                    if used as u64 > MAX_TOKEN_BYTES {
-                        return Err(ParseError::TokenTooLarge {
-                            limit: MAX_TOKEN_BYTES,
-                        });
+            let Some(window) = self.window.as_mut() else {
+                return Err(ParseError::Io("the XML reader lost its input window".into()));
+            };
+            let state = &mut self.state;
+            let input_done = self.input_done;
+            let base = self.dropped + window.borrow_owner().start as u64 + self.skipped_bom as u64;
+            let bom_is_text = &mut self.bom_is_text;
+            let (step, read_to) = window.with_dependent_mut(|_, reader| {
+                let before = reader.buffer_position();
+                state.position = base + before;
+                let step = match reader.read_event() {
+                    // All of the slice was read (or it held only a byte order mark).
+                    Ok(Event::Eof) => Step::Exhausted,
+                    Ok(event) => {
+                        if reader.buffer_position() - before > MAX_TOKEN_BYTES {
+                            Step::Failed(ParseError::TokenTooLarge { limit: MAX_TOKEN_BYTES })
+                        } else {
+                            Step::Token(state.handle(event, std::mem::take(bom_is_text)))
+                        }
                     }
-                    let node = input.handle(event, bom);
-                    input.pos += used.min(slice.len());
+                    Err(XmlError::Syntax(_)) if !input_done => Step::Incomplete,
+                    Err(error) => Step::Failed(map_xml_error(error, base + reader.error_position())),
+                };
+                let read_to = match step {
+                    Step::Incomplete => before,
+                    _ => reader.buffer_position(),
+                };
+                (step, read_to)
+            });
+            // A token that stopped the reader before it read anything starts the window again,
+            // byte order mark included.
+            let skipped = if read_to == 0 { 0 } else { self.skipped_bom };
+            self.pos = window.borrow_owner().start + skipped + read_to as usize;
+            match step {
+                Step::Token(node) => {
                     if let Some(node) = node? {
                         return Ok(node);
                     }
                 }
-                // The token runs past the cut: read on and try it again.
-                Err(XmlError::Syntax(_)) if !input.input_done => {
-                    if slice.len() as u64 > MAX_TOKEN_BYTES {
-                        return Err(ParseError::TokenTooLarge {
-                            limit: MAX_TOKEN_BYTES,
-                        });
+                Step::Exhausted => self.pos = self.limit(),
+                Step::Incomplete => {
+                    if (self.limit() - self.pos) as u64 > MAX_TOKEN_BYTES {
+                        return Err(ParseError::TokenTooLarge { limit: MAX_TOKEN_BYTES });
                     }
-                    window.more()?;
+                    self.more()?;
                 }
-                Err(error) => {
-                    let position = input.position() + reader.error_position();
-                    return Err(map_xml_error(error, position));
-                }
+                Step::Failed(error) => return Err(error),
             }
         }
+    }
+
+    /// How far the window's data may be parsed now.
+    fn limit(&self) -> usize {
+        self.window.as_ref().map_or(0, |window| window.borrow_owner().limit)
     }
 
     /// Where the next token starts, counted from the start of the document.
@@ -280,6 +347,61 @@ impl<R: BufRead> XmlInput<R> {
         self.dropped + self.pos as u64
     }
 
+    /// Reads more input into the window and moves the parse limit to just after its last `>`
+    /// (to its end once the input is over), then starts a reader at the next token. False when
+    /// there is no more input at all.
+    fn more(&mut self) -> Result<bool, ParseError> {
+        let Some(window) = self.window.take() else {
+            return Err(ParseError::Io("the XML reader lost its input window".into()));
+        };
+        let mut bytes = window.into_owner();
+        let result = self.refill(&mut bytes);
+        // The reader starts where parsing stopped. quick-xml skips a byte order mark there
+        // without counting it; only the one at the start of the document is one: anywhere else
+        // it is the character U+FEFF, given back to the text.
+        bytes.start = self.pos.min(bytes.limit);
+        self.skipped_bom = if bytes.data[bytes.start..bytes.limit].starts_with(BOM) { BOM.len() } else { 0 };
+        self.bom_is_text = self.skipped_bom > 0 && self.position() > 0;
+        self.window = Some(Window::over(bytes, &self.config));
+        result
+    }
+
+    fn refill(&mut self, bytes: &mut WindowBytes) -> Result<bool, ParseError> {
+        if self.input_done {
+            bytes.limit = bytes.data.len();
+            return Ok(self.pos < bytes.limit);
+        }
+        if self.pos > 0 {
+            bytes.data.drain(..self.pos);
+            self.dropped += self.pos as u64;
+            self.pos = 0;
+        }
+        let start = bytes.data.len();
+        loop {
+            let available = self.input.fill_buf().map_err(|error| ParseError::Io(error.to_string()))?;
+            if available.is_empty() {
+                self.input_done = true;
+                bytes.limit = bytes.data.len();
+                return Ok(self.pos < bytes.limit);
+            }
+            let taken = available.len().min(WINDOW_BYTES);
+            bytes.data.extend_from_slice(&available[..taken]);
+            self.input.consume(taken);
+            if bytes.data.len() - start < WINDOW_BYTES / 2 {
+                continue;
+            }
+            if let Some(last) = memchr::memrchr(b'>', &bytes.data[start..]) {
+                bytes.limit = start + last + 1;
+                return Ok(true);
+            }
+            if bytes.data.len() as u64 > MAX_TOKEN_BYTES {
+                return Err(ParseError::TokenTooLarge { limit: MAX_TOKEN_BYTES });
+            }
+        }
+    }
+}
+
+impl State {
     /// Once all input has been read: the document must be complete.
     fn end_of_document(&self) -> Result<Node, ParseError> {
         if let Some(open) = self.open.last() {
@@ -293,7 +415,8 @@ impl<R: BufRead> XmlInput<R> {
         Ok(Node::Eof)
     }
 
-    /// Handles one token; `Ok(None)` when it produced no element start or end.
+    /// Handles one token; `Ok(None)` when it produced no element start or end. `bom`: a byte
+    /// order mark quick-xml skipped just before it is the character U+FEFF.
     fn handle(&mut self, event: Event<'_>, bom: bool) -> Result<Option<Node>, ParseError> {
         match event {
             Event::Start(start) => {
@@ -310,7 +433,7 @@ impl<R: BufRead> XmlInput<R> {
                 match self.open.last() {
                     Some(open) if open.as_str() == name.as_ref() => Ok(Some(self.close())),
                     Some(open) => Err(ParseError::Xml {
-                        position: self.position(),
+                        position: self.position,
                         message: format!("</{}> closes <{open}>", shorten(name.as_ref())),
                     }),
                     None => Err(self.structure("an end tag outside the root element")),
@@ -380,12 +503,11 @@ impl<R: BufRead> XmlInput<R> {
         self.attrs.clear();
         for attribute in start.attributes() {
             let attribute = attribute.map_err(|error| ParseError::Xml {
-                position: self.position(),
+                position: self.position,
                 message: format!("bad attribute in <{name}>: {error}"),
             })?;
             self.scratch.clear();
-            let position = self.position();
-            decode_attribute(&attribute.value, &mut self.scratch, position)?;
+            decode_attribute(&attribute.value, &mut self.scratch, self.position)?;
             if keep {
                 self.attrs
                     .push((attribute.key.as_ref().to_owned(), self.scratch.clone()));
@@ -407,7 +529,7 @@ impl<R: BufRead> XmlInput<R> {
     }
 
     fn structure(&self, message: &str) -> ParseError {
-        ParseError::Structure(format!("{message} (near byte {})", self.position()))
+        ParseError::Structure(format!("{message} (near byte {})", self.position))
     }
 }
 
@@ -419,62 +541,6 @@ fn map_xml_error(error: XmlError, position: u64) -> ParseError {
             position,
             message: other.to_string(),
         },
-    }
-}
-
-/// The window, moved out of its [`XmlInput`] while a token borrows it, and put back on drop.
-struct WindowGuard<'a, R: BufRead> {
-    input: &'a mut XmlInput<R>,
-    window: Vec<u8>,
-}
-
-impl<R: BufRead> WindowGuard<'_, R> {
-    /// Reads more input into the window and moves the parse limit to just after its last `>`
-    /// (to its end once the input is over). False when there is no more input at all.
-    fn more(&mut self) -> Result<bool, ParseError> {
-        let input = &mut *self.input;
-        if input.input_done {
-            input.limit = self.window.len();
-            return Ok(input.pos < input.limit);
-        }
-        if input.pos > 0 {
-            self.window.drain(..input.pos);
-            input.dropped += input.pos as u64;
-            input.pos = 0;
-        }
-        let start = self.window.len();
-        loop {
-            let available = input
-                .input
-                .fill_buf()
-                .map_err(|error| ParseError::Io(error.to_string()))?;
-            if available.is_empty() {
-                input.input_done = true;
-                input.limit = self.window.len();
-                return Ok(input.pos < input.limit);
-            }
-            let taken = available.len().min(WINDOW_BYTES);
-            self.window.extend_from_slice(&available[..taken]);
-            input.input.consume(taken);
-            if self.window.len() - start < WINDOW_BYTES / 2 {
-                continue;
-            }
-            if let Some(last) = memchr::memrchr(b'>', &self.window[start..]) {
-                input.limit = start + last + 1;
-                return Ok(true);
-            }
-            if self.window.len() as u64 > MAX_TOKEN_BYTES {
-                return Err(ParseError::TokenTooLarge {
-                    limit: MAX_TOKEN_BYTES,
-                });
-            }
-        }
-    }
-}
-
-impl<R: BufRead> Drop for WindowGuard<'_, R> {
-    fn drop(&mut self) {
-        self.input.window = std::mem::take(&mut self.window);
     }
 }
 
