@@ -124,7 +124,7 @@ fn bench_backend(label: &str, make_url: &dyn Fn(&str) -> String) {
         report(label, &format!("{what}, first sync "), times, cpu);
         if customers <= 5_000 {
             let (username, password) = &connections[0];
-            let (times, cpu): (Vec<_>, Vec<_>) = (0..5).map(|_| timed(username, password)).unzip();
+            let (times, cpu): (Vec<_>, Vec<_>) = (0..11).map(|_| timed(username, password)).unzip();
             report(label, &format!("{what}, repeat sync"), times, cpu);
         }
         println!("{label:<10} {customers:>7} customers: server peak RSS {:.1} MiB", peak_rss_kib(server.child.id()) as f64 / 1024.0);
