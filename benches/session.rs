@@ -70,7 +70,9 @@ fn cpu_ms(pid: u32) -> u64 {
     ticks * 1000 / 100
 }
 
-fn session(server: &Server, username: &str, password: &str, data: &Dataset) -> (Duration, u64) {
+/// One session: its wall time, the customers sent, and the part of the wall time spent waiting
+/// on the server (the rest is the simulator building requests and playing QuickBooks).
+fn session(server: &Server, username: &str, password: &str, data: &Dataset) -> (Duration, u64, Duration) {
     let mut quickbooks = FakeQuickBooks::new(data.clone(), Faults::default());
     let options = SimOptions {
         url: format!("{}/qbwc", server.base),
@@ -82,19 +84,30 @@ fn session(server: &Server, username: &str, password: &str, data: &Dataset) -> (
     let report = simulate::run(&options, &mut quickbooks).expect("the session runs");
     let elapsed = started.elapsed();
     assert_eq!(report.progress.last(), Some(&100), "{}", report.summary());
-    (elapsed, report.customers_sent)
+    (elapsed, report.customers_sent, Duration::from_micros(report.server_wait_us as u64))
 }
 
-/// Median, best, and the median server CPU of a set of timed sessions.
-fn report(label: &str, what: &str, mut times: Vec<Duration>, mut server_cpu: Vec<u64>) {
-    times.sort();
-    server_cpu.sort();
+/// What one timed session measured.
+struct Timing {
+    wall: Duration,
+    server_wait: Duration,
+    server_cpu_ms: u64,
+}
+
+/// Medians (and the best wall time) of a set of timed sessions.
+fn report(label: &str, what: &str, timings: &[Timing]) {
+    let median = |mut values: Vec<f64>| {
+        values.sort_by(f64::total_cmp);
+        values[values.len() / 2]
+    };
+    let walls: Vec<f64> = timings.iter().map(|t| t.wall.as_secs_f64()).collect();
     println!(
-        "{label:<10} {what}: median {:.3} s over {} session(s) (best {:.3} s), server CPU {} ms",
-        times[times.len() / 2].as_secs_f64(),
-        times.len(),
-        times[0].as_secs_f64(),
-        server_cpu[server_cpu.len() / 2],
+        "{label:<10} {what}: median {:.3} s over {} session(s) (best {:.3} s); waiting on the server {:.3} s; server CPU {:.0} ms",
+        median(walls.clone()),
+        timings.len(),
+        walls.iter().copied().fold(f64::INFINITY, f64::min),
+        median(timings.iter().map(|t| t.server_wait.as_secs_f64()).collect()),
+        median(timings.iter().map(|t| t.server_cpu_ms as f64).collect()),
     );
 }
 
@@ -115,17 +128,17 @@ fn bench_backend(label: &str, make_url: &dyn Fn(&str) -> String) {
         let server = start_server(&url);
         let timed = |username: &str, password: &str| {
             let before = cpu_ms(server.child.id());
-            let (elapsed, sent) = session(&server, username, password, &data);
+            let (wall, sent, server_wait) = session(&server, username, password, &data);
             assert_eq!(sent as usize, customers);
-            (elapsed, cpu_ms(server.child.id()) - before)
+            Timing { wall, server_wait, server_cpu_ms: cpu_ms(server.child.id()) - before }
         };
         let what = format!("{customers:>7} customers (pages of 500) + 50 employees");
-        let (times, cpu): (Vec<_>, Vec<_>) = connections.iter().map(|(u, p)| timed(u, p)).unzip();
-        report(label, &format!("{what}, first sync "), times, cpu);
+        let first: Vec<Timing> = connections.iter().map(|(u, p)| timed(u, p)).collect();
+        report(label, &format!("{what}, first sync "), &first);
         if customers <= 5_000 {
             let (username, password) = &connections[0];
-            let (times, cpu): (Vec<_>, Vec<_>) = (0..11).map(|_| timed(username, password)).unzip();
-            report(label, &format!("{what}, repeat sync"), times, cpu);
+            let repeat: Vec<Timing> = (0..11).map(|_| timed(username, password)).collect();
+            report(label, &format!("{what}, repeat sync"), &repeat);
         }
         println!("{label:<10} {customers:>7} customers: server peak RSS {:.1} MiB", peak_rss_kib(server.child.id()) as f64 / 1024.0);
     }

@@ -102,6 +102,9 @@ pub struct SimReport {
     pub soap_faults: Vec<String>,
     /// Wall time of the session.
     pub elapsed_ms: u128,
+    /// Of that, time spent waiting on the server: from sending each call's request until its
+    /// reply has been read (building requests and playing QuickBooks is the rest).
+    pub server_wait_us: u128,
     /// Methods called, in order.
     pub calls: Vec<String>,
 }
@@ -265,6 +268,7 @@ impl Session<'_> {
         self.report.calls.push(method.to_string());
         let envelope = wire::request_envelope(method, params);
         let url = &self.urls[(self.calls as usize - 1) % self.urls.len()];
+        let waiting = Instant::now();
         let sent = self
             .agent
             .post(url)
@@ -285,6 +289,7 @@ impl Session<'_> {
             .take(MAX_REPLY_BYTES)
             .read_to_string(&mut body)
             .map_err(|e| SimError::Transport { method: method.into(), message: format!("reading the reply: {e}") })?;
+        self.report.server_wait_us += waiting.elapsed().as_micros();
         let is_xml = content_type.trim().to_ascii_lowercase().starts_with("text/xml");
         if status == 500 {
             let message = match wire::parse_reply(&body, method) {

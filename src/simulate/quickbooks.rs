@@ -183,6 +183,8 @@ pub struct FakeQuickBooks {
     expire_fired: bool,
     warning_fired: bool,
     char_ref_toggle: bool,
+    /// Length of the largest response written so far (the next one is sized for it).
+    largest_response: usize,
     violations: Vec<String>,
     last_request: Option<String>,
 }
@@ -208,6 +210,7 @@ impl FakeQuickBooks {
             expire_fired: false,
             warning_fired: false,
             char_ref_toggle: false,
+            largest_response: 1024,
             violations: Vec::new(),
             last_request: None,
         }
@@ -314,7 +317,9 @@ impl FakeQuickBooks {
                 return Err(RequestProcessorError { hresult: HRESULT_PARSE_ERROR.into(), message: PARSE_ERROR_MESSAGE.into() });
             }
         };
-        let mut out = String::from("<?xml version=\"1.0\" ?>\n<QBXML>\n<QBXMLMsgsRs>\n");
+        // Sized like the largest response so far: a page of records is written without regrowing.
+        let mut out = String::with_capacity(self.largest_response);
+        out.push_str("<?xml version=\"1.0\" ?>\n<QBXML>\n<QBXMLMsgsRs>\n");
         let mut tally = Tally::default();
         let mut stopped = false;
         for req in &requests {
@@ -339,6 +344,7 @@ impl FakeQuickBooks {
         }
         self.customers_sent += tally.customers;
         self.employees_sent += tally.employees;
+        self.largest_response = self.largest_response.max(out.len());
         Ok(out)
     }
 
@@ -346,7 +352,9 @@ impl FakeQuickBooks {
     /// configured maximum), CompanyQueryRs (company name, QBWC's AppLock/FileID DataExtRet) and
     /// PreferencesQueryRs (CurrentAppAccessRights with IsPersonalDataAccessAllowed false).
     pub fn hcp_response(&self) -> String {
-        let mut out = String::from("<?xml version=\"1.0\" ?>\n<QBXML>\n<QBXMLMsgsRs>\n");
+        // Sized like the largest response so far: a page of records is written without regrowing.
+        let mut out = String::with_capacity(self.largest_response);
+        out.push_str("<?xml version=\"1.0\" ?>\n<QBXML>\n<QBXMLMsgsRs>\n");
         self.write_host(&mut out, Some("0"));
         self.write_company(&mut out, Some("1"));
         write_preferences(&mut out, Some("2"));

@@ -180,6 +180,10 @@ impl Db {
             // 1 MiB of page cache per connection (SQLite's default is 2 MiB): the pool's memory
             // stays small, and staging writes mostly append anyway.
             .pragma("cache_size", "-1024")
+            // Checkpoint the WAL every ~40 MB written instead of every ~4 MB: a checkpoint syncs
+            // the database file inside some staging commit, and a first sync of 5,000 customers
+            // otherwise waits on one or two of them (about a tenth of its time here).
+            .pragma("wal_autocheckpoint", "10000")
             .busy_timeout(options.acquire_timeout);
         let pool = SqlitePoolOptions::new()
             .max_connections(options.max_connections)
