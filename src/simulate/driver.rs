@@ -650,6 +650,9 @@ mod tests {
         assert_eq!(report.auth_status, "");
         assert!(report.ticket_seen);
         assert_eq!(report.customers_sent, 75);
+        // Time waiting on the server is measured, and is part of the session's time.
+        assert!(report.server_wait_us > 0);
+        assert!(report.server_wait_us <= (report.elapsed_ms + 1) * 1000, "{report:?}");
         assert_eq!(report.employees_sent, 9);
         assert_eq!(report.requests, 5, "4 customer pages + 1 employee query");
         assert_eq!(report.progress.last(), Some(&100));
