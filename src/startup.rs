@@ -21,13 +21,13 @@ pub struct Application {
 
 /// Keeps glibc's allocator from growing one heap ("arena") per thread: the parser threads and
 /// HTTP workers each allocating in their own arena is what makes a long-lived server's memory
-/// creep. Two arenas are plenty for a server that mostly streams.
+/// creep. Two arenas are plenty for a server that mostly streams. A fixed mmap threshold keeps
+/// large buffers (request body chunks, batch statements) out of the heaps, so they go back to
+/// the kernel when freed instead of leaving the heaps fragmented at a higher high-water mark.
 fn limit_malloc_arenas() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    // SAFETY: mallopt only changes allocator tuning; M_ARENA_MAX with a positive value is valid.
-    // A fixed mmap threshold keeps large buffers (request body chunks, parse windows, batch
-    // statements) out of the heaps, so they go back to the kernel when freed instead of leaving
-    // the heaps fragmented at a higher high-water mark.
+    // SAFETY: mallopt only changes allocator tuning; M_ARENA_MAX and M_MMAP_THRESHOLD with
+    // positive values are valid.
     unsafe {
         libc::mallopt(libc::M_ARENA_MAX, 2);
         libc::mallopt(libc::M_MMAP_THRESHOLD, 256 * 1024);

@@ -352,9 +352,7 @@ impl FakeQuickBooks {
     /// configured maximum), CompanyQueryRs (company name, QBWC's AppLock/FileID DataExtRet) and
     /// PreferencesQueryRs (CurrentAppAccessRights with IsPersonalDataAccessAllowed false).
     pub fn hcp_response(&self) -> String {
-        // Sized like the largest response so far: a page of records is written without regrowing.
-        let mut out = String::with_capacity(self.largest_response);
-        out.push_str("<?xml version=\"1.0\" ?>\n<QBXML>\n<QBXMLMsgsRs>\n");
+        let mut out = String::from("<?xml version=\"1.0\" ?>\n<QBXML>\n<QBXMLMsgsRs>\n");
         self.write_host(&mut out, Some("0"));
         self.write_company(&mut out, Some("1"));
         write_preferences(&mut out, Some("2"));

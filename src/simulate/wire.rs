@@ -51,10 +51,17 @@ pub fn request_envelope(method: &str, params: &[(&str, Param<'_>)]) -> String {
                 Param::Str(s) if s.is_empty() => out.push_str(" />"),
                 Param::Str(s) => {
                     out.push('>');
+                    let text_start = out.len();
                     xml::escape_soap_text_into(&mut out, s);
-                    out.push_str("</");
-                    out.push_str(name);
-                    out.push('>');
+                    if out.len() == text_start {
+                        // Nothing XML can hold: an empty element, as for an empty string.
+                        out.truncate(text_start - 1);
+                        out.push_str(" />");
+                    } else {
+                        out.push_str("</");
+                        out.push_str(name);
+                        out.push('>');
+                    }
                 }
                 Param::Int(i) => {
                     out.push('>');
@@ -219,6 +226,9 @@ mod tests {
         let r = &doc.root.children[0].children[0];
         assert_eq!(r.ns.as_deref(), Some(INTUIT_NS));
         assert_eq!(r.child_text("response"), Some("<?xml version=\"1.0\" ?>\n<A>Smith &amp; Sons</A>"));
+        // A value of nothing XML can hold is written like an empty one.
+        let env = request_envelope("connectionError", &[("message", Param::Str("\u{1}\u{2}")), ("hresult", Param::Int(7))]);
+        assert!(env.contains("<message /><hresult>7</hresult>"), "{env}");
     }
 
     #[test]

@@ -1,7 +1,6 @@
 //! Staged QuickBooks customers and employees: batch upserts, deletion marking and the reads the
 //! API serves. Staging never edits or deletes a location, a staff member or a link.
 
-
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
