@@ -266,6 +266,8 @@ async fn staff_are_managed_and_linked_one_to_one() {
     assert_eq!(made.status, 201);
     assert_eq!(made.json["email"].as_str(), source.email.as_deref());
     assert!(made.json["name"].as_str().unwrap().contains(source.last_name.as_deref().unwrap_or(&source.name)));
+    // Staff are reached on the employee's mobile first.
+    assert_eq!(made.json["phone"].as_str(), source.mobile.as_deref().or(source.phone.as_deref()));
     assert_eq!(made.json["link"]["list_id"], source.list_id.as_str());
     let list = app.call("GET", "/api/v1/staff?linked=true", None, &auth).await;
     assert_eq!(list.json["total"], 1);
