@@ -145,3 +145,22 @@ async fn an_old_web_connector_is_refused_by_client_version() {
     assert!(!report.ticket_seen);
     assert!(app.runs().await.is_empty());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_connection_deleted_after_an_unfinished_run_leaves_nothing_behind() {
+    // Arrange: a run that staged one page of customers and then failed, so what it saw of the
+    // customer list is still kept for a deletion sweep that never came.
+    let app = spawn_app_with(|s| s.sync.page_size = 10).await;
+    let faults = Faults { hresult_on_request: Some((2, "0x80040400".into(), "QuickBooks found an error.".into())), ..Faults::default() };
+    app.simulate(quickbooks(30, 2, faults)).await;
+    assert_eq!(count_rows(&app.db, "list_seen").await, 1);
+
+    // Act
+    let gone = app.call("DELETE", &format!("/api/v1/connections/{}", app.conn.id), None, &app.bearer()).await;
+
+    // Assert
+    assert_eq!(gone.status, 204);
+    assert_eq!(count_rows(&app.db, "list_seen").await, 0);
+    assert_eq!(count_rows(&app.db, "run").await, 0);
+    assert!(app.all_customers("").await.is_empty());
+}
