@@ -307,7 +307,12 @@ fn resolve_reference(reference: &BytesRef) -> Result<char, EnvelopeError> {
             _ => Err(EnvelopeError::InvalidCharRef(shorten(reference))),
         };
     }
-    match &**reference {
+    predefined_entity(reference)
+}
+
+/// One of the five entities XML predefines; any other name is refused (no DTD declares more).
+fn predefined_entity(name: &str) -> Result<char, EnvelopeError> {
+    match name {
         "lt" => Ok('<'),
         "gt" => Ok('>'),
         "amp" => Ok('&'),
@@ -760,14 +765,7 @@ fn resolve_reference_text(body: &str) -> Result<char, EnvelopeError> {
     if let Some(decimal) = body.strip_prefix('#') {
         return numeric(decimal, 10);
     }
-    match body {
-        "lt" => Ok('<'),
-        "gt" => Ok('>'),
-        "amp" => Ok('&'),
-        "apos" => Ok('\''),
-        "quot" => Ok('"'),
-        other => Err(EnvelopeError::UnknownEntity(shorten(other))),
-    }
+    predefined_entity(body)
 }
 
 fn to_io_error(err: &EnvelopeError) -> io::Error {

@@ -311,32 +311,17 @@ pub async fn mark_missing_deleted(tx: &mut Tx, ctx: &StageContext, list: List) -
     let previous_sql = format!("SELECT {listed_at} FROM connection WHERE connection_id = $1");
     let record_sql = format!("UPDATE connection SET {listed_at} = $2 WHERE connection_id = $1");
     const FORGET_SQL: &str = "DELETE FROM list_seen WHERE run_id = $1 AND list = $2";
-    let affected = match tx {
-        Tx::Sqlite(tx) => {
-            let previous: Option<DateTime<Utc>> =
-                sqlx::query_scalar(sqlx::AssertSqlSafe(previous_sql)).bind(ctx.connection_id).fetch_one(&mut **tx).await?;
-            // Times are stored as RFC 3339 text in UTC with the same offset, which sorts as time does.
-            let sweep = format!(
-                "UPDATE {table} SET deleted_at = $3, seen_at = COALESCE(MAX(seen_at, $4), seen_at) \
-                 WHERE connection_id = $1 AND deleted_at IS NULL AND list_id NOT IN \
-                 (SELECT j.value FROM list_seen s, json_each(s.list_ids) AS j WHERE s.run_id = $2 AND s.list = $5)"
-            );
-            let affected = sqlx::query(sqlx::AssertSqlSafe(sweep))
-                .bind(ctx.connection_id)
-                .bind(ctx.run_id)
-                .bind(ctx.at)
-                .bind(previous)
-                .bind(list.name())
-                .execute(&mut **tx)
-                .await?
-                .rows_affected();
-            sqlx::query(sqlx::AssertSqlSafe(record_sql)).bind(ctx.connection_id).bind(ctx.at).execute(&mut **tx).await?;
-            sqlx::query(FORGET_SQL).bind(ctx.run_id).bind(list.name()).execute(&mut **tx).await?;
-            affected
-        }
+    let previous: Option<DateTime<Utc>> = on_tx!(tx, conn => {
+        sqlx::query_scalar(sqlx::AssertSqlSafe(previous_sql)).bind(ctx.connection_id).fetch_one(&mut *conn).await?
+    });
+    let sweep = match tx {
+        // Times are stored as RFC 3339 text in UTC with the same offset, which sorts as time does.
+        Tx::Sqlite(_) => format!(
+            "UPDATE {table} SET deleted_at = $3, seen_at = COALESCE(MAX(seen_at, $4), seen_at) \
+             WHERE connection_id = $1 AND deleted_at IS NULL AND list_id NOT IN \
+             (SELECT j.value FROM list_seen s, json_each(s.list_ids) AS j WHERE s.run_id = $2 AND s.list = $5)"
+        ),
         Tx::Postgres(tx) => {
-            let previous: Option<DateTime<Utc>> =
-                sqlx::query_scalar(sqlx::AssertSqlSafe(previous_sql)).bind(ctx.connection_id).fetch_one(&mut **tx).await?;
             // The statistics of list_seen and of the unnested arrays are guesses (the rows are
             // minutes old), and a nested loop over them is quadratic: 2.5 s for 5,000 customers.
             // Without nested loops the anti-join is hashed (or merged), whatever the guesses. That
@@ -345,26 +330,28 @@ pub async fn mark_missing_deleted(tx: &mut Tx, ctx: &StageContext, list: List) -
             // other statements are key lookups.
             sqlx::query("SET LOCAL enable_nestloop = off").execute(&mut **tx).await?;
             sqlx::query("SET LOCAL jit = off").execute(&mut **tx).await?;
-            let sweep = format!(
+            format!(
                 "UPDATE {table} t SET deleted_at = $3, seen_at = GREATEST(t.seen_at, $4) \
                  WHERE t.connection_id = $1 AND t.deleted_at IS NULL AND NOT EXISTS \
                  (SELECT 1 FROM list_seen s CROSS JOIN LATERAL unnest(s.list_ids) AS u(list_id) \
                   WHERE s.run_id = $2 AND s.list = $5 AND u.list_id = t.list_id)"
-            );
-            let affected = sqlx::query(sqlx::AssertSqlSafe(sweep))
-                .bind(ctx.connection_id)
-                .bind(ctx.run_id)
-                .bind(ctx.at)
-                .bind(previous)
-                .bind(list.name())
-                .execute(&mut **tx)
-                .await?
-                .rows_affected();
-            sqlx::query(sqlx::AssertSqlSafe(record_sql)).bind(ctx.connection_id).bind(ctx.at).execute(&mut **tx).await?;
-            sqlx::query(FORGET_SQL).bind(ctx.run_id).bind(list.name()).execute(&mut **tx).await?;
-            affected
+            )
         }
     };
+    let affected = on_tx!(tx, conn => {
+        let affected = sqlx::query(sqlx::AssertSqlSafe(sweep))
+            .bind(ctx.connection_id)
+            .bind(ctx.run_id)
+            .bind(ctx.at)
+            .bind(previous)
+            .bind(list.name())
+            .execute(&mut *conn)
+            .await?
+            .rows_affected();
+        sqlx::query(sqlx::AssertSqlSafe(record_sql)).bind(ctx.connection_id).bind(ctx.at).execute(&mut *conn).await?;
+        sqlx::query(FORGET_SQL).bind(ctx.run_id).bind(list.name()).execute(&mut *conn).await?;
+        affected
+    });
     Ok(affected)
 }
 

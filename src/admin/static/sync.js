@@ -196,11 +196,22 @@ export function mountSync(root, kind, { notify }) {
     if (event.key === 'Escape' && selected) toggleSelection(selected);
   }
 
-  async function link(localItem, remoteItem, fromKeyboard) {
+  // Runs one change at a time: a second click while one is in flight is ignored.
+  async function oneAtATime(work) {
     if (busy) return;
     busy = true;
-    const index = local.list.indexOf(localItem.id);
     try {
+      await work();
+    } catch (err) {
+      failed(err);
+    } finally {
+      busy = false;
+    }
+  }
+
+  function link(localItem, remoteItem, fromKeyboard) {
+    return oneAtATime(async () => {
+      const index = local.list.indexOf(localItem.id);
       const updated = await put(`${cfg.localPath}/${encodeURIComponent(localItem.id)}/link`, cfg.linkBody(remoteItem));
       remoteCache.set(String(remoteItem.id), { ...remoteItem, link: null });
       if (selected) toggleSelection(selected);
@@ -212,35 +223,23 @@ export function mountSync(root, kind, { notify }) {
       if (fromKeyboard && local.list.length > 0) {
         local.list.focusIndex(Math.min(Math.max(index, 0), local.list.length - 1));
       }
-    } catch (err) {
-      failed(err);
-    } finally {
-      busy = false;
-    }
+    });
   }
 
-  async function createFrom(remoteItem) {
-    if (busy) return;
-    busy = true;
-    try {
+  function createFrom(remoteItem) {
+    return oneAtATime(async () => {
       const created = await post(cfg.createPath(remoteItem));
       remoteCache.set(String(remoteItem.id), { ...remoteItem, link: null });
       remote.list.remove(remoteItem.id);
       pairs.list.prepend(created);
       updateCounts();
       notify('ok', `Created ${cfg.localNoun} "${created.name}", linked to "${cfg.remoteName(remoteItem)}".`);
-    } catch (err) {
-      failed(err);
-    } finally {
-      busy = false;
-    }
+    });
   }
 
-  async function unlink(pairItem) {
-    if (busy) return;
-    busy = true;
-    const remoteName = cfg.remoteNameOfLink(pairItem.link);
-    try {
+  function unlink(pairItem) {
+    return oneAtATime(async () => {
+      const remoteName = cfg.remoteNameOfLink(pairItem.link);
       const updated = await del(`${cfg.localPath}/${encodeURIComponent(pairItem.id)}/link`);
       const remoteItem = await findRemote(pairItem.link);
       pairs.list.remove(pairItem.id);
@@ -248,11 +247,7 @@ export function mountSync(root, kind, { notify }) {
       remote.list.prepend(remoteItem);
       updateCounts();
       notify('ok', `Disconnected "${pairItem.name}" from "${remoteName}".`);
-    } catch (err) {
-      failed(err);
-    } finally {
-      busy = false;
-    }
+    });
   }
 
   // The full QuickBooks record of a link, for its card back in the right panel.
