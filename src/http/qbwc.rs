@@ -19,7 +19,7 @@ use super::AppState;
 use crate::qbxml::{self, Item};
 use crate::secrets;
 use crate::soap::{self, Call, EnvelopeError, FaultCode, Reply};
-use crate::sync::{ResponseRead, SyncError};
+use crate::sync::{ResponseRead, Service, Stager, SyncError};
 
 const WSDL: &str = include_str!("../../wsdl/QBWebConnectorSvc.wsdl");
 /// The address written in the WSDL file, replaced by the public URL when served.
@@ -27,6 +27,9 @@ const WSDL_ADDRESS: &str = "http://localhost:8080/qbwc";
 
 /// Parsed records travel to the staging task in groups of this many.
 const ITEMS_PER_MESSAGE: usize = 64;
+/// A body of at most this many bytes (by its Content-Length) is read whole and parsed on the
+/// request's task; larger ones stream through a parser thread.
+const INLINE_BODY_BYTES: usize = 16 * 1024;
 
 /// What the parser thread tells the staging task.
 enum ParseEvent {
@@ -92,91 +95,61 @@ async fn handle_post(req: HttpRequest, mut payload: web::Payload, state: web::Da
         return fault(FaultCode::Client, &format!("the request body is larger than the {limit}-byte limit"));
     }
 
-    let (body_tx, body_rx) = mpsc::channel::<Bytes>(16);
-    let (event_tx, mut event_rx) = mpsc::channel::<ParseEvent>(8);
-    let limits = soap::Limits::default();
-    let parse_span = tracing::Span::current();
-    let parser = tokio::task::spawn_blocking(move || {
-        let _entered = parse_span.enter();
-        parse_body(body_rx, event_tx, &limits)
-    });
-
-    let too_large = Rc::new(Cell::new(false));
-    let pump = {
-        let too_large = too_large.clone();
-        async move {
-            let mut total = 0usize;
-            while let Some(chunk) = payload.next().await {
-                let Ok(chunk) = chunk else { break };
-                total += chunk.len();
-                if total > limit {
-                    too_large.set(true);
-                    break;
-                }
-                if body_tx.send(chunk).await.is_err() {
-                    break;
-                }
-            }
-            // Dropping the sender ends the parser's input.
-        }
-    };
-
     let service = state.service.clone();
-    let consume = async {
-        let mut stager = None;
-        let mut read = ResponseRead::Absent;
-        let mut answer: Option<Result<Reply, SyncError>> = None;
-        let mut refused: Option<EnvelopeError> = None;
-        while let Some(event) = event_rx.recv().await {
-            match event {
-                ParseEvent::ResponseStart(ticket) => {
-                    if let Some(ticket) = &ticket {
-                        tracing::Span::current().record("ticket", secrets::ticket_prefix(ticket));
-                    }
-                    read = ResponseRead::Failed("the response ended early".into());
-                    match service.begin_response(ticket.as_deref()).await {
-                        Ok(opened) => stager = opened,
-                        Err(err) => answer = Some(Err(err)),
-                    }
-                }
-                ParseEvent::Items(items) => {
-                    if let Some(stager) = stager.as_mut() {
-                        for item in items {
-                            stager.push(item).await;
-                        }
-                    }
-                }
-                ParseEvent::ResponseEnd => read = ResponseRead::Complete,
-                ParseEvent::ResponseFailed(problem) => read = ResponseRead::Failed(problem),
-                ParseEvent::Call(Err(err)) => refused = Some(err),
-                ParseEvent::Call(Ok(call)) => {
-                    let span = tracing::Span::current();
-                    span.record("method", call.method());
-                    if let Some(ticket) = call.ticket() {
-                        span.record("ticket", secrets::ticket_prefix(ticket));
-                    }
-                    if answer.is_some() {
-                        continue;
-                    }
-                    answer = Some(match call {
-                        Call::ReceiveResponseXml { ticket, hresult, message } => service
-                            .finish_response(&ticket, &hresult, &message, stager.take(), read.clone())
-                            .await
-                            .map(Reply::ReceiveResponseXml),
-                        other => service.handle(other).await,
-                    });
-                }
+    let too_large = Rc::new(Cell::new(false));
+    let (outcome, parser) = if declared.is_some_and(|n| n <= INLINE_BODY_BYTES) {
+        // A small body (every call but a large receiveResponseXML) is read whole and parsed
+        // right here: a parser thread would cost more in hand-offs than the parse itself.
+        let mut body = Vec::with_capacity(declared.unwrap_or_default());
+        while let Some(chunk) = payload.next().await {
+            let Ok(chunk) = chunk else { break };
+            if body.len() + chunk.len() > INLINE_BODY_BYTES {
+                return fault(FaultCode::Client, "the request body is longer than its Content-Length");
             }
+            body.extend_from_slice(&chunk);
         }
-        (stager, answer, refused)
+        let mut events = Vec::new();
+        parse_body(&body[..], &mut events, &soap::Limits::default());
+        (consume(&service, Events::Parsed(events.into_iter())).await, None)
+    } else {
+        let (body_tx, body_rx) = mpsc::channel::<Bytes>(16);
+        let (event_tx, event_rx) = mpsc::channel::<ParseEvent>(8);
+        let limits = soap::Limits::default();
+        let parse_span = tracing::Span::current();
+        let parser = tokio::task::spawn_blocking(move || {
+            let _entered = parse_span.enter();
+            let input = std::io::BufReader::with_capacity(64 * 1024, ChannelReader { rx: body_rx, current: Bytes::new() });
+            parse_body(input, &mut ChannelSink(event_tx), &limits);
+        });
+        let pump = {
+            let too_large = too_large.clone();
+            async move {
+                let mut total = 0usize;
+                while let Some(chunk) = payload.next().await {
+                    let Ok(chunk) = chunk else { break };
+                    total += chunk.len();
+                    if total > limit {
+                        too_large.set(true);
+                        break;
+                    }
+                    if body_tx.send(chunk).await.is_err() {
+                        break;
+                    }
+                }
+                // Dropping the sender ends the parser's input.
+            }
+        };
+        let ((), outcome) = tokio::join!(pump, consume(&service, Events::Channel(event_rx)));
+        (outcome, Some(parser))
     };
-
-    let ((), (stager, answer, refused)) = tokio::join!(pump, consume);
+    let Consumed { stager, answer, refused } = outcome;
     if let Some(stager) = stager {
         // The envelope failed after the response began: nothing of it is kept.
         stager.abandon().await;
     }
-    if parser.await.is_err() {
+    if let Some(parser) = parser
+        && parser.await.is_err()
+    {
         return fault(FaultCode::Server, "the request parser failed");
     }
     if too_large.get() {
@@ -210,12 +183,109 @@ async fn handle_post(req: HttpRequest, mut payload: web::Payload, state: web::Da
     }
 }
 
-/// Runs on a blocking thread: parses the envelope from the body chunks, streaming the qbXML
-/// response's items to the staging task.
-fn parse_body(body: mpsc::Receiver<Bytes>, events: mpsc::Sender<ParseEvent>, limits: &soap::Limits) {
-    let input = std::io::BufReader::with_capacity(64 * 1024, ChannelReader { rx: body, current: Bytes::new() });
+/// Where the parsed events of one request come from.
+enum Events {
+    /// From the parser thread, as it reads a large body.
+    Channel(mpsc::Receiver<ParseEvent>),
+    /// All of them, from a small body parsed at once.
+    Parsed(std::vec::IntoIter<ParseEvent>),
+}
+
+impl Events {
+    async fn next(&mut self) -> Option<ParseEvent> {
+        match self {
+            Events::Channel(rx) => rx.recv().await,
+            Events::Parsed(events) => events.next(),
+        }
+    }
+}
+
+/// What handling one request's events gave.
+struct Consumed {
+    /// A response's staging left open (the envelope failed after the response began).
+    stager: Option<Stager>,
+    answer: Option<Result<Reply, SyncError>>,
+    refused: Option<EnvelopeError>,
+}
+
+/// Stages a response's records as they are parsed and answers the call.
+async fn consume(service: &Service, mut events: Events) -> Consumed {
+    let mut stager = None;
+    let mut read = ResponseRead::Absent;
+    let mut answer: Option<Result<Reply, SyncError>> = None;
+    let mut refused: Option<EnvelopeError> = None;
+    while let Some(event) = events.next().await {
+        match event {
+            ParseEvent::ResponseStart(ticket) => {
+                if let Some(ticket) = &ticket {
+                    tracing::Span::current().record("ticket", secrets::ticket_prefix(ticket));
+                }
+                read = ResponseRead::Failed("the response ended early".into());
+                match service.begin_response(ticket.as_deref()).await {
+                    Ok(opened) => stager = opened,
+                    Err(err) => answer = Some(Err(err)),
+                }
+            }
+            ParseEvent::Items(items) => {
+                if let Some(stager) = stager.as_mut() {
+                    for item in items {
+                        stager.push(item).await;
+                    }
+                }
+            }
+            ParseEvent::ResponseEnd => read = ResponseRead::Complete,
+            ParseEvent::ResponseFailed(problem) => read = ResponseRead::Failed(problem),
+            ParseEvent::Call(Err(err)) => refused = Some(err),
+            ParseEvent::Call(Ok(call)) => {
+                let span = tracing::Span::current();
+                span.record("method", call.method());
+                if let Some(ticket) = call.ticket() {
+                    span.record("ticket", secrets::ticket_prefix(ticket));
+                }
+                if answer.is_some() {
+                    continue;
+                }
+                answer = Some(match call {
+                    Call::ReceiveResponseXml { ticket, hresult, message } => service
+                        .finish_response(&ticket, &hresult, &message, stager.take(), read.clone())
+                        .await
+                        .map(Reply::ReceiveResponseXml),
+                    other => service.handle(other).await,
+                });
+            }
+        }
+    }
+    Consumed { stager, answer, refused }
+}
+
+/// Where the parser puts what it finds.
+trait EventSink {
+    /// False when nobody listens any more.
+    fn send(&mut self, event: ParseEvent) -> bool;
+}
+
+/// To the staging task, from the parser thread; waits while the task is behind.
+struct ChannelSink(mpsc::Sender<ParseEvent>);
+
+impl EventSink for ChannelSink {
+    fn send(&mut self, event: ParseEvent) -> bool {
+        self.0.blocking_send(event).is_ok()
+    }
+}
+
+/// All at once, for a small body.
+impl EventSink for Vec<ParseEvent> {
+    fn send(&mut self, event: ParseEvent) -> bool {
+        self.push(event);
+        true
+    }
+}
+
+/// Parses the envelope, streaming the qbXML response's items to `events`. Runs on a blocking
+/// thread for large bodies, which arrive through `input` as they are received.
+fn parse_body(input: impl BufRead, events: &mut impl EventSink, limits: &soap::Limits) {
     let mut on_response = |ticket: Option<&str>, response: &mut dyn BufRead| {
-        if events.blocking_send(ParseEvent::ResponseStart(ticket.map(str::to_string))).is_err() {
+        if !events.send(ParseEvent::ResponseStart(ticket.map(str::to_string))) {
             return;
         }
         let mut reader = qbxml::ResponseReader::new(response);
@@ -224,27 +294,25 @@ fn parse_body(body: mpsc::Receiver<Bytes>, events: mpsc::Sender<ParseEvent>, lim
             match reader.next_item() {
                 Ok(Some(item)) => {
                     items.push(item);
-                    if items.len() == ITEMS_PER_MESSAGE
-                        && events.blocking_send(ParseEvent::Items(std::mem::take(&mut items))).is_err()
-                    {
+                    if items.len() == ITEMS_PER_MESSAGE && !events.send(ParseEvent::Items(std::mem::take(&mut items))) {
                         return;
                     }
                 }
                 Ok(None) => {
-                    let _ = events.blocking_send(ParseEvent::Items(items));
-                    let _ = events.blocking_send(ParseEvent::ResponseEnd);
+                    let _ = events.send(ParseEvent::Items(items));
+                    let _ = events.send(ParseEvent::ResponseEnd);
                     return;
                 }
                 Err(err) => {
-                    let _ = events.blocking_send(ParseEvent::Items(items));
-                    let _ = events.blocking_send(ParseEvent::ResponseFailed(err.to_string()));
+                    let _ = events.send(ParseEvent::Items(items));
+                    let _ = events.send(ParseEvent::ResponseFailed(err.to_string()));
                     return;
                 }
             }
         }
     };
     let result = soap::read_call(input, limits, &mut on_response);
-    let _ = events.blocking_send(ParseEvent::Call(result));
+    let _ = events.send(ParseEvent::Call(result));
 }
 
 /// A `Read` over body chunks arriving on a channel; ends when the sender is dropped.

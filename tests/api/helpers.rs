@@ -140,6 +140,16 @@ impl TestApp {
 
     /// POSTs a raw SOAP envelope; returns the status, the content type and the body.
     pub async fn soap(&self, action: &str, body: impl Into<Vec<u8>>) -> (u16, String, String) {
+        self.soap_sent(action, body, false).await
+    }
+
+    /// Like [`Self::soap`], but the body goes chunked, without a Content-Length: the server
+    /// then streams it through its parser thread whatever its size.
+    pub async fn soap_chunked(&self, action: &str, body: impl Into<Vec<u8>>) -> (u16, String, String) {
+        self.soap_sent(action, body, true).await
+    }
+
+    async fn soap_sent(&self, action: &str, body: impl Into<Vec<u8>>, chunked: bool) -> (u16, String, String) {
         let url = format!("{}/qbwc", self.base);
         let action = action.to_string();
         let body: Vec<u8> = body.into();
@@ -148,7 +158,8 @@ impl TestApp {
             if !action.is_empty() {
                 req = req.set("SOAPAction", &format!("\"http://developer.intuit.com/{action}\""));
             }
-            let res = match req.send_bytes(&body) {
+            let sent = if chunked { req.send(&body[..]) } else { req.send_bytes(&body) };
+            let res = match sent {
                 Ok(res) => res,
                 Err(ureq::Error::Status(_, res)) => res,
                 Err(err) => panic!("request failed: {err}"),
