@@ -293,7 +293,9 @@ impl<R: BufRead> XmlInput<R> {
             let input_done = self.input_done;
             let base = self.dropped + window.borrow_owner().start as u64 + self.skipped_bom as u64;
             let bom_is_text = &mut self.bom_is_text;
-            let (step, read_to) = window.with_dependent_mut(|_, reader| {
+            // Tokens the caller does not see (the line breaks between elements, most of all)
+            // are read on without leaving the window's reader.
+            let (step, read_to) = window.with_dependent_mut(|_, reader| loop {
                 let before = reader.buffer_position();
                 state.position = base + before;
                 let step = match reader.read_event() {
@@ -303,7 +305,10 @@ impl<R: BufRead> XmlInput<R> {
                         if reader.buffer_position() - before > MAX_TOKEN_BYTES {
                             Step::Failed(ParseError::TokenTooLarge { limit: MAX_TOKEN_BYTES })
                         } else {
-                            Step::Token(state.handle(event, std::mem::take(bom_is_text)))
+                            match state.handle(event, std::mem::take(bom_is_text)) {
+                                Ok(None) => continue,
+                                node => Step::Token(node),
+                            }
                         }
                     }
                     Err(XmlError::Syntax(_)) if !input_done => Step::Incomplete,
@@ -313,7 +318,7 @@ impl<R: BufRead> XmlInput<R> {
                     Step::Incomplete => before,
                     _ => reader.buffer_position(),
                 };
-                (step, read_to)
+                break (step, read_to);
             });
             // A token that stopped the reader before it read anything starts the window again,
             // byte order mark included.

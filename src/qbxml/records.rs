@@ -458,18 +458,23 @@ pub(crate) fn build_customer(mut raw: RawRecord) -> Result<Customer, SkipReason>
     let Some(id) = list_id.clone() else {
         return Err(skip("CustomerRet has no ListID".into()));
     };
-    let name = raw
-        .take("Name")
-        .ok_or_else(|| skip("CustomerRet has no Name".into()))?;
-    let full_name = raw
-        .take("FullName")
-        .ok_or_else(|| skip("CustomerRet has no FullName".into()))?;
-    let time_created =
-        checked(raw.take("TimeCreated"), "TimeCreated", Format::DateTime).map_err(&skip)?;
-    let time_modified =
-        checked(raw.take("TimeModified"), "TimeModified", Format::DateTime).map_err(&skip)?;
-    let is_active = parse_flag(raw.take("IsActive"), "IsActive").map_err(&skip)?;
-    let sublevel = match raw.take("Sublevel") {
+    // Values are taken in the spec's order (each lookup then stops at once), and checked in
+    // the order that decides which reason a record with several problems is skipped for.
+    let time_created = raw.take("TimeCreated");
+    let time_modified = raw.take("TimeModified");
+    let edit_sequence = raw.take("EditSequence");
+    let name = raw.take("Name");
+    let full_name = raw.take("FullName");
+    let is_active = raw.take("IsActive");
+    let parent_list_id = raw.take_in("ParentRef", "ListID");
+    let parent_full_name = raw.take_in("ParentRef", "FullName");
+    let sublevel = raw.take("Sublevel");
+    let name = name.ok_or_else(|| skip("CustomerRet has no Name".into()))?;
+    let full_name = full_name.ok_or_else(|| skip("CustomerRet has no FullName".into()))?;
+    let time_created = checked(time_created, "TimeCreated", Format::DateTime).map_err(&skip)?;
+    let time_modified = checked(time_modified, "TimeModified", Format::DateTime).map_err(&skip)?;
+    let is_active = parse_flag(is_active, "IsActive").map_err(&skip)?;
+    let sublevel = match sublevel {
         None => 0,
         Some(text) => match text.parse::<i32>() {
             Ok(level) if level >= 0 => level,
@@ -485,12 +490,12 @@ pub(crate) fn build_customer(mut raw: RawRecord) -> Result<Customer, SkipReason>
         list_id: id,
         time_created,
         time_modified,
-        edit_sequence: raw.take("EditSequence"),
+        edit_sequence,
         name,
         full_name,
         is_active,
-        parent_list_id: raw.take_in("ParentRef", "ListID"),
-        parent_full_name: raw.take_in("ParentRef", "FullName"),
+        parent_list_id,
+        parent_full_name,
         sublevel,
         company_name: raw.take("CompanyName"),
         salutation: raw.take("Salutation"),
@@ -505,8 +510,8 @@ pub(crate) fn build_customer(mut raw: RawRecord) -> Result<Customer, SkipReason>
         fax: raw.take("Fax"),
         email: raw.take("Email"),
         contact: raw.take("Contact"),
-        notes: raw.take("Notes"),
         job_status: raw.take("JobStatus"),
+        notes: raw.take("Notes"),
     })
 }
 
@@ -523,39 +528,55 @@ pub(crate) fn build_employee(mut raw: RawRecord) -> Result<Employee, SkipReason>
     let Some(id) = list_id.clone() else {
         return Err(skip("EmployeeRet has no ListID".into()));
     };
-    let name = raw
-        .take("Name")
-        .ok_or_else(|| skip("EmployeeRet has no Name".into()))?;
-    let time_created =
-        checked(raw.take("TimeCreated"), "TimeCreated", Format::DateTime).map_err(&skip)?;
-    let time_modified =
-        checked(raw.take("TimeModified"), "TimeModified", Format::DateTime).map_err(&skip)?;
-    let is_active = parse_flag(raw.take("IsActive"), "IsActive").map_err(&skip)?;
-    let hired_date = checked(raw.take("HiredDate"), "HiredDate", Format::Date).map_err(&skip)?;
-    let released_date =
-        checked(raw.take("ReleasedDate"), "ReleasedDate", Format::Date).map_err(&skip)?;
+    // As for customers: taken in the spec's order, checked in the order of skip reasons.
+    let time_created = raw.take("TimeCreated");
+    let time_modified = raw.take("TimeModified");
+    let edit_sequence = raw.take("EditSequence");
+    let name = raw.take("Name");
+    let is_active = raw.take("IsActive");
+    let salutation = raw.take("Salutation");
+    let first_name = raw.take("FirstName");
+    let middle_name = raw.take("MiddleName");
+    let last_name = raw.take("LastName");
+    let job_title = raw.take("JobTitle");
+    let address = take_address(&mut raw, "EmployeeAddress");
+    let phone = raw.take("Phone");
+    let mobile = raw.take("Mobile");
+    let alt_phone = raw.take("AltPhone");
+    let fax = raw.take("Fax");
+    let email = raw.take("Email");
+    let employee_type = raw.take("EmployeeType");
+    let hired_date = raw.take("HiredDate");
+    let released_date = raw.take("ReleasedDate");
+    let notes = raw.take("Notes");
+    let name = name.ok_or_else(|| skip("EmployeeRet has no Name".into()))?;
+    let time_created = checked(time_created, "TimeCreated", Format::DateTime).map_err(&skip)?;
+    let time_modified = checked(time_modified, "TimeModified", Format::DateTime).map_err(&skip)?;
+    let is_active = parse_flag(is_active, "IsActive").map_err(&skip)?;
+    let hired_date = checked(hired_date, "HiredDate", Format::Date).map_err(&skip)?;
+    let released_date = checked(released_date, "ReleasedDate", Format::Date).map_err(&skip)?;
     Ok(Employee {
         list_id: id,
         time_created,
         time_modified,
-        edit_sequence: raw.take("EditSequence"),
+        edit_sequence,
         name,
         is_active,
-        salutation: raw.take("Salutation"),
-        first_name: raw.take("FirstName"),
-        middle_name: raw.take("MiddleName"),
-        last_name: raw.take("LastName"),
-        job_title: raw.take("JobTitle"),
-        address: take_address(&mut raw, "EmployeeAddress"),
-        phone: raw.take("Phone"),
-        mobile: raw.take("Mobile"),
-        alt_phone: raw.take("AltPhone"),
-        fax: raw.take("Fax"),
-        email: raw.take("Email"),
-        employee_type: raw.take("EmployeeType"),
+        salutation,
+        first_name,
+        middle_name,
+        last_name,
+        job_title,
+        address,
+        phone,
+        mobile,
+        alt_phone,
+        fax,
+        email,
+        employee_type,
         hired_date,
         released_date,
-        notes: raw.take("Notes"),
+        notes,
     })
 }
 
