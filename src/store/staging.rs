@@ -24,39 +24,53 @@ fn table(list: List) -> (&'static str, &'static str) {
     }
 }
 
-/// Of a batch of (ListID, EditSequence), the positions of the records that must be written:
-/// new ones, ones marked deleted, ones without an EditSequence, and ones QuickBooks edited since
-/// they were staged (it changes a record's EditSequence on every edit: that is what it is for).
-/// One statement answering one row, however large the batch: the keys go in as one parameter.
-async fn positions_to_write(tx: &mut Tx, connection_id: Uuid, list: List, batch: &[(&str, Option<&str>)]) -> Result<Vec<usize>> {
+/// Records that this run has seen a batch of (ListID, EditSequence) of a list (one `list_seen`
+/// row for the whole batch, read by the deletion sweep once the list is complete), and answers
+/// the positions of the records that must be written: new ones, ones marked deleted, ones
+/// without an EditSequence, and ones QuickBooks edited since they were staged (it changes a
+/// record's EditSequence on every edit: that is what it is for). One statement, one round trip
+/// and one row, however large the batch: the keys go in as one parameter.
+async fn see_batch(tx: &mut Tx, ctx: &StageContext, list: List, batch: &[(&str, Option<&str>)]) -> Result<Vec<usize>> {
     let (table, _) = table(list);
     let positions: Vec<usize> = match tx {
         Tx::Sqlite(tx) => {
-            // A correlated lookup per key: the (connection_id, list_id) unique index.
+            // The seen row's ListIDs are taken out of the same JSON; a correlated lookup per key
+            // uses the (connection_id, list_id) unique index.
             let sql = format!(
-                "SELECT group_concat(k.key) FROM json_each($2) AS k WHERE k.value ->> 1 IS NULL \
-                 OR (SELECT t.edit_sequence FROM {table} t WHERE t.connection_id = $1 AND t.list_id = k.value ->> 0 \
-                 AND t.deleted_at IS NULL) IS NOT k.value ->> 1"
+                "INSERT INTO list_seen (run_id, connection_id, list, list_ids) \
+                 SELECT $1, $2, $3, json_group_array(k.value ->> 0) FROM json_each($4) AS k \
+                 RETURNING (SELECT group_concat(k.key) FROM json_each($4) AS k WHERE k.value ->> 1 IS NULL \
+                 OR (SELECT t.edit_sequence FROM {table} t WHERE t.connection_id = $2 AND t.list_id = k.value ->> 0 \
+                 AND t.deleted_at IS NULL) IS NOT k.value ->> 1)"
             );
             let keys = serde_json::to_string(batch).map_err(|err| sqlx::Error::Encode(Box::new(err)))?;
-            let found: Option<String> =
-                sqlx::query_scalar(sqlx::AssertSqlSafe(sql)).bind(connection_id).bind(keys).fetch_one(&mut **tx).await?;
+            let found: Option<String> = sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
+                .bind(ctx.run_id)
+                .bind(ctx.connection_id)
+                .bind(list.name())
+                .bind(keys)
+                .fetch_one(&mut **tx)
+                .await?;
             found.unwrap_or_default().split(',').filter_map(|n| n.parse().ok()).collect()
         }
         Tx::Postgres(tx) => {
-            // A scalar subquery is never turned into a join, so each key is one unique-index
-            // probe even while the table's statistics predate its rows (as during a first
-            // sync, when a join would be planned as a scan of all the connection's rows).
+            // The insert runs to completion whether or not the query reads it. A scalar subquery
+            // is never turned into a join, so each key is one unique-index probe even while the
+            // table's statistics predate its rows (as during a first sync, when a join would be
+            // planned as a scan of all the connection's rows).
             let sql = format!(
-                "SELECT COALESCE(array_agg(k.n - 1), CAST('{{}}' AS BIGINT[])) \
-                 FROM unnest(CAST($2 AS TEXT[]), CAST($3 AS TEXT[])) WITH ORDINALITY AS k(list_id, sequence, n) \
-                 WHERE k.sequence IS NULL OR (SELECT t.edit_sequence FROM {table} t WHERE t.connection_id = $1 \
+                "WITH seen AS (INSERT INTO list_seen (run_id, connection_id, list, list_ids) VALUES ($1, $2, $3, $4)) \
+                 SELECT COALESCE(array_agg(k.n - 1), CAST('{{}}' AS BIGINT[])) \
+                 FROM unnest(CAST($4 AS TEXT[]), CAST($5 AS TEXT[])) WITH ORDINALITY AS k(list_id, sequence, n) \
+                 WHERE k.sequence IS NULL OR (SELECT t.edit_sequence FROM {table} t WHERE t.connection_id = $2 \
                  AND t.list_id = k.list_id AND t.deleted_at IS NULL) IS DISTINCT FROM k.sequence"
             );
             let list_ids: Vec<&str> = batch.iter().map(|(list_id, _)| *list_id).collect();
             let sequences: Vec<Option<&str>> = batch.iter().map(|(_, sequence)| *sequence).collect();
             let found: Vec<i64> = sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
-                .bind(connection_id)
+                .bind(ctx.run_id)
+                .bind(ctx.connection_id)
+                .bind(list.name())
                 .bind(list_ids)
                 .bind(sequences)
                 .fetch_one(&mut **tx)
@@ -67,25 +81,9 @@ async fn positions_to_write(tx: &mut Tx, connection_id: Uuid, list: List, batch:
     Ok(positions)
 }
 
-/// Records that this run has seen a batch of ListIDs of a list (for the deletion sweep once the
-/// list is complete): one row for the whole batch.
-async fn record_seen(tx: &mut Tx, ctx: &StageContext, list: List, list_ids: Vec<&str>) -> Result<()> {
-    const SQL: &str = "INSERT INTO list_seen (run_id, connection_id, list, list_ids) VALUES ($1, $2, $3, $4)";
-    match tx {
-        Tx::Sqlite(tx) => {
-            let list_ids = serde_json::to_string(&list_ids).map_err(|err| sqlx::Error::Encode(Box::new(err)))?;
-            sqlx::query(SQL).bind(ctx.run_id).bind(ctx.connection_id).bind(list.name()).bind(list_ids).execute(&mut **tx).await?;
-        }
-        Tx::Postgres(tx) => {
-            sqlx::query(SQL).bind(ctx.run_id).bind(ctx.connection_id).bind(list.name()).bind(list_ids).execute(&mut **tx).await?;
-        }
-    }
-    Ok(())
-}
-
 /// Of a batch (no ListID twice), records every ListID as seen by this run and hands back the
-/// records that must be written (see [`positions_to_write`]); the others are already staged
-/// exactly as they are and are not touched.
+/// records that must be written (see [`see_batch`]); the others are already staged exactly as
+/// they are and are not touched.
 async fn to_write<T>(
     tx: &mut Tx,
     ctx: &StageContext,
@@ -97,8 +95,7 @@ async fn to_write<T>(
         return Ok(batch);
     }
     let keys: Vec<(&str, Option<&str>)> = batch.iter().map(&key).collect();
-    let positions = positions_to_write(tx, ctx.connection_id, list, &keys).await?;
-    record_seen(tx, ctx, list, keys.iter().map(|(list_id, _)| *list_id).collect()).await?;
+    let positions = see_batch(tx, ctx, list, &keys).await?;
     let mut write = vec![false; batch.len()];
     for position in positions {
         if let Some(flag) = write.get_mut(position) {
