@@ -615,6 +615,7 @@ impl FakeQuickBooks {
             return status.severity;
         }
         let inc = q.include.as_ref();
+        let customer_parts = CustomerParts::asked(inc);
         for i in page {
             match q.kind {
                 Kind::Customer => {
@@ -622,7 +623,7 @@ impl FakeQuickBooks {
                         self.char_ref_toggle = !self.char_ref_toggle;
                         self.char_ref_toggle
                     };
-                    write_customer(out, &self.data.customers[i], inc, refs, version);
+                    write_customer(out, &self.data.customers[i], &customer_parts, refs, version);
                     tally.customers += 1;
                 }
                 Kind::Employee => {
@@ -859,77 +860,139 @@ fn write_address_block(out: &mut String, name: &str, a: &SimAddress, refs: bool)
     out.push_str(">\n");
 }
 
+/// Which elements of a CustomerRet a request asks for (all, without IncludeRetElement), looked
+/// up once per response rather than once per customer.
+struct CustomerParts {
+    list_id: bool,
+    time_created: bool,
+    time_modified: bool,
+    edit_sequence: bool,
+    name: bool,
+    full_name: bool,
+    is_active: bool,
+    parent_ref: bool,
+    sublevel: bool,
+    company_name: bool,
+    first_name: bool,
+    last_name: bool,
+    bill_address: bool,
+    bill_address_block: bool,
+    ship_address: bool,
+    ship_address_block: bool,
+    phone: bool,
+    email: bool,
+    contact: bool,
+    additional_contact_ref: bool,
+    balance: bool,
+    total_balance: bool,
+    sales_tax_code_ref: bool,
+    job_status: bool,
+    notes: bool,
+}
+
+impl CustomerParts {
+    fn asked(inc: Option<&HashSet<String>>) -> CustomerParts {
+        let wants = |n: &str| inc.is_none_or(|s| s.contains(n));
+        CustomerParts {
+            list_id: wants("ListID"),
+            time_created: wants("TimeCreated"),
+            time_modified: wants("TimeModified"),
+            edit_sequence: wants("EditSequence"),
+            name: wants("Name"),
+            full_name: wants("FullName"),
+            is_active: wants("IsActive"),
+            parent_ref: wants("ParentRef"),
+            sublevel: wants("Sublevel"),
+            company_name: wants("CompanyName"),
+            first_name: wants("FirstName"),
+            last_name: wants("LastName"),
+            bill_address: wants("BillAddress"),
+            bill_address_block: wants("BillAddressBlock"),
+            ship_address: wants("ShipAddress"),
+            ship_address_block: wants("ShipAddressBlock"),
+            phone: wants("Phone"),
+            email: wants("Email"),
+            contact: wants("Contact"),
+            additional_contact_ref: wants("AdditionalContactRef"),
+            balance: wants("Balance"),
+            total_balance: wants("TotalBalance"),
+            sales_tax_code_ref: wants("SalesTaxCodeRef"),
+            job_status: wants("JobStatus"),
+            notes: wants("Notes"),
+        }
+    }
+}
+
 /// Writes a CustomerRet with its children in qbXML 13.0 XSD order.
-fn write_customer(out: &mut String, c: &SimCustomer, inc: Option<&HashSet<String>>, refs: bool, version: (u16, u16)) {
-    let wants = |n: &str| inc.is_none_or(|s| s.contains(n));
+fn write_customer(out: &mut String, c: &SimCustomer, parts: &CustomerParts, refs: bool, version: (u16, u16)) {
     out.push_str("<CustomerRet>\n");
-    if wants("ListID") {
+    if parts.list_id {
         leaf(out, "ListID", &c.list_id, false);
     }
-    if wants("TimeCreated") {
+    if parts.time_created {
         leaf(out, "TimeCreated", &c.time_created, false);
     }
-    if wants("TimeModified") {
+    if parts.time_modified {
         leaf(out, "TimeModified", &c.time_modified, false);
     }
-    if wants("EditSequence") {
+    if parts.edit_sequence {
         leaf(out, "EditSequence", &c.edit_sequence.to_string(), false);
     }
-    if wants("Name") {
+    if parts.name {
         leaf(out, "Name", &c.name, refs);
     }
-    if wants("FullName") {
+    if parts.full_name {
         leaf(out, "FullName", &c.full_name, refs);
     }
-    if wants("IsActive") {
+    if parts.is_active {
         leaf(out, "IsActive", if c.is_active { "true" } else { "false" }, false);
     }
     if let Some((pid, pfull)) = &c.parent
-        && wants("ParentRef")
+        && parts.parent_ref
     {
         out.push_str("<ParentRef>\n");
         leaf(out, "ListID", pid, false);
         leaf(out, "FullName", pfull, refs);
         out.push_str("</ParentRef>\n");
     }
-    if wants("Sublevel") {
+    if parts.sublevel {
         leaf(out, "Sublevel", &c.sublevel.to_string(), false);
     }
-    if wants("CompanyName") {
+    if parts.company_name {
         opt_leaf(out, "CompanyName", c.company_name.as_deref(), refs);
     }
-    if wants("FirstName") {
+    if parts.first_name {
         opt_leaf(out, "FirstName", c.first_name.as_deref(), refs);
     }
-    if wants("LastName") {
+    if parts.last_name {
         opt_leaf(out, "LastName", c.last_name.as_deref(), refs);
     }
     if let Some(b) = &c.bill {
-        if wants("BillAddress") {
+        if parts.bill_address {
             write_address(out, "BillAddress", b, refs, true);
         }
-        if wants("BillAddressBlock") && version >= (6, 0) {
+        if parts.bill_address_block && version >= (6, 0) {
             write_address_block(out, "BillAddressBlock", b, refs);
         }
     }
     if let Some(s) = &c.ship {
-        if wants("ShipAddress") {
+        if parts.ship_address {
             write_address(out, "ShipAddress", s, refs, true);
         }
-        if wants("ShipAddressBlock") && version >= (6, 0) {
+        if parts.ship_address_block && version >= (6, 0) {
             write_address_block(out, "ShipAddressBlock", s, refs);
         }
     }
-    if wants("Phone") {
+    if parts.phone {
         opt_leaf(out, "Phone", c.phone.as_deref(), false);
     }
-    if wants("Email") {
+    if parts.email {
         opt_leaf(out, "Email", c.email.as_deref(), false);
     }
-    if let (true, Some(_), Some(f), Some(l)) = (wants("Contact"), &c.company_name, &c.first_name, &c.last_name) {
+    if let (true, Some(_), Some(f), Some(l)) = (parts.contact, &c.company_name, &c.first_name, &c.last_name) {
         leaf(out, "Contact", &format!("{f} {l}"), refs);
     }
-    if wants("AdditionalContactRef") && version >= (12, 0) {
+    if parts.additional_contact_ref && version >= (12, 0) {
         for (label, value) in [("Main Phone", &c.phone), ("Main Email", &c.email)] {
             if let Some(v) = value {
                 out.push_str("<AdditionalContactRef>\n");
@@ -939,22 +1002,22 @@ fn write_customer(out: &mut String, c: &SimCustomer, inc: Option<&HashSet<String
             }
         }
     }
-    if wants("Balance") {
+    if parts.balance {
         leaf(out, "Balance", "0.00", false);
     }
-    if wants("TotalBalance") {
+    if parts.total_balance {
         leaf(out, "TotalBalance", "0.00", false);
     }
-    if wants("SalesTaxCodeRef") {
+    if parts.sales_tax_code_ref {
         out.push_str("<SalesTaxCodeRef>\n");
         leaf(out, "ListID", "10000-1405768916", false);
         leaf(out, "FullName", "Tax", false);
         out.push_str("</SalesTaxCodeRef>\n");
     }
-    if wants("JobStatus") {
+    if parts.job_status {
         opt_leaf(out, "JobStatus", c.job_status.as_deref(), false);
     }
-    if wants("Notes") {
+    if parts.notes {
         opt_leaf(out, "Notes", c.notes.as_deref(), refs);
     }
     out.push_str("</CustomerRet>\n");
