@@ -19,6 +19,7 @@
 //! every other element is checked and dropped token by token, so values the caller does not want
 //! (SSN, bank data...) never leave quick-xml's scratch buffer.
 
+use std::borrow::Cow;
 use std::io::BufRead;
 
 use quick_xml::errors::Error as XmlError;
@@ -62,7 +63,7 @@ impl CapturedText {
     /// The value with surrounding XML whitespace removed; `Err(())` when longer than the limit.
     /// Control characters that XML 1.0 does not allow are removed. Whitespace-only gives `None`.
     pub(crate) fn into_value(self) -> Result<Option<String>, TooLong> {
-        let trimmed = self.text.trim_matches(is_xml_whitespace);
+        let trimmed = trim_end_xml_whitespace(trim_start_xml_whitespace(&self.text));
         if self.overflowed || trimmed.len() > MAX_TEXT_BYTES {
             return Err(TooLong);
         }
@@ -75,11 +76,13 @@ impl CapturedText {
             .bytes()
             .any(|b| (b < 0x20 && !matches!(b, b'\t' | b'\n' | b'\r')) || b == 0xEF);
         if !suspicious || !trimmed.chars().any(is_forbidden_control) {
-            let start = self.text.len() - self.text.trim_start_matches(is_xml_whitespace).len();
-            let end = self.text.trim_end_matches(is_xml_whitespace).len();
+            let start = self.text.len() - trim_start_xml_whitespace(&self.text).len();
+            let end = trim_end_xml_whitespace(&self.text).len();
             let mut text = self.text;
             text.truncate(end);
-            text.drain(..start);
+            if start > 0 {
+                text.drain(..start);
+            }
             return Ok(Some(text));
         }
         let cleaned: String = trimmed
@@ -96,6 +99,18 @@ pub(crate) struct TooLong;
 
 pub(crate) fn is_xml_whitespace(c: char) -> bool {
     matches!(c, ' ' | '\t' | '\n' | '\r')
+}
+
+/// `text` without leading XML whitespace (all of it ASCII, so bytes can be looked at alone).
+fn trim_start_xml_whitespace(text: &str) -> &str {
+    let start = text.bytes().position(|b| !matches!(b, b' ' | b'\t' | b'\n' | b'\r')).unwrap_or(text.len());
+    &text[start..]
+}
+
+/// `text` without trailing XML whitespace.
+fn trim_end_xml_whitespace(text: &str) -> &str {
+    let end = text.bytes().rposition(|b| !matches!(b, b' ' | b'\t' | b'\n' | b'\r')).map_or(0, |i| i + 1);
+    &text[..end]
 }
 
 /// Characters below U+0020 other than tab, LF and CR are not allowed in XML 1.0 documents.
@@ -448,7 +463,9 @@ impl State {
             // already checked by quick-xml and needs no decoding.
             Event::Text(_) if !self.capturing && !self.open.is_empty() && !bom => Ok(None),
             Event::Text(text) => {
-                let content = text.xml10_content();
+                // Line ends need normalizing only where there is a CR (never in a response
+                // that came through the SOAP envelope, which normalized them already).
+                let content = if text.as_bytes().contains(&b'\r') { text.xml10_content() } else { Cow::Borrowed(&*text) };
                 if self.open.is_empty() {
                     if bom || !content.chars().all(is_xml_whitespace) {
                         return Err(self.structure("text outside the root element"));
@@ -506,7 +523,9 @@ impl State {
         let name = SmolStr::new(start.name().as_ref());
         let keep = self.attrs_depth == Some(self.open.len() + 1);
         self.attrs.clear();
-        for attribute in start.attributes() {
+        // Most qbXML elements have no attributes at all: nothing to check then.
+        let attributes = if start.attributes_raw().is_empty() { None } else { Some(start.attributes()) };
+        for attribute in attributes.into_iter().flatten() {
             let attribute = attribute.map_err(|error| ParseError::Xml {
                 position: self.position,
                 message: format!("bad attribute in <{name}>: {error}"),
@@ -551,15 +570,14 @@ fn map_xml_error(error: XmlError, position: u64) -> ParseError {
 
 /// Appends `piece` to the captured text, dropping leading whitespace and bounding the size.
 fn push_captured(captured: &mut CapturedText, piece: &str) {
-    let piece = if captured.text.is_empty() {
-        piece.trim_start_matches(is_xml_whitespace)
-    } else {
-        piece
-    };
+    let piece = if captured.text.is_empty() { trim_start_xml_whitespace(piece) } else { piece };
     if piece.is_empty() || captured.overflowed {
         return;
     }
-    if captured.text.len() + piece.len() <= MAX_TEXT_BYTES + CAPTURE_SLACK_BYTES {
+    if captured.text.is_empty() && piece.len() <= MAX_TEXT_BYTES + CAPTURE_SLACK_BYTES {
+        // Nearly every value is one piece: allocated once, at its size.
+        captured.text = String::from(piece);
+    } else if captured.text.len() + piece.len() <= MAX_TEXT_BYTES + CAPTURE_SLACK_BYTES {
         captured.text.push_str(piece);
     } else if !piece.chars().all(is_xml_whitespace) {
         captured.overflowed = true;
