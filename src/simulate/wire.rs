@@ -48,7 +48,7 @@ pub fn request_envelope(method: &str, params: &[(&str, Param<'_>)]) -> String {
             out.push('<');
             out.push_str(name);
             match value {
-                Param::Str(s) if s.is_empty() => out.push_str(" />"),
+                Param::Str("") => out.push_str(" />"),
                 Param::Str(s) => {
                     out.push('>');
                     let text_start = out.len();
