@@ -642,11 +642,17 @@ impl<R: BufRead> ResponseReader<'_, R> {
         let mut at = 0;
         let cut_reference = loop {
             let rest = &text[at..];
-            let Some(amp) = memchr::memchr(b'&', rest) else {
+            // References come every few bytes (QBWC escapes every `<` and `>`): a plain search
+            // beats memchr's setup on such short runs.
+            let Some(amp) = rest.iter().position(|&b| b == b'&') else {
                 push_run(&mut self.chunk, &mut self.after_cr, rest, has_cr);
                 break None;
             };
-            push_run(&mut self.chunk, &mut self.after_cr, &rest[..amp], has_cr);
+            if has_cr || self.after_cr {
+                push_run(&mut self.chunk, &mut self.after_cr, &rest[..amp], has_cr);
+            } else {
+                self.chunk.extend_from_slice(&rest[..amp]);
+            }
             let body = &rest[amp + 1..];
             self.after_cr = false;
             // The predefined entities QBWC writes around every tag come first.
