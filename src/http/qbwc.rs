@@ -170,7 +170,8 @@ async fn handle_post(req: HttpRequest, mut payload: web::Payload, state: web::Da
                 // The run's large requests (its qbXML responses) are over: give their memory
                 // back, so the server's footprint between runs is not their high-water mark.
                 // Between the responses of a run it is reused as it is, without page faults.
-                crate::startup::release_freed_memory();
+                // It takes a few hundred microseconds: on a blocking thread, beside the reply.
+                drop(tokio::task::spawn_blocking(crate::startup::release_freed_memory));
             }
             xml_response(actix_web::http::StatusCode::OK, soap::render_reply(&reply))
         }
