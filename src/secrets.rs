@@ -70,10 +70,10 @@ pub fn hash_generated_secret(secret: &str) -> String {
     hash.to_string()
 }
 
-/// Zeroed argon2 working memory, fresh for each check. It is 2 MiB-aligned and, on Linux,
-/// advised to be backed by transparent huge pages: the 4 MiB of a Web Connector password then
-/// faults in as two pages instead of 1,024, which took twice as long as the hash itself
-/// (authenticate 3.4 -> 1.4 ms). Without huge pages it is ordinary memory.
+/// Zeroed argon2 working memory, fresh for each check. From 2 MiB up it is 2 MiB-aligned and,
+/// on Linux, advised to be backed by transparent huge pages: the 4 MiB of a Web Connector
+/// password then faults in as two pages instead of 1,024, which took twice as long as the hash
+/// itself (authenticate 3.4 -> 1.4 ms). Without huge pages it is ordinary memory.
 struct WorkMemory {
     blocks: std::ptr::NonNull<argon2::Block>,
     count: usize,
@@ -81,20 +81,27 @@ struct WorkMemory {
 }
 
 impl WorkMemory {
-    const ALIGN: usize = 2 * 1024 * 1024;
+    const HUGE_PAGE: usize = 2 * 1024 * 1024;
 
     /// None when the size is impossible or the allocation fails.
     fn new(count: usize) -> Option<WorkMemory> {
-        let layout = std::alloc::Layout::array::<argon2::Block>(count).ok()?.align_to(Self::ALIGN).ok()?;
+        let mut layout = std::alloc::Layout::array::<argon2::Block>(count).ok()?;
+        let huge = layout.size() >= Self::HUGE_PAGE;
+        if huge {
+            layout = layout.align_to(Self::HUGE_PAGE).ok()?;
+        }
         if layout.size() == 0 {
             return None;
         }
         // SAFETY: the layout's size is not zero.
         let bytes = std::ptr::NonNull::new(unsafe { std::alloc::alloc(layout) })?;
         #[cfg(target_os = "linux")]
-        // SAFETY: advice on whole pages inside this allocation; if it fails, pages stay small.
-        unsafe {
-            libc::madvise(bytes.as_ptr().cast(), layout.size() & !4095, libc::MADV_HUGEPAGE);
+        if huge {
+            // SAFETY: advice on whole pages inside this allocation, which starts on a huge-page
+            // boundary; if it fails, the pages stay small.
+            unsafe {
+                libc::madvise(bytes.as_ptr().cast(), layout.size() & !(Self::HUGE_PAGE - 1), libc::MADV_HUGEPAGE);
+            }
         }
         // SAFETY: the allocation holds `layout.size()` bytes, and all-zero bytes are a valid
         // `Block` (an array of integers).
