@@ -118,27 +118,31 @@ pub async fn stage_employees(tx: &mut Tx, ctx: &StageContext, batch: Vec<Employe
     upsert_employees(tx, ctx, changed).await
 }
 
-/// Inserts or updates a batch of customers in one statement. New rows get time-ordered (v7)
-/// ids, so a large first sync appends to the primary-key index instead of scattering over it. The batch must not hold the same
-/// ListID twice (PostgreSQL refuses to touch a row twice in one statement).
+/// Inserts or updates a batch of customers in one statement (see [`upsert_head`]). New rows get
+/// time-ordered (v7) ids, so a large first sync appends to the primary-key index instead of
+/// scattering over it. The batch must not hold the same ListID twice (PostgreSQL refuses to
+/// touch a row twice in one statement).
 async fn upsert_customers(tx: &mut Tx, ctx: &StageContext, batch: Vec<Customer>) -> Result<()> {
     if batch.is_empty() {
         return Ok(());
     }
     on_tx!(tx, conn => {
-        let mut qb = sqlx::QueryBuilder::new(
-            "INSERT INTO qb_customer (qb_customer_id, connection_id, organization_id, list_id, time_created, \
-             time_modified, edit_sequence, name, full_name, is_active, parent_list_id, parent_full_name, sublevel, \
-             company_name, salutation, first_name, middle_name, last_name, job_title, \
-             bill_addr1, bill_addr2, bill_addr3, bill_addr4, bill_addr5, bill_city, bill_state, bill_postal_code, \
-             bill_country, bill_note, ship_addr1, ship_addr2, ship_addr3, ship_addr4, ship_addr5, ship_city, \
-             ship_state, ship_postal_code, ship_country, ship_note, phone, alt_phone, fax, email, contact, notes, \
-             job_status, seen_at, deleted_at, created_at) ",
-        );
+        let mut qb = sqlx::QueryBuilder::new(upsert_head(
+            "qb_customer",
+            &[
+                "qb_customer_id", "list_id", "time_created", "time_modified", "edit_sequence", "name", "full_name",
+                "is_active", "parent_list_id", "parent_full_name", "sublevel", "company_name", "salutation",
+                "first_name", "middle_name", "last_name", "job_title", "bill_addr1", "bill_addr2", "bill_addr3",
+                "bill_addr4", "bill_addr5", "bill_city", "bill_state", "bill_postal_code", "bill_country", "bill_note",
+                "ship_addr1", "ship_addr2", "ship_addr3", "ship_addr4", "ship_addr5", "ship_city", "ship_state",
+                "ship_postal_code", "ship_country", "ship_note", "phone", "alt_phone", "fax", "email", "contact",
+                "notes", "job_status",
+            ],
+        ));
+        qb.push_bind(ctx.connection_id).push(", ").push_bind(ctx.organization_id).push(", ");
+        qb.push_bind(ctx.at).push(", ").push_bind(ctx.at).push(" FROM (");
         qb.push_values(batch, |mut row, c| {
             row.push_bind(Uuid::now_v7())
-                .push_bind(ctx.connection_id)
-                .push_bind(ctx.organization_id)
                 .push_bind(c.list_id)
                 .push_bind(c.time_created)
                 .push_bind(c.time_modified)
@@ -173,13 +177,10 @@ async fn upsert_customers(tx: &mut Tx, ctx: &StageContext, batch: Vec<Customer>)
                 .push_bind(c.email)
                 .push_bind(c.contact)
                 .push_bind(c.notes)
-                .push_bind(c.job_status)
-                .push_bind(ctx.at)
-                .push_bind(None::<DateTime<Utc>>)
-                .push_bind(ctx.at);
+                .push_bind(c.job_status);
         });
         qb.push(
-            " ON CONFLICT (connection_id, list_id) DO UPDATE SET time_created = excluded.time_created, \
+            ") AS v WHERE true ON CONFLICT (connection_id, list_id) DO UPDATE SET time_created = excluded.time_created, \
              time_modified = excluded.time_modified, edit_sequence = excluded.edit_sequence, name = excluded.name, \
              full_name = excluded.full_name, is_active = excluded.is_active, parent_list_id = excluded.parent_list_id, \
              parent_full_name = excluded.parent_full_name, sublevel = excluded.sublevel, \
@@ -201,24 +202,41 @@ async fn upsert_customers(tx: &mut Tx, ctx: &StageContext, batch: Vec<Customer>)
     Ok(())
 }
 
-/// Inserts or updates a batch of employees in one statement (no ListID twice in a batch).
+/// The start of an upsert into `table` whose rows bring their own `columns` (the new row's id
+/// first) as `VALUES` rows, which both databases name `column1`, `column2`...: the columns every
+/// row of a batch shares (connection, organization, seen_at, created_at) are bound once for the
+/// whole statement instead of once per row. The caller binds those four, then the rows, then
+/// closes `) AS v WHERE true ON CONFLICT ...` (SQLite needs the WHERE to read ON CONFLICT as
+/// the upsert's).
+fn upsert_head(table: &str, columns: &[&str]) -> String {
+    let mut sql = format!("INSERT INTO {table} ({}, connection_id, organization_id, seen_at, created_at) SELECT ", columns.join(", "));
+    for i in 1..=columns.len() {
+        sql.push_str(&format!("v.column{i}, "));
+    }
+    sql
+}
+
+/// Inserts or updates a batch of employees in one statement, as [`upsert_customers`] does
+/// customers (no ListID twice in a batch).
 async fn upsert_employees(tx: &mut Tx, ctx: &StageContext, batch: Vec<Employee>) -> Result<()> {
     if batch.is_empty() {
         return Ok(());
     }
     on_tx!(tx, conn => {
-        let mut qb = sqlx::QueryBuilder::new(
-            "INSERT INTO qb_employee (qb_employee_id, connection_id, organization_id, list_id, time_created, \
-             time_modified, edit_sequence, name, is_active, salutation, first_name, middle_name, last_name, job_title, \
-             addr1, addr2, addr3, addr4, addr5, city, state, postal_code, country, address_note, phone, mobile, \
-             alt_phone, fax, email, employee_type, hired_date, released_date, notes, seen_at, deleted_at, \
-             created_at) ",
-        );
+        let mut qb = sqlx::QueryBuilder::new(upsert_head(
+            "qb_employee",
+            &[
+                "qb_employee_id", "list_id", "time_created", "time_modified", "edit_sequence", "name", "is_active",
+                "salutation", "first_name", "middle_name", "last_name", "job_title", "addr1", "addr2", "addr3",
+                "addr4", "addr5", "city", "state", "postal_code", "country", "address_note", "phone", "mobile",
+                "alt_phone", "fax", "email", "employee_type", "hired_date", "released_date", "notes",
+            ],
+        ));
+        qb.push_bind(ctx.connection_id).push(", ").push_bind(ctx.organization_id).push(", ");
+        qb.push_bind(ctx.at).push(", ").push_bind(ctx.at).push(" FROM (");
         qb.push_values(batch, |mut row, e| {
             let a = e.address;
             row.push_bind(Uuid::now_v7())
-                .push_bind(ctx.connection_id)
-                .push_bind(ctx.organization_id)
                 .push_bind(e.list_id)
                 .push_bind(e.time_created)
                 .push_bind(e.time_modified)
@@ -248,13 +266,10 @@ async fn upsert_employees(tx: &mut Tx, ctx: &StageContext, batch: Vec<Employee>)
                 .push_bind(e.employee_type)
                 .push_bind(e.hired_date)
                 .push_bind(e.released_date)
-                .push_bind(e.notes)
-                .push_bind(ctx.at)
-                .push_bind(None::<DateTime<Utc>>)
-                .push_bind(ctx.at);
+                .push_bind(e.notes);
         });
         qb.push(
-            " ON CONFLICT (connection_id, list_id) DO UPDATE SET time_created = excluded.time_created, \
+            ") AS v WHERE true ON CONFLICT (connection_id, list_id) DO UPDATE SET time_created = excluded.time_created, \
              time_modified = excluded.time_modified, edit_sequence = excluded.edit_sequence, name = excluded.name, \
              is_active = excluded.is_active, salutation = excluded.salutation, first_name = excluded.first_name, \
              middle_name = excluded.middle_name, last_name = excluded.last_name, job_title = excluded.job_title, \
