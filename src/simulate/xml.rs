@@ -238,6 +238,10 @@ const SPECIAL: [bool; 256] = {
 /// as decimal references when `char_refs`, and characters XML cannot hold dropped. Runs of plain
 /// bytes are copied whole: the simulator escapes whole qbXML documents this way.
 fn escape_into(out: &mut String, s: &str, quotes: bool, char_refs: bool) {
+    if !quotes && !char_refs {
+        escape_markup_into(out, s);
+        return;
+    }
     let bytes = s.as_bytes();
     let mut plain = 0;
     let mut i = 0;
@@ -275,6 +279,44 @@ fn escape_into(out: &mut String, s: &str, quotes: bool, char_refs: bool) {
         i += width;
     }
     out.push_str(&s[plain..]);
+}
+
+/// Bytes [`escape_markup_into`] replaces: markup, and the controls XML cannot hold.
+const MARKUP: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        table[b] = (b < 0x20 && !matches!(b as u8, b'\t' | b'\n' | b'\r')) || matches!(b as u8, b'&' | b'<' | b'>');
+        b += 1;
+    }
+    table
+};
+
+/// [`escape_into`] without quotes or character references (a whole qbXML document into a SOAP
+/// envelope, where markup comes every few bytes): one pass over the bytes, runs copied whole.
+fn escape_markup_into(out: &mut String, s: &str) {
+    let bytes = s.as_bytes();
+    let mut escaped = std::mem::take(out).into_bytes();
+    escaped.reserve(bytes.len() + bytes.len() / 4);
+    let mut plain = 0;
+    for (i, &b) in bytes.iter().enumerate() {
+        if !MARKUP[usize::from(b)] {
+            continue;
+        }
+        let replacement: &[u8] = match b {
+            b'&' => b"&amp;",
+            b'<' => b"&lt;",
+            b'>' => b"&gt;",
+            // Characters XML cannot hold are dropped.
+            _ => b"",
+        };
+        escaped.extend_from_slice(&bytes[plain..i]);
+        escaped.extend_from_slice(replacement);
+        plain = i + 1;
+    }
+    escaped.extend_from_slice(&bytes[plain..]);
+    // Only ASCII bytes were added or dropped, between whole characters: still UTF-8.
+    *out = String::from_utf8(escaped).unwrap_or_else(|err| String::from_utf8_lossy(err.as_bytes()).into_owned());
 }
 
 #[cfg(test)]
@@ -318,5 +360,11 @@ mod tests {
         assert_eq!(escape_soap_text("a<b>&c\u{1}é'\""), "a&lt;b&gt;&amp;cé'\"");
         assert_eq!(escape_qbxml("é'\"\t\u{1f}x", true), "&#233;&apos;&quot;\tx");
         assert_eq!(escape_qbxml("é", false), "é");
+        assert_eq!(
+            escape_soap_text("<A x=\"1\">Smith &amp; Sons\r\n\té>'\u{0}\u{b}</A>"),
+            "&lt;A x=\"1\"&gt;Smith &amp;amp; Sons\r\n\té&gt;'&lt;/A&gt;"
+        );
+        assert_eq!(escape_soap_text("no markup"), "no markup");
+        assert_eq!(escape_soap_text("&"), "&amp;");
     }
 }
