@@ -117,7 +117,7 @@ fn bench_backend(label: &str, make_url: &dyn Fn(&str) -> String) {
         let org = cli(&url, &["org", "create", "--name", "Bench", "--json"]);
         // Each connection's first session stages every record anew; later sessions of the same
         // connection find them all unchanged (the common case once a company is set up).
-        let first_sessions = if customers <= 5_000 { 3 } else { 1 };
+        let first_sessions = if customers <= 5_000 { 7 } else { 1 };
         let connections: Vec<(String, String)> = (0..first_sessions)
             .map(|i| {
                 let conn = cli(&url, &["connection", "create", "--org", org["id"].as_str().unwrap(), "--name", &format!("Bench {i}"), "--json"]);
