@@ -6,13 +6,13 @@
 use std::io::BufRead;
 use std::time::{Duration, Instant};
 
-use quick_xml::events::Event;
 use qbsync::qbxml::{
     ActiveStatus, CustomerQuery, Item, IteratorMode, QbxmlVersion, Request, ResponseReader, render_request,
 };
 use qbsync::simulate::wire::{Param, request_envelope};
 use qbsync::simulate::{Dataset, FakeQuickBooks, Faults};
 use qbsync::soap::{Limits, read_call};
+use quick_xml::events::Event;
 
 const PAGE: usize = 500;
 

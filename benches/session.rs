@@ -120,7 +120,18 @@ fn bench_backend(label: &str, make_url: &dyn Fn(&str) -> String) {
         let first_sessions = if customers <= 5_000 { 7 } else { 1 };
         let connections: Vec<(String, String)> = (0..first_sessions)
             .map(|i| {
-                let conn = cli(&url, &["connection", "create", "--org", org["id"].as_str().unwrap(), "--name", &format!("Bench {i}"), "--json"]);
+                let conn = cli(
+                    &url,
+                    &[
+                        "connection",
+                        "create",
+                        "--org",
+                        org["id"].as_str().unwrap(),
+                        "--name",
+                        &format!("Bench {i}"),
+                        "--json",
+                    ],
+                );
                 (conn["username"].as_str().unwrap().to_string(), conn["password"].as_str().unwrap().to_string())
             })
             .collect();
@@ -140,7 +151,10 @@ fn bench_backend(label: &str, make_url: &dyn Fn(&str) -> String) {
             let repeat: Vec<Timing> = (0..11).map(|_| timed(username, password)).collect();
             report(label, &format!("{what}, repeat sync"), &repeat);
         }
-        println!("{label:<10} {customers:>7} customers: server peak RSS {:.1} MiB", peak_rss_kib(server.child.id()) as f64 / 1024.0);
+        println!(
+            "{label:<10} {customers:>7} customers: server peak RSS {:.1} MiB",
+            peak_rss_kib(server.child.id()) as f64 / 1024.0
+        );
     }
 }
 
@@ -154,7 +168,8 @@ fn main() {
         let pg = |name: &str| {
             let db = format!("bench_{}_{}", name, std::process::id());
             let (base, _) = admin_url.rsplit_once('/').unwrap();
-            let out = Command::new("psql").arg(&admin_url).arg("-qc").arg(format!("CREATE DATABASE {db}")).output().unwrap();
+            let out =
+                Command::new("psql").arg(&admin_url).arg("-qc").arg(format!("CREATE DATABASE {db}")).output().unwrap();
             assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
             format!("{base}/{db}")
         };

@@ -58,7 +58,10 @@ pub struct DbArgs {
 
 impl DbArgs {
     fn options(&self) -> DbOptions {
-        DbOptions { max_connections: self.db_max_connections.max(1), acquire_timeout: Duration::from_secs(self.db_acquire_timeout) }
+        DbOptions {
+            max_connections: self.db_max_connections.max(1),
+            acquire_timeout: Duration::from_secs(self.db_acquire_timeout),
+        }
     }
 
     async fn open(&self) -> anyhow::Result<Db> {
@@ -230,7 +233,8 @@ pub fn main() -> ExitCode {
 
 fn init_tracing(serving: bool) {
     let default = if serving { "info,sqlx=warn" } else { "warn" };
-    let filter = tracing_subscriber::EnvFilter::try_from_env("QBSYNC_LOG").unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    let filter = tracing_subscriber::EnvFilter::try_from_env("QBSYNC_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
     let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
 }
 
@@ -278,10 +282,12 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
                 None
             };
             let db = db.open().await?;
-            let org = catalog::find_organization(&db, &org).await.map_err(|_| anyhow::anyhow!("no organization {org:?}"))?;
+            let org =
+                catalog::find_organization(&db, &org).await.map_err(|_| anyhow::anyhow!("no organization {org:?}"))?;
             let generated = password.is_none();
             let password = password.unwrap_or_else(secrets::new_password);
-            let admin = catalog::create_admin(&db, org.organization_id, &email, &secrets::hash_password(&password)).await?;
+            let admin =
+                catalog::create_admin(&db, org.organization_id, &email, &secrets::hash_password(&password)).await?;
             if json {
                 let mut out = json!({ "id": admin.admin_id, "email": admin.email });
                 if generated {
@@ -296,51 +302,61 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             }
             Ok(())
         }),
-        Command::Connection(ConnectionCommand::Create { db, org, name, username, company_file, run_every_minutes, json }) => {
-            runtime()?.block_on(async {
-                let name = name.trim().to_string();
-                if name.is_empty() {
-                    bail!("the connection name must not be empty");
-                }
-                let db = db.open().await?;
-                let org = catalog::find_organization(&db, &org).await.map_err(|_| anyhow::anyhow!("no organization {org:?}"))?;
-                let username = match username {
-                    Some(u) if !u.trim().is_empty() => u.trim().to_string(),
-                    _ => catalog::default_username(&org.name, &name),
-                };
-                let password = secrets::new_password();
-                let conn = catalog::create_connection(
-                    &db,
-                    catalog::NewConnection {
-                        organization_id: org.organization_id,
-                        name: &name,
-                        username: &username,
-                        password_hash: &secrets::hash_generated_secret(&password),
-                        company_file: &company_file,
-                        run_every_minutes: run_every_minutes.clamp(1, 1440),
-                    },
-                )
-                .await?;
-                if json {
-                    println!(
-                        "{}",
-                        json!({ "id": conn.connection_id, "org_id": conn.organization_id, "name": conn.name,
+        Command::Connection(ConnectionCommand::Create {
+            db,
+            org,
+            name,
+            username,
+            company_file,
+            run_every_minutes,
+            json,
+        }) => runtime()?.block_on(async {
+            let name = name.trim().to_string();
+            if name.is_empty() {
+                bail!("the connection name must not be empty");
+            }
+            let db = db.open().await?;
+            let org =
+                catalog::find_organization(&db, &org).await.map_err(|_| anyhow::anyhow!("no organization {org:?}"))?;
+            let username = match username {
+                Some(u) if !u.trim().is_empty() => u.trim().to_string(),
+                _ => catalog::default_username(&org.name, &name),
+            };
+            let password = secrets::new_password();
+            let conn = catalog::create_connection(
+                &db,
+                catalog::NewConnection {
+                    organization_id: org.organization_id,
+                    name: &name,
+                    username: &username,
+                    password_hash: &secrets::hash_generated_secret(&password),
+                    company_file: &company_file,
+                    run_every_minutes: run_every_minutes.clamp(1, 1440),
+                },
+            )
+            .await?;
+            if json {
+                println!(
+                    "{}",
+                    json!({ "id": conn.connection_id, "org_id": conn.organization_id, "name": conn.name,
                                 "username": conn.username, "password": password, "owner_id": conn.owner_id,
                                 "file_id": conn.file_id })
-                    );
-                } else {
-                    println!("Created connection {:?} ({})", conn.name, conn.connection_id);
-                    println!("Web Connector user name: {}", conn.username);
-                    println!("Web Connector password (shown once): {password}");
-                    println!("Get its .qwc file with: qbsync connection qwc {}", conn.connection_id);
-                }
-                Ok(())
-            })
-        }
+                );
+            } else {
+                println!("Created connection {:?} ({})", conn.name, conn.connection_id);
+                println!("Web Connector user name: {}", conn.username);
+                println!("Web Connector password (shown once): {password}");
+                println!("Get its .qwc file with: qbsync connection qwc {}", conn.connection_id);
+            }
+            Ok(())
+        }),
         Command::Connection(ConnectionCommand::Qwc { db, id, public_url, app_name }) => runtime()?.block_on(async {
             let db = db.open().await?;
-            let connection_id = uuid::Uuid::parse_str(id.trim()).map_err(|_| anyhow::anyhow!("{id:?} is not a connection id"))?;
-            let conn = catalog::get_connection(&db, None, connection_id).await.map_err(|_| anyhow::anyhow!("no connection {id}"))?;
+            let connection_id =
+                uuid::Uuid::parse_str(id.trim()).map_err(|_| anyhow::anyhow!("{id:?} is not a connection id"))?;
+            let conn = catalog::get_connection(&db, None, connection_id)
+                .await
+                .map_err(|_| anyhow::anyhow!("no connection {id}"))?;
             let qwc = crate::qwc::render(&crate::qwc::QwcFields {
                 app_name: &format!("{app_name} ({})", conn.name),
                 app_description: &format!("Keeps {app_name} customers and employees in step with QuickBooks"),
@@ -355,7 +371,8 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         }),
         Command::Token(TokenCommand::Create { db, org, json }) => runtime()?.block_on(async {
             let db = db.open().await?;
-            let org = catalog::find_organization(&db, &org).await.map_err(|_| anyhow::anyhow!("no organization {org:?}"))?;
+            let org =
+                catalog::find_organization(&db, &org).await.map_err(|_| anyhow::anyhow!("no organization {org:?}"))?;
             let token = secrets::new_api_token();
             catalog::create_api_token(&db, org.organization_id, &secrets::sha256_hex(&token)).await?;
             if json {

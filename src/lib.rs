@@ -7,27 +7,27 @@
 // The OpenAPI document is one large `json!` literal.
 #![recursion_limit = "512"]
 
-/// SOAP 1.1 envelopes of the Web Connector contract: typed calls in, replies and faults out.
-pub mod soap;
-/// qbXML: typed request builders and streaming response parsers.
-pub mod qbxml;
-/// The per-run state machine: which request next, what an answer does, progress.
-pub mod sync;
-/// Persistence on SQLite or PostgreSQL; the only module with SQL.
-pub mod store;
-/// The `.qwc` file for the Web Connector.
-pub mod qwc;
-/// Counters for `/metrics`.
-pub mod metrics;
-/// Tickets, passwords, tokens and their hashes.
-pub mod secrets;
+/// The `qbsync` command line.
+pub mod cli;
 /// Server settings.
 pub mod config;
 /// Routes and handlers.
 pub mod http;
-/// Builds and runs the server.
-pub mod startup;
+/// Counters for `/metrics`.
+pub mod metrics;
+/// qbXML: typed request builders and streaming response parsers.
+pub mod qbxml;
+/// The `.qwc` file for the Web Connector.
+pub mod qwc;
+/// Tickets, passwords, tokens and their hashes.
+pub mod secrets;
 /// Plays the Web Connector and QuickBooks against a running server.
 pub mod simulate;
-/// The `qbsync` command line.
-pub mod cli;
+/// SOAP 1.1 envelopes of the Web Connector contract: typed calls in, replies and faults out.
+pub mod soap;
+/// Builds and runs the server.
+pub mod startup;
+/// Persistence on SQLite or PostgreSQL; the only module with SQL.
+pub mod store;
+/// The per-run state machine: which request next, what an answer does, progress.
+pub mod sync;

@@ -29,7 +29,13 @@ impl Metrics {
     pub fn qbwc_call(&self, method: &str, error: bool) {
         self.add("qbsync_qbwc_calls_total", "Web Connector calls answered, by method", &["method"], &[method], 1);
         if error {
-            self.add("qbsync_qbwc_errors_total", "Web Connector calls answered with a fault or an error, by method", &["method"], &[method], 1);
+            self.add(
+                "qbsync_qbwc_errors_total",
+                "Web Connector calls answered with a fault or an error, by method",
+                &["method"],
+                &[method],
+                1,
+            );
         }
     }
 
@@ -56,7 +62,9 @@ impl Metrics {
                     .labels
                     .iter()
                     .zip(values)
-                    .map(|(label, value)| format!("{label}=\"{}\"", value.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n")))
+                    .map(|(label, value)| {
+                        format!("{label}=\"{}\"", value.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n"))
+                    })
                     .collect();
                 if labels.is_empty() {
                     let _ = writeln!(out, "{name} {count}");

@@ -127,17 +127,22 @@ impl Drop for WorkMemory {
 pub fn verify_password(password: &str, phc: &str) -> bool {
     let Ok(hash) = PasswordHash::new(phc) else { return false };
     let (Some(salt), Some(expected)) = (&hash.salt, &hash.hash) else { return false };
-    let (Ok(params), Ok(algorithm)) = (argon2::Params::try_from(&hash), argon2::Algorithm::try_from(hash.algorithm.as_str()))
+    let (Ok(params), Ok(algorithm)) =
+        (argon2::Params::try_from(&hash), argon2::Algorithm::try_from(hash.algorithm.as_str()))
     else {
         return false;
     };
-    let Ok(version) = hash.version.map_or(Ok(argon2::Version::default()), argon2::Version::try_from) else { return false };
+    let Ok(version) = hash.version.map_or(Ok(argon2::Version::default()), argon2::Version::try_from) else {
+        return false;
+    };
     let blocks = params.block_count();
     let argon2 = Argon2::new(algorithm, version, params);
     let mut computed = [0u8; argon2::password_hash::phc::Output::MAX_LENGTH];
     let Some(computed) = computed.get_mut(..expected.len()) else { return false };
     let hashed = match WorkMemory::new(blocks) {
-        Some(mut memory) => argon2.hash_password_into_with_memory(password.as_bytes(), salt.as_ref(), computed, memory.blocks()),
+        Some(mut memory) => {
+            argon2.hash_password_into_with_memory(password.as_bytes(), salt.as_ref(), computed, memory.blocks())
+        }
         None => argon2.hash_password_into(password.as_bytes(), salt.as_ref(), computed),
     };
     // `Output`'s equality is constant-time.
@@ -229,9 +234,6 @@ mod tests {
 
     #[test]
     fn sha256_is_hex_of_the_digest() {
-        assert_eq!(
-            sha256_hex("abc"),
-            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
-        );
+        assert_eq!(sha256_hex("abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
     }
 }

@@ -59,7 +59,8 @@ impl Application {
         if let Err(err) = crate::qwc::check_public_url(&settings.public_url) {
             tracing::warn!("{err}");
         }
-        let listener = TcpListener::bind(&settings.listen).with_context(|| format!("listening on {}", settings.listen))?;
+        let listener =
+            TcpListener::bind(&settings.listen).with_context(|| format!("listening on {}", settings.listen))?;
         listener.set_nonblocking(true)?;
         let port = listener.local_addr()?.port();
         let state = AppState {

@@ -37,7 +37,9 @@ fn same_secret(a: &str, b: &str) -> bool {
 /// The live session of a request's cookie, if any.
 pub async fn session_of(req: &HttpRequest, state: &AppState) -> Result<Option<admins::SessionInfo>, ApiError> {
     match req.cookie(SESSION_COOKIE) {
-        Some(cookie) if !cookie.value().is_empty() => Ok(admins::session(&state.db, &secrets::sha256_hex(cookie.value())).await?),
+        Some(cookie) if !cookie.value().is_empty() => {
+            Ok(admins::session(&state.db, &secrets::sha256_hex(cookie.value())).await?)
+        }
         _ => Ok(None),
     }
 }
@@ -96,8 +98,14 @@ fn session_json(session: &admins::SessionInfo) -> serde_json::Value {
 async fn open_session(state: &AppState, admin: &catalog::Admin) -> Result<HttpResponse, ApiError> {
     let cookie_value = secrets::new_ticket();
     let csrf = secrets::new_ticket();
-    admins::create_session(&state.db, admin, &secrets::sha256_hex(&cookie_value), &csrf, chrono::Duration::hours(SESSION_HOURS))
-        .await?;
+    admins::create_session(
+        &state.db,
+        admin,
+        &secrets::sha256_hex(&cookie_value),
+        &csrf,
+        chrono::Duration::hours(SESSION_HOURS),
+    )
+    .await?;
     let session = admins::session(&state.db, &secrets::sha256_hex(&cookie_value))
         .await?
         .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("a new session could not be read back")))?;
@@ -157,7 +165,9 @@ pub async fn logout(req: HttpRequest, state: web::Data<AppState>) -> Result<Http
 pub async fn current_session(caller: Caller) -> Result<HttpResponse, ApiError> {
     match caller.session {
         Some(session) => Ok(HttpResponse::Ok().json(session_json(&session))),
-        None => Err(ApiError::Unauthenticated("this route describes a browser session; bearer tokens have none".into())),
+        None => {
+            Err(ApiError::Unauthenticated("this route describes a browser session; bearer tokens have none".into()))
+        }
     }
 }
 
@@ -183,7 +193,9 @@ pub async fn setup(state: web::Data<AppState>, body: web::Json<SetupBody>) -> Re
         return Err(ApiError::Unprocessable(format!("{email:?} is not an email address")));
     }
     if body.password.chars().count() < MIN_PASSWORD_CHARS {
-        return Err(ApiError::Unprocessable(format!("the password must have at least {MIN_PASSWORD_CHARS} characters")));
+        return Err(ApiError::Unprocessable(format!(
+            "the password must have at least {MIN_PASSWORD_CHARS} characters"
+        )));
     }
     let password = body.password.clone();
     let phc = tokio::task::spawn_blocking(move || secrets::hash_password(&password))

@@ -105,7 +105,8 @@ fn json_config() -> web::JsonConfig {
 }
 
 fn query_config() -> web::QueryConfig {
-    web::QueryConfig::default().error_handler(|err, _| ApiError::BadRequest(format!("invalid query string: {err}")).into())
+    web::QueryConfig::default()
+        .error_handler(|err, _| ApiError::BadRequest(format!("invalid query string: {err}")).into())
 }
 
 fn path_config() -> web::PathConfig {
@@ -117,11 +118,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.app_data(json_config())
         .app_data(query_config())
         .app_data(path_config())
-        .service(
-            web::resource("/qbwc")
-                .route(web::post().to(qbwc::post))
-                .route(web::get().to(qbwc::wsdl)),
-        )
+        .service(web::resource("/qbwc").route(web::post().to(qbwc::post)).route(web::get().to(qbwc::wsdl)))
         .route("/healthz", web::get().to(pages::healthz))
         .route("/metrics", web::get().to(pages::metrics))
         .route("/support", web::get().to(pages::support))
@@ -172,11 +169,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 pub fn serve(listener: TcpListener, state: AppState) -> std::io::Result<Server> {
     let workers = state.settings.workers;
     let data = web::Data::new(state);
-    let mut server = HttpServer::new(move || {
-        App::new().wrap(admin::security_headers()).app_data(data.clone()).configure(routes)
-    })
-        .listen(listener)?
-        .shutdown_timeout(5);
+    let mut server =
+        HttpServer::new(move || App::new().wrap(admin::security_headers()).app_data(data.clone()).configure(routes))
+            .listen(listener)?
+            .shutdown_timeout(5);
     if workers > 0 {
         server = server.workers(workers);
     }

@@ -82,9 +82,10 @@ async fn handle_post(req: HttpRequest, mut payload: web::Payload, state: web::Da
         .filter(|v| !v.is_empty() && *v != "\"\"")
         .map(str::to_string);
     if let Some(action) = &soap_action
-        && soap::method_from_soap_action(action).is_none() {
-            return fault(FaultCode::Client, &format!("unknown SOAPAction {action}"));
-        }
+        && soap::method_from_soap_action(action).is_none()
+    {
+        return fault(FaultCode::Client, &format!("unknown SOAPAction {action}"));
+    }
     let limit = state.settings.max_body_bytes;
     let declared = req
         .headers()
@@ -118,7 +119,8 @@ async fn handle_post(req: HttpRequest, mut payload: web::Payload, state: web::Da
         let parse_span = tracing::Span::current();
         let parser = tokio::task::spawn_blocking(move || {
             let _entered = parse_span.enter();
-            let input = std::io::BufReader::with_capacity(64 * 1024, ChannelReader { rx: body_rx, current: Bytes::new() });
+            let input =
+                std::io::BufReader::with_capacity(64 * 1024, ChannelReader { rx: body_rx, current: Bytes::new() });
             parse_body(input, &mut ChannelSink(event_tx), &limits);
         });
         let pump = {

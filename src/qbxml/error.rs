@@ -79,28 +79,17 @@ mod tests {
     #[test]
     fn messages_are_lower_case_without_trailing_period() {
         let errors = [
-            ParseError::Xml {
-                position: 3,
-                message: "expected `</a>`".into(),
-            },
+            ParseError::Xml { position: 3, message: "expected `</a>`".into() },
             ParseError::InvalidUtf8 { position: 9 },
             ParseError::Doctype,
             ParseError::TooDeep { limit: 64 },
             ParseError::UnknownEntity("nbsp".into()),
             ParseError::InvalidCharRef("#xZZ".into()),
             ParseError::TokenTooLarge { limit: 10 },
-            ParseError::Truncated {
-                open_element: "CustomerRet".into(),
-            },
+            ParseError::Truncated { open_element: "CustomerRet".into() },
             ParseError::Io("broken pipe".into()),
-            ParseError::StatusCode {
-                element: "CustomerQueryRs".into(),
-                value: None,
-            },
-            ParseError::StatusCode {
-                element: "CustomerQueryRs".into(),
-                value: Some("abc".into()),
-            },
+            ParseError::StatusCode { element: "CustomerQueryRs".into(), value: None },
+            ParseError::StatusCode { element: "CustomerQueryRs".into(), value: Some("abc".into()) },
             ParseError::Structure("root element is <foo>, expected <QBXML>".into()),
         ];
         for error in errors {
@@ -109,19 +98,11 @@ mod tests {
             assert!(!message.ends_with('.'), "{message}");
         }
         assert_eq!(
-            ParseError::StatusCode {
-                element: "CustomerQueryRs".into(),
-                value: None
-            }
-            .to_string(),
+            ParseError::StatusCode { element: "CustomerQueryRs".into(), value: None }.to_string(),
             "<CustomerQueryRs> has no statusCode attribute"
         );
         assert_eq!(
-            ParseError::StatusCode {
-                element: "X".into(),
-                value: Some("abc".into())
-            }
-            .to_string(),
+            ParseError::StatusCode { element: "X".into(), value: Some("abc".into()) }.to_string(),
             "<X> has a non-integer (\"abc\") statusCode attribute"
         );
     }

@@ -61,35 +61,20 @@ mod tests {
 
     #[test]
     fn markup_characters_are_escaped() {
-        assert_eq!(
-            escaped("a&b<c>d\"e'f", Context::Text),
-            "a&amp;b&lt;c&gt;d\"e'f"
-        );
-        assert_eq!(
-            escaped("a&b<c>d\"e'f", Context::Attribute),
-            "a&amp;b&lt;c&gt;d&quot;e&apos;f"
-        );
+        assert_eq!(escaped("a&b<c>d\"e'f", Context::Text), "a&amp;b&lt;c&gt;d\"e'f");
+        assert_eq!(escaped("a&b<c>d\"e'f", Context::Attribute), "a&amp;b&lt;c&gt;d&quot;e&apos;f");
     }
 
     #[test]
     fn non_ascii_becomes_numeric_references() {
-        assert_eq!(
-            escaped("Jean-Sébastien ☃ 😀", Context::Text),
-            "Jean-S&#233;bastien &#9731; &#128512;"
-        );
+        assert_eq!(escaped("Jean-Sébastien ☃ 😀", Context::Text), "Jean-S&#233;bastien &#9731; &#128512;");
     }
 
     #[test]
     fn control_characters_are_stripped_and_whitespace_kept() {
-        assert_eq!(
-            escaped("a\u{0}b\u{1b}c\u{7f}d\u{85}e\u{FFFF}", Context::Text),
-            "abcde"
-        );
+        assert_eq!(escaped("a\u{0}b\u{1b}c\u{7f}d\u{85}e\u{FFFF}", Context::Text), "abcde");
         assert_eq!(escaped("l1\nl2\tx\r\n", Context::Text), "l1\nl2\tx&#13;\n");
-        assert_eq!(
-            escaped("l1\nl2\tx\r", Context::Attribute),
-            "l1&#10;l2&#9;x&#13;"
-        );
+        assert_eq!(escaped("l1\nl2\tx\r", Context::Attribute), "l1&#10;l2&#9;x&#13;");
     }
 
     #[test]

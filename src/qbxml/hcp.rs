@@ -52,10 +52,8 @@ const LEGAL_COMPANY_NAME: &str = "CompanyQueryRs/CompanyRet/LegalCompanyName";
 const DATA_EXT: &str = "CompanyQueryRs/CompanyRet/DataExtRet";
 const DATA_EXT_NAME: &str = "CompanyQueryRs/CompanyRet/DataExtRet/DataExtName";
 const DATA_EXT_VALUE: &str = "CompanyQueryRs/CompanyRet/DataExtRet/DataExtValue";
-const PERSONAL_DATA: &str =
-    "PreferencesQueryRs/PreferencesRet/CurrentAppAccessRights/IsPersonalDataAccessAllowed";
-const AUTOMATIC_LOGIN: &str =
-    "PreferencesQueryRs/PreferencesRet/CurrentAppAccessRights/IsAutomaticLoginAllowed";
+const PERSONAL_DATA: &str = "PreferencesQueryRs/PreferencesRet/CurrentAppAccessRights/IsPersonalDataAccessAllowed";
+const AUTOMATIC_LOGIN: &str = "PreferencesQueryRs/PreferencesRet/CurrentAppAccessRights/IsAutomaticLoginAllowed";
 
 const CAPTURED: &[&str] = &[
     PRODUCT_NAME,
@@ -74,11 +72,7 @@ const CAPTURED: &[&str] = &[
 
 /// Every ancestor of a captured path: the only elements descended into.
 fn is_on_a_captured_path(path: &str) -> bool {
-    CAPTURED.iter().any(|target| {
-        target
-            .strip_prefix(path)
-            .is_some_and(|rest| rest.starts_with('/'))
-    })
+    CAPTURED.iter().any(|target| target.strip_prefix(path).is_some_and(|rest| rest.starts_with('/')))
 }
 
 /// Reads a strHCPResponse document (already unescaped from the SOAP envelope).
@@ -93,14 +87,10 @@ pub fn parse_hcp(xml: &str) -> Result<Hcp, ParseError> {
     match input.next()? {
         Node::Start(name) if name == "QBXML" => {}
         Node::Start(name) => {
-            return Err(ParseError::Structure(format!(
-                "root element is <{name}>, expected <QBXML>"
-            )));
+            return Err(ParseError::Structure(format!("root element is <{name}>, expected <QBXML>")));
         }
         other => {
-            return Err(ParseError::Structure(format!(
-                "unexpected {other:?} at the start of the document"
-            )));
+            return Err(ParseError::Structure(format!("unexpected {other:?} at the start of the document")));
         }
     }
     loop {
@@ -135,17 +125,8 @@ pub fn parse_hcp(xml: &str) -> Result<Hcp, ParseError> {
                 if CAPTURED.contains(&path.as_str()) {
                     // Values that are too long are treated as missing.
                     let value = input.take_text().into_value().unwrap_or(None);
-                    store(
-                        &mut hcp,
-                        &path,
-                        value,
-                        &mut data_ext_name,
-                        &mut data_ext_value,
-                    );
-                } else if path == DATA_EXT
-                    && data_ext_name.as_deref() == Some("FileID")
-                    && hcp.file_id.is_none()
-                {
+                    store(&mut hcp, &path, value, &mut data_ext_name, &mut data_ext_value);
+                } else if path == DATA_EXT && data_ext_name.as_deref() == Some("FileID") && hcp.file_id.is_none() {
                     hcp.file_id = data_ext_value.take();
                 }
                 pop(&mut path);
@@ -196,17 +177,12 @@ mod tests {
     use crate::qbxml::choose_version;
 
     fn versions(list: &[&str]) -> Vec<QbxmlVersion> {
-        list.iter()
-            .map(|v| QbxmlVersion::parse(v).unwrap())
-            .collect()
+        list.iter().map(|v| QbxmlVersion::parse(v).unwrap()).collect()
     }
 
     #[test]
     fn quickbooks_pro_2006() {
-        let hcp = parse_hcp(include_str!(
-            "../../qbxml-fixtures/qbxml/hcp-response.qb-pro-2006.xml"
-        ))
-        .unwrap();
+        let hcp = parse_hcp(include_str!("../../qbxml-fixtures/qbxml/hcp-response.qb-pro-2006.xml")).unwrap();
         assert_eq!(
             hcp,
             Hcp {
@@ -214,9 +190,7 @@ mod tests {
                 major_version: Some("16".into()),
                 minor_version: Some("0".into()),
                 country: Some("US".into()),
-                supported_versions: versions(&[
-                    "1.0", "1.1", "2.0", "2.1", "3.0", "4.0", "4.1", "5.0"
-                ]),
+                supported_versions: versions(&["1.0", "1.1", "2.0", "2.1", "3.0", "4.0", "4.1", "5.0"]),
                 file_mode: Some("SingleUser".into()),
                 company_name: Some("Test Company".into()),
                 legal_company_name: Some("Test Company".into()),
@@ -225,89 +199,48 @@ mod tests {
                 automatic_login_allowed: Some(false),
             }
         );
-        assert_eq!(
-            choose_version(&hcp.supported_versions),
-            Ok(QbxmlVersion::MIN_SUPPORTED)
-        );
+        assert_eq!(choose_version(&hcp.supported_versions), Ok(QbxmlVersion::MIN_SUPPORTED));
     }
 
     #[test]
     fn quickbooks_premier_2012_sample_file() {
-        let hcp = parse_hcp(include_str!(
-            "../../qbxml-fixtures/qbxml/hcp-response.qb-premier-2012-sample.xml"
-        ))
-        .unwrap();
-        assert_eq!(
-            hcp.product_name.as_deref(),
-            Some("QuickBooks: Premier Manufacturing and Wholesale Edition 2012")
-        );
+        let hcp =
+            parse_hcp(include_str!("../../qbxml-fixtures/qbxml/hcp-response.qb-premier-2012-sample.xml")).unwrap();
+        assert_eq!(hcp.product_name.as_deref(), Some("QuickBooks: Premier Manufacturing and Wholesale Edition 2012"));
         assert_eq!(hcp.major_version.as_deref(), Some("22"));
         assert_eq!(hcp.supported_versions.len(), 14);
-        assert_eq!(
-            hcp.supported_versions.last(),
-            Some(&QbxmlVersion::new(11, 0))
-        );
-        assert_eq!(
-            hcp.company_name.as_deref(),
-            Some("Wholesale/Distributor Sample File")
-        );
-        assert_eq!(
-            hcp.legal_company_name.as_deref(),
-            Some("Your Company Name Goes here")
-        );
-        assert_eq!(
-            hcp.file_id.as_deref(),
-            Some("{CA1C3EB8-1B61-4747-A743-8D5B438B83AC}")
-        );
+        assert_eq!(hcp.supported_versions.last(), Some(&QbxmlVersion::new(11, 0)));
+        assert_eq!(hcp.company_name.as_deref(), Some("Wholesale/Distributor Sample File"));
+        assert_eq!(hcp.legal_company_name.as_deref(), Some("Your Company Name Goes here"));
+        assert_eq!(hcp.file_id.as_deref(), Some("{CA1C3EB8-1B61-4747-A743-8D5B438B83AC}"));
         assert_eq!(hcp.automatic_login_allowed, Some(true));
         assert_eq!(hcp.personal_data_access_allowed, Some(false));
-        assert_eq!(
-            choose_version(&hcp.supported_versions),
-            Ok(QbxmlVersion::new(11, 0))
-        );
+        assert_eq!(choose_version(&hcp.supported_versions), Ok(QbxmlVersion::new(11, 0)));
     }
 
     #[test]
     fn the_malformed_capture_gives_a_clean_error() {
-        let result = parse_hcp(include_str!(
-            "../../qbxml-fixtures/qbxml/hcp-response.qbwc-test-helper.malformed.xml"
-        ));
+        let result = parse_hcp(include_str!("../../qbxml-fixtures/qbxml/hcp-response.qbwc-test-helper.malformed.xml"));
         let error = result.unwrap_err();
         assert!(matches!(error, ParseError::Xml { .. }), "{error:?}");
-        assert!(
-            error.to_string().starts_with("malformed xml at byte "),
-            "{error}"
-        );
+        assert!(error.to_string().starts_with("malformed xml at byte "), "{error}");
     }
 
     #[test]
     fn the_malformed_capture_repaired_parses() {
-        let repaired =
-            include_str!("../../qbxml-fixtures/qbxml/hcp-response.qbwc-test-helper.malformed.xml")
-                .replace("STR255TYPE<yzer/DataExtType>", "STR255TYPE</DataExtType>");
+        let repaired = include_str!("../../qbxml-fixtures/qbxml/hcp-response.qbwc-test-helper.malformed.xml")
+            .replace("STR255TYPE<yzer/DataExtType>", "STR255TYPE</DataExtType>");
         let hcp = parse_hcp(&repaired).unwrap();
         assert_eq!(hcp.product_name.as_deref(), Some("QuickBooks Pro 2014"));
-        assert_eq!(
-            hcp.supported_versions.last(),
-            Some(&QbxmlVersion::new(13, 0))
-        );
-        assert_eq!(
-            hcp.file_id.as_deref(),
-            Some("{00000ee-1111-ffff-cccc-5ff123456047}")
-        );
+        assert_eq!(hcp.supported_versions.last(), Some(&QbxmlVersion::new(13, 0)));
+        assert_eq!(hcp.file_id.as_deref(), Some("{00000ee-1111-ffff-cccc-5ff123456047}"));
         assert_eq!(hcp.company_name.as_deref(), Some("myCompany"));
-        assert_eq!(
-            choose_version(&hcp.supported_versions),
-            Ok(QbxmlVersion::MAX_SUPPORTED)
-        );
+        assert_eq!(choose_version(&hcp.supported_versions), Ok(QbxmlVersion::MAX_SUPPORTED));
     }
 
     #[test]
     fn unusual_inputs() {
-        assert_eq!(
-            parse_hcp("<QBXML><QBXMLMsgsRs/></QBXML>").unwrap(),
-            Hcp::default()
-        );
+        assert_eq!(parse_hcp("<QBXML><QBXMLMsgsRs/></QBXML>").unwrap(), Hcp::default());
         let odd = "<QBXML><QBXMLMsgsRs><HostQueryRs statusCode=\"0\"><HostRet><SupportedQBXMLVersion>CA3.0</SupportedQBXMLVersion>\
                    <SupportedQBXMLVersion>13.0</SupportedQBXMLVersion><SupportedQBXMLVersion> 13.0 </SupportedQBXMLVersion>\
                    <Unknown><ProductName>nested decoy</ProductName></Unknown></HostRet></HostQueryRs>\

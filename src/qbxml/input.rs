@@ -72,9 +72,7 @@ impl CapturedText {
         }
         // Almost every value is clean: then the captured string is reused as it is. Forbidden
         // characters are controls (one byte below 0x20) or U+FFFE/U+FFFF (lead byte 0xEF).
-        let suspicious = trimmed
-            .bytes()
-            .any(|b| (b < 0x20 && !matches!(b, b'\t' | b'\n' | b'\r')) || b == 0xEF);
+        let suspicious = trimmed.bytes().any(|b| (b < 0x20 && !matches!(b, b'\t' | b'\n' | b'\r')) || b == 0xEF);
         if !suspicious || !trimmed.chars().any(is_forbidden_control) {
             let start = self.text.len() - trim_start_xml_whitespace(&self.text).len();
             let end = trim_end_xml_whitespace(&self.text).len();
@@ -85,10 +83,7 @@ impl CapturedText {
             }
             return Ok(Some(text));
         }
-        let cleaned: String = trimmed
-            .chars()
-            .filter(|c| !is_forbidden_control(*c))
-            .collect();
+        let cleaned: String = trimmed.chars().filter(|c| !is_forbidden_control(*c)).collect();
         Ok(Some(cleaned))
     }
 }
@@ -310,30 +305,32 @@ impl<R: BufRead> XmlInput<R> {
             let bom_is_text = &mut self.bom_is_text;
             // Tokens the caller does not see (the line breaks between elements, most of all)
             // are read on without leaving the window's reader.
-            let (step, read_to) = window.with_dependent_mut(|_, reader| loop {
-                let before = reader.buffer_position();
-                state.position = base + before;
-                let step = match reader.read_event() {
-                    // All of the slice was read (or it held only a byte order mark).
-                    Ok(Event::Eof) => Step::Exhausted,
-                    Ok(event) => {
-                        if reader.buffer_position() - before > MAX_TOKEN_BYTES {
-                            Step::Failed(ParseError::TokenTooLarge { limit: MAX_TOKEN_BYTES })
-                        } else {
-                            match state.handle(event, std::mem::take(bom_is_text)) {
-                                Ok(None) => continue,
-                                node => Step::Token(node),
+            let (step, read_to) = window.with_dependent_mut(|_, reader| {
+                loop {
+                    let before = reader.buffer_position();
+                    state.position = base + before;
+                    let step = match reader.read_event() {
+                        // All of the slice was read (or it held only a byte order mark).
+                        Ok(Event::Eof) => Step::Exhausted,
+                        Ok(event) => {
+                            if reader.buffer_position() - before > MAX_TOKEN_BYTES {
+                                Step::Failed(ParseError::TokenTooLarge { limit: MAX_TOKEN_BYTES })
+                            } else {
+                                match state.handle(event, std::mem::take(bom_is_text)) {
+                                    Ok(None) => continue,
+                                    node => Step::Token(node),
+                                }
                             }
                         }
-                    }
-                    Err(XmlError::Syntax(_)) if !input_done => Step::Incomplete,
-                    Err(error) => Step::Failed(map_xml_error(error, base + reader.error_position())),
-                };
-                let read_to = match step {
-                    Step::Incomplete => before,
-                    _ => reader.buffer_position(),
-                };
-                break (step, read_to);
+                        Err(XmlError::Syntax(_)) if !input_done => Step::Incomplete,
+                        Err(error) => Step::Failed(map_xml_error(error, base + reader.error_position())),
+                    };
+                    let read_to = match step {
+                        Step::Incomplete => before,
+                        _ => reader.buffer_position(),
+                    };
+                    break (step, read_to);
+                }
             });
             // A token that stopped the reader before it read anything starts the window again,
             // byte order mark included.
@@ -425,9 +422,7 @@ impl State {
     /// Once all input has been read: the document must be complete.
     fn end_of_document(&self) -> Result<Node, ParseError> {
         if let Some(open) = self.open.last() {
-            return Err(ParseError::Truncated {
-                open_element: open.to_string(),
-            });
+            return Err(ParseError::Truncated { open_element: open.to_string() });
         }
         if !self.root_seen {
             return Err(self.structure("the document has no root element"));
@@ -465,7 +460,8 @@ impl State {
             Event::Text(text) => {
                 // Line ends need normalizing only where there is a CR (never in a response
                 // that came through the SOAP envelope, which normalized them already).
-                let content = if text.as_bytes().contains(&b'\r') { text.xml10_content() } else { Cow::Borrowed(&*text) };
+                let content =
+                    if text.as_bytes().contains(&b'\r') { text.xml10_content() } else { Cow::Borrowed(&*text) };
                 if self.open.is_empty() {
                     if bom || !content.chars().all(is_xml_whitespace) {
                         return Err(self.structure("text outside the root element"));
@@ -533,8 +529,7 @@ impl State {
             self.scratch.clear();
             decode_attribute(&attribute.value, &mut self.scratch, self.position)?;
             if keep {
-                self.attrs
-                    .push((attribute.key.as_ref().to_owned(), self.scratch.clone()));
+                self.attrs.push((attribute.key.as_ref().to_owned(), self.scratch.clone()));
             }
         }
         self.capturing = false;
@@ -561,10 +556,7 @@ fn map_xml_error(error: XmlError, position: u64) -> ParseError {
     match error {
         XmlError::Io(io_error) => ParseError::Io(io_error.to_string()),
         XmlError::Encoding(_) => ParseError::InvalidUtf8 { position },
-        other => ParseError::Xml {
-            position,
-            message: other.to_string(),
-        },
+        other => ParseError::Xml { position, message: other.to_string() },
     }
 }
 
@@ -587,10 +579,7 @@ fn push_captured(captured: &mut CapturedText, piece: &str) {
 
 /// Resolves the body of `&...;` (without `&` and `;`): a predefined entity or a character
 /// reference. Anything else is refused.
-pub(crate) fn resolve_reference<'a>(
-    name: &'a str,
-    utf8: &'a mut [u8; 4],
-) -> Result<&'a str, ParseError> {
+pub(crate) fn resolve_reference<'a>(name: &'a str, utf8: &'a mut [u8; 4]) -> Result<&'a str, ParseError> {
     match name {
         "lt" => return Ok("<"),
         "gt" => return Ok(">"),
@@ -603,15 +592,10 @@ pub(crate) fn resolve_reference<'a>(
         return Err(ParseError::UnknownEntity(shorten(name)));
     };
     let code = match number.strip_prefix('x') {
-        Some(hex)
-            if !hex.is_empty() && hex.len() <= 8 && hex.bytes().all(|b| b.is_ascii_hexdigit()) =>
-        {
+        Some(hex) if !hex.is_empty() && hex.len() <= 8 && hex.bytes().all(|b| b.is_ascii_hexdigit()) => {
             u32::from_str_radix(hex, 16).ok()
         }
-        None if !number.is_empty()
-            && number.len() <= 10
-            && number.bytes().all(|b| b.is_ascii_digit()) =>
-        {
+        None if !number.is_empty() && number.len() <= 10 && number.bytes().all(|b| b.is_ascii_digit()) => {
             number.parse::<u32>().ok()
         }
         _ => None,
@@ -636,10 +620,7 @@ fn shorten(name: &str) -> String {
 /// `position` is only used in error messages.
 fn decode_attribute(raw: &str, out: &mut String, position: u64) -> Result<(), ParseError> {
     if raw.contains('<') {
-        return Err(ParseError::Xml {
-            position,
-            message: "'<' in an attribute value".into(),
-        });
+        return Err(ParseError::Xml { position, message: "'<' in an attribute value".into() });
     }
     let mut rest = raw;
     while let Some(amp) = rest.find('&') {
@@ -661,13 +642,7 @@ fn decode_attribute(raw: &str, out: &mut String, position: u64) -> Result<(), Pa
 
 fn push_normalized(out: &mut String, text: &str) {
     let text = text.replace("\r\n", " ");
-    out.extend(text.chars().map(|c| {
-        if matches!(c, '\t' | '\n' | '\r') {
-            ' '
-        } else {
-            c
-        }
-    }));
+    out.extend(text.chars().map(|c| if matches!(c, '\t' | '\n' | '\r') { ' ' } else { c }));
 }
 
 #[cfg(test)]
@@ -710,10 +685,8 @@ mod tests {
 
     #[test]
     fn text_and_references_are_joined_and_resolved_when_captured() {
-        let mut input = XmlInput::new(
-            "<a>\n  x &amp; y&#233;&#xE9;&lt;&gt;&quot;&apos;<![CDATA[<z>]]>\n</a>".as_bytes(),
-            None,
-        );
+        let mut input =
+            XmlInput::new("<a>\n  x &amp; y&#233;&#xE9;&lt;&gt;&quot;&apos;<![CDATA[<z>]]>\n</a>".as_bytes(), None);
         assert_eq!(input.next().unwrap(), Node::Start("a".into()));
         input.capture_text();
         assert_eq!(input.next().unwrap(), Node::End("a".into()));
@@ -727,18 +700,12 @@ mod tests {
         input.next().unwrap();
         input.capture_text();
         input.next().unwrap();
-        assert_eq!(
-            input.take_text().into_value().unwrap().as_deref(),
-            Some("one\ntwo")
-        );
+        assert_eq!(input.take_text().into_value().unwrap().as_deref(), Some("one\ntwo"));
     }
 
     #[test]
     fn attributes_are_decoded_only_at_the_chosen_depth() {
-        let mut input = XmlInput::new(
-            "<a x=\"1\"><b y=\"&quot;q&quot; &#233;\tz\"/></a>".as_bytes(),
-            Some(2),
-        );
+        let mut input = XmlInput::new("<a x=\"1\"><b y=\"&quot;q&quot; &#233;\tz\"/></a>".as_bytes(), Some(2));
         input.next().unwrap();
         assert!(input.attrs().is_empty());
         input.next().unwrap();
@@ -747,48 +714,22 @@ mod tests {
 
     #[test]
     fn malformed_attribute_values_are_refused() {
-        assert!(matches!(
-            walk("<a b=\"x < y\"/>"),
-            Err(ParseError::Xml { .. })
-        ));
-        assert!(matches!(
-            walk("<a b=\"x & y\"/>"),
-            Err(ParseError::Xml { .. })
-        ));
-        assert!(matches!(
-            walk("<a b=\"1\" b=\"2\"/>"),
-            Err(ParseError::Xml { .. })
-        ));
+        assert!(matches!(walk("<a b=\"x < y\"/>"), Err(ParseError::Xml { .. })));
+        assert!(matches!(walk("<a b=\"x & y\"/>"), Err(ParseError::Xml { .. })));
+        assert!(matches!(walk("<a b=\"1\" b=\"2\"/>"), Err(ParseError::Xml { .. })));
     }
 
     #[test]
     fn unknown_entities_are_refused_in_text_and_attributes() {
-        assert_eq!(
-            walk("<a>&nbsp;</a>"),
-            Err(ParseError::UnknownEntity("nbsp".into()))
-        );
-        assert_eq!(
-            walk("<a b=\"&foo;\"/>"),
-            Err(ParseError::UnknownEntity("foo".into()))
-        );
+        assert_eq!(walk("<a>&nbsp;</a>"), Err(ParseError::UnknownEntity("nbsp".into())));
+        assert_eq!(walk("<a b=\"&foo;\"/>"), Err(ParseError::UnknownEntity("foo".into())));
     }
 
     #[test]
     fn invalid_character_references_are_refused() {
-        for bad in [
-            "&#0;",
-            "&#1;",
-            "&#xD800;",
-            "&#x110000;",
-            "&#xZZ;",
-            "&#;",
-            "&#99999999999;",
-        ] {
+        for bad in ["&#0;", "&#1;", "&#xD800;", "&#x110000;", "&#xZZ;", "&#;", "&#99999999999;"] {
             let xml = format!("<a>{bad}</a>");
-            assert!(
-                matches!(walk(&xml), Err(ParseError::InvalidCharRef(_))),
-                "{bad}"
-            );
+            assert!(matches!(walk(&xml), Err(ParseError::InvalidCharRef(_))), "{bad}");
         }
     }
 
@@ -802,26 +743,14 @@ mod tests {
     fn nesting_is_bounded() {
         let ok = format!("{}{}", "<a>".repeat(MAX_DEPTH), "</a>".repeat(MAX_DEPTH));
         assert!(walk(&ok).is_ok());
-        let deep = format!(
-            "{}{}",
-            "<a>".repeat(MAX_DEPTH + 1),
-            "</a>".repeat(MAX_DEPTH + 1)
-        );
+        let deep = format!("{}{}", "<a>".repeat(MAX_DEPTH + 1), "</a>".repeat(MAX_DEPTH + 1));
         assert_eq!(walk(&deep), Err(ParseError::TooDeep { limit: MAX_DEPTH }));
     }
 
     #[test]
     fn truncated_documents_are_refused() {
-        assert_eq!(
-            walk("<a><b>text"),
-            Err(ParseError::Truncated {
-                open_element: "b".into()
-            })
-        );
-        assert!(matches!(
-            walk("<a><b attr=\"x"),
-            Err(ParseError::Xml { .. })
-        ));
+        assert_eq!(walk("<a><b>text"), Err(ParseError::Truncated { open_element: "b".into() }));
+        assert!(matches!(walk("<a><b attr=\"x"), Err(ParseError::Xml { .. })));
         assert!(matches!(walk(""), Err(ParseError::Structure(_))));
     }
 
@@ -835,10 +764,7 @@ mod tests {
 
     #[test]
     fn mismatched_end_tags_are_refused() {
-        assert!(matches!(
-            walk("<a><b></a></b>"),
-            Err(ParseError::Xml { .. })
-        ));
+        assert!(matches!(walk("<a><b></a></b>"), Err(ParseError::Xml { .. })));
     }
 
     #[test]
@@ -853,10 +779,7 @@ mod tests {
             }
             result = input.next();
         }
-        assert!(
-            matches!(result, Err(ParseError::InvalidUtf8 { .. })),
-            "{result:?}"
-        );
+        assert!(matches!(result, Err(ParseError::InvalidUtf8 { .. })), "{result:?}");
     }
 
     #[test]
@@ -912,12 +835,7 @@ mod tests {
     #[test]
     fn oversized_tokens_are_refused() {
         let xml = format!("<a>{}</a>", "x".repeat(MAX_TOKEN_BYTES as usize + 10));
-        assert_eq!(
-            walk(&xml),
-            Err(ParseError::TokenTooLarge {
-                limit: MAX_TOKEN_BYTES
-            })
-        );
+        assert_eq!(walk(&xml), Err(ParseError::TokenTooLarge { limit: MAX_TOKEN_BYTES }));
     }
 
     #[test]
@@ -927,10 +845,7 @@ mod tests {
         input.next().unwrap();
         input.capture_text();
         input.next().unwrap();
-        assert_eq!(
-            input.take_text().into_value().unwrap().map(|v| v.len()),
-            Some(MAX_TEXT_BYTES)
-        );
+        assert_eq!(input.take_text().into_value().unwrap().map(|v| v.len()), Some(MAX_TEXT_BYTES));
 
         let long = format!("<a>{}&amp;</a>", "y".repeat(MAX_TEXT_BYTES));
         let mut input = XmlInput::new(long.as_bytes(), None);
@@ -959,10 +874,7 @@ mod tests {
         input.next().unwrap();
         input.capture_text();
         input.next().unwrap();
-        assert_eq!(
-            input.take_text().into_value().unwrap().as_deref(),
-            Some("xy")
-        );
+        assert_eq!(input.take_text().into_value().unwrap().as_deref(), Some("xy"));
     }
 
     #[test]

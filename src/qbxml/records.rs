@@ -187,11 +187,7 @@ impl Slot {
 
 impl std::fmt::Display for Slot {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        if self.parent.is_empty() {
-            f.write_str(self.name)
-        } else {
-            write!(f, "{}/{}", self.parent, self.name)
-        }
+        if self.parent.is_empty() { f.write_str(self.name) } else { write!(f, "{}/{}", self.parent, self.name) }
     }
 }
 
@@ -349,12 +345,7 @@ pub(crate) fn read_record<R: BufRead>(
     spec: &'static RecordSpec,
 ) -> Result<RawRecord, ParseError> {
     let base = input.depth();
-    let mut record = RawRecord {
-        spec,
-        values: vec![None; spec.slots.len()],
-        problem: None,
-        next_slot: 0,
-    };
+    let mut record = RawRecord { spec, values: vec![None; spec.slots.len()], problem: None, next_slot: 0 };
     let mut seen = vec![false; spec.slots.len()];
     let mut aggregate: Option<SmolStr> = None;
     let mut aggregates_seen: Vec<SmolStr> = Vec::new();
@@ -387,23 +378,15 @@ pub(crate) fn read_record<R: BufRead>(
             },
             Node::Start(name) if depth == base + 2 => {
                 if let Some(slot) = field {
-                    record.note_problem(format!(
-                        "{} contains an unexpected <{name}>",
-                        spec.slots[slot]
-                    ));
+                    record.note_problem(format!("{} contains an unexpected <{name}>", spec.slots[slot]));
                     input.skip_element()?;
                     continue;
                 }
-                let found = aggregate
-                    .as_deref()
-                    .and_then(|parent| spec.find(parent, &name, cursor));
+                let found = aggregate.as_deref().and_then(|parent| spec.find(parent, &name, cursor));
                 match found {
                     Some(Child::Leaf(slot)) => {
                         if seen[slot] {
-                            record.note_problem(format!(
-                                "{} appears more than once",
-                                spec.slots[slot]
-                            ));
+                            record.note_problem(format!("{} appears more than once", spec.slots[slot]));
                         }
                         seen[slot] = true;
                         field = Some(slot);
@@ -419,10 +402,9 @@ pub(crate) fn read_record<R: BufRead>(
                 if let Some(slot) = field.take() {
                     match input.take_text().into_value() {
                         Ok(value) => record.values[slot] = value,
-                        Err(_) => record.note_problem(format!(
-                            "{} is longer than {MAX_TEXT_BYTES} bytes",
-                            spec.slots[slot]
-                        )),
+                        Err(_) => {
+                            record.note_problem(format!("{} is longer than {MAX_TEXT_BYTES} bytes", spec.slots[slot]))
+                        }
                     }
                 }
                 if depth == base {
@@ -430,9 +412,7 @@ pub(crate) fn read_record<R: BufRead>(
                 }
             }
             Node::Eof => {
-                return Err(ParseError::Structure(
-                    "document ended inside a record".into(),
-                ));
+                return Err(ParseError::Structure("document ended inside a record".into()));
             }
         }
     }
@@ -448,10 +428,7 @@ pub(crate) struct SkipReason {
 /// Turns the raw values of a `CustomerRet` into a [`Customer`], or explains why it is unusable.
 pub(crate) fn build_customer(mut raw: RawRecord) -> Result<Customer, SkipReason> {
     let list_id = raw.take("ListID");
-    let skip = |reason: String| SkipReason {
-        list_id: list_id.clone(),
-        reason,
-    };
+    let skip = |reason: String| SkipReason { list_id: list_id.clone(), reason };
     if let Some(problem) = raw.problem.take() {
         return Err(skip(problem));
     }
@@ -479,10 +456,7 @@ pub(crate) fn build_customer(mut raw: RawRecord) -> Result<Customer, SkipReason>
         Some(text) => match text.parse::<i32>() {
             Ok(level) if level >= 0 => level,
             _ => {
-                return Err(skip(format!(
-                    "Sublevel {} is not a non-negative integer",
-                    quoted(&text)
-                )));
+                return Err(skip(format!("Sublevel {} is not a non-negative integer", quoted(&text))));
             }
         },
     };
@@ -518,10 +492,7 @@ pub(crate) fn build_customer(mut raw: RawRecord) -> Result<Customer, SkipReason>
 /// Turns the raw values of an `EmployeeRet` into an [`Employee`], or explains why it is unusable.
 pub(crate) fn build_employee(mut raw: RawRecord) -> Result<Employee, SkipReason> {
     let list_id = raw.take("ListID");
-    let skip = |reason: String| SkipReason {
-        list_id: list_id.clone(),
-        reason,
-    };
+    let skip = |reason: String| SkipReason { list_id: list_id.clone(), reason };
     if let Some(problem) = raw.problem.take() {
         return Err(skip(problem));
     }
@@ -603,10 +574,7 @@ fn checked(value: Option<String>, element: &str, format: Format) -> Result<Optio
         Format::DateTime => (is_datetime, "timestamp (YYYY-MM-DDThh:mm:ss)"),
     };
     match value {
-        Some(text) if !valid(&text) => Err(format!(
-            "{element} {} is not a valid {description}",
-            quoted(&text)
-        )),
+        Some(text) if !valid(&text) => Err(format!("{element} {} is not a valid {description}", quoted(&text))),
         other => Ok(other),
     }
 }
@@ -622,8 +590,7 @@ enum Format {
 fn parse_flag(value: Option<String>, element: &str) -> Result<bool, String> {
     match value.as_deref() {
         None => Ok(true),
-        Some(text) => parse_bool(text)
-            .ok_or_else(|| format!("{element} {} is not true or false", quoted(text))),
+        Some(text) => parse_bool(text).ok_or_else(|| format!("{element} {} is not true or false", quoted(text))),
     }
 }
 
@@ -639,11 +606,7 @@ pub(crate) fn parse_bool(text: &str) -> Option<bool> {
 /// A value quoted for a skip reason, shortened so a reason never carries a whole field.
 fn quoted(text: &str) -> String {
     let short: String = text.chars().take(40).collect();
-    if short.len() < text.len() {
-        format!("{short:?}...")
-    } else {
-        format!("{short:?}")
-    }
+    if short.len() < text.len() { format!("{short:?}...") } else { format!("{short:?}") }
 }
 
 /// `YYYY-MM-DD` naming a real calendar day.
@@ -652,9 +615,7 @@ pub(crate) fn is_date(text: &str) -> bool {
     if b.len() != 10 || b[4] != b'-' || b[7] != b'-' {
         return false;
     }
-    let (Some(year), Some(month), Some(day)) =
-        (digits(&b[0..4]), digits(&b[5..7]), digits(&b[8..10]))
-    else {
+    let (Some(year), Some(month), Some(day)) = (digits(&b[0..4]), digits(&b[5..7]), digits(&b[8..10])) else {
         return false;
     };
     let leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
@@ -722,12 +683,9 @@ mod tests {
 
     #[test]
     fn timestamps_are_validated() {
-        for good in [
-            "2014-07-19T07:21:56-05:00",
-            "2014-07-19T07:21:56",
-            "2024-02-29T23:59:59Z",
-            "2000-01-01T00:00:00+14:00",
-        ] {
+        for good in
+            ["2014-07-19T07:21:56-05:00", "2014-07-19T07:21:56", "2024-02-29T23:59:59Z", "2000-01-01T00:00:00+14:00"]
+        {
             assert!(is_datetime(good), "{good}");
         }
         for bad in [
@@ -799,70 +757,34 @@ mod tests {
         assert_eq!(c.parent_list_id.as_deref(), Some("P-1"));
         assert_eq!(c.parent_full_name.as_deref(), Some("Parent"));
         assert_eq!(c.sublevel, 1);
-        assert_eq!(
-            c.ship_address,
-            Address {
-                addr1: Some("Here".into()),
-                ..Address::default()
-            }
-        );
+        assert_eq!(c.ship_address, Address { addr1: Some("Here".into()), ..Address::default() });
     }
 
     #[test]
     fn a_parent_list_id_is_not_the_record_list_id() {
-        let reason = customer(
-            "<ParentRef><ListID>P-1</ListID></ParentRef><Name>N</Name><FullName>N</FullName>",
-        )
-        .unwrap_err();
-        assert_eq!(
-            reason,
-            SkipReason {
-                list_id: None,
-                reason: "CustomerRet has no ListID".into()
-            }
-        );
+        let reason =
+            customer("<ParentRef><ListID>P-1</ListID></ParentRef><Name>N</Name><FullName>N</FullName>").unwrap_err();
+        assert_eq!(reason, SkipReason { list_id: None, reason: "CustomerRet has no ListID".into() });
     }
 
     #[test]
     fn bad_values_skip_the_record_with_a_reason() {
         let cases = [
-            (
-                "<TimeModified>yesterday</TimeModified>",
-                "TimeModified \"yesterday\" is not a valid timestamp",
-            ),
-            (
-                "<IsActive>maybe</IsActive>",
-                "IsActive \"maybe\" is not true or false",
-            ),
-            (
-                "<Sublevel>-1</Sublevel>",
-                "Sublevel \"-1\" is not a non-negative integer",
-            ),
-            (
-                "<Phone>1</Phone><Phone>2</Phone>",
-                "Phone appears more than once",
-            ),
+            ("<TimeModified>yesterday</TimeModified>", "TimeModified \"yesterday\" is not a valid timestamp"),
+            ("<IsActive>maybe</IsActive>", "IsActive \"maybe\" is not true or false"),
+            ("<Sublevel>-1</Sublevel>", "Sublevel \"-1\" is not a non-negative integer"),
+            ("<Phone>1</Phone><Phone>2</Phone>", "Phone appears more than once"),
             ("<Email>a<b/>c</Email>", "Email contains an unexpected <b>"),
         ];
         for (extra, reason) in cases {
             let skip = customer(&format!("{MINIMAL}{extra}")).unwrap_err();
             assert_eq!(skip.list_id.as_deref(), Some("1-1"));
-            assert!(
-                skip.reason.starts_with(reason),
-                "{} / {reason}",
-                skip.reason
-            );
+            assert!(skip.reason.starts_with(reason), "{} / {reason}", skip.reason);
         }
         let long = format!("{MINIMAL}<Notes>{}</Notes>", "n".repeat(MAX_TEXT_BYTES + 1));
-        assert_eq!(
-            customer(&long).unwrap_err().reason,
-            "Notes is longer than 8192 bytes"
-        );
+        assert_eq!(customer(&long).unwrap_err().reason, "Notes is longer than 8192 bytes");
         let at_limit = format!("{MINIMAL}<Notes>\n{}\n</Notes>", "n".repeat(MAX_TEXT_BYTES));
-        assert_eq!(
-            customer(&at_limit).unwrap().notes.map(|n| n.len()),
-            Some(MAX_TEXT_BYTES)
-        );
+        assert_eq!(customer(&at_limit).unwrap().notes.map(|n| n.len()), Some(MAX_TEXT_BYTES));
     }
 
     #[test]
@@ -874,10 +796,8 @@ mod tests {
 
     #[test]
     fn whitespace_is_trimmed_and_blank_values_are_none() {
-        let c = customer(&format!(
-            "{MINIMAL}<CompanyName>\n   </CompanyName><Contact>\n  Mr  Smith \n</Contact>"
-        ))
-        .unwrap();
+        let c =
+            customer(&format!("{MINIMAL}<CompanyName>\n   </CompanyName><Contact>\n  Mr  Smith \n</Contact>")).unwrap();
         assert_eq!(c.company_name, None);
         assert_eq!(c.contact.as_deref(), Some("Mr  Smith"));
     }

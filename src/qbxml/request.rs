@@ -178,19 +178,8 @@ pub fn render_request(version: QbxmlVersion, request: &Request) -> String {
                 active_status: query.active_status,
                 from_modified_date: query.from_modified_date.as_deref(),
             };
-            let ret_elements = if query.include_ret_elements {
-                CUSTOMER_RET_ELEMENTS
-            } else {
-                &[]
-            };
-            push_query(
-                &mut out,
-                "CustomerQueryRq",
-                &attributes,
-                &filter,
-                ret_elements,
-                version,
-            );
+            let ret_elements = if query.include_ret_elements { CUSTOMER_RET_ELEMENTS } else { &[] };
+            push_query(&mut out, "CustomerQueryRq", &attributes, &filter, ret_elements, version);
         }
         Request::Employee(query) => {
             let attributes = [("requestID", query.request_id.as_str())];
@@ -199,19 +188,8 @@ pub fn render_request(version: QbxmlVersion, request: &Request) -> String {
                 active_status: query.active_status,
                 from_modified_date: query.from_modified_date.as_deref(),
             };
-            let ret_elements = if query.include_ret_elements {
-                EMPLOYEE_RET_ELEMENTS
-            } else {
-                &[]
-            };
-            push_query(
-                &mut out,
-                "EmployeeQueryRq",
-                &attributes,
-                &filter,
-                ret_elements,
-                version,
-            );
+            let ret_elements = if query.include_ret_elements { EMPLOYEE_RET_ELEMENTS } else { &[] };
+            push_query(&mut out, "EmployeeQueryRq", &attributes, &filter, ret_elements, version);
         }
     }
     out.push_str("  </QBXMLMsgsRq>\n</QBXML>\n");
@@ -236,10 +214,7 @@ fn push_query(
     out.push_str("    <");
     out.push_str(element);
     for (name, value) in attributes {
-        out.push_str(&format!(
-            " {name}=\"{}\"",
-            escaped(value, Context::Attribute)
-        ));
+        out.push_str(&format!(" {name}=\"{}\"", escaped(value, Context::Attribute)));
     }
     out.push_str(">\n");
     if let Some(max) = filter.max_returned {
@@ -248,17 +223,10 @@ fn push_query(
     if let Some(status) = filter.active_status {
         push_leaf(out, "ActiveStatus", status.as_str());
     }
-    if let Some(date) = filter
-        .from_modified_date
-        .map(str::trim)
-        .filter(|d| !d.is_empty())
-    {
+    if let Some(date) = filter.from_modified_date.map(str::trim).filter(|d| !d.is_empty()) {
         push_leaf(out, "FromModifiedDate", date);
     }
-    for name in ret_elements
-        .iter()
-        .filter(|name| ret_element_exists(name, version))
-    {
+    for name in ret_elements.iter().filter(|name| ret_element_exists(name, version)) {
         push_leaf(out, "IncludeRetElement", name);
     }
     out.push_str("    </");
@@ -267,10 +235,7 @@ fn push_query(
 }
 
 fn push_leaf(out: &mut String, element: &str, value: &str) {
-    out.push_str(&format!(
-        "      <{element}>{}</{element}>\n",
-        escaped(value, Context::Text)
-    ));
+    out.push_str(&format!("      <{element}>{}</{element}>\n", escaped(value, Context::Text)));
 }
 
 /// Every request shape qbsync can emit, named, for validation against Intuit's XSD
@@ -287,41 +252,24 @@ pub fn request_shapes_for_validation() -> Vec<(String, String)> {
         include_ret_elements: true,
     };
     let shapes: Vec<(&str, Request)> = vec![
-        (
-            "customer-start",
-            Request::Customer(customer_page(Some(IteratorMode::Start))),
-        ),
+        ("customer-start", Request::Customer(customer_page(Some(IteratorMode::Start)))),
         (
             "customer-continue",
             Request::Customer(customer_page(Some(IteratorMode::Continue {
                 iterator_id: "{eb05f701-e727-472f-8ade-6753c4f67a46}".into(),
             }))),
         ),
-        (
-            "customer-no-iterator",
-            Request::Customer(customer_page(None)),
-        ),
+        ("customer-no-iterator", Request::Customer(customer_page(None))),
         (
             "customer-start-full-sync",
-            Request::Customer(CustomerQuery {
-                from_modified_date: None,
-                ..customer_page(Some(IteratorMode::Start))
-            }),
+            Request::Customer(CustomerQuery { from_modified_date: None, ..customer_page(Some(IteratorMode::Start)) }),
         ),
-        (
-            "customer-minimal",
-            Request::Customer(CustomerQuery {
-                request_id: "c0".into(),
-                ..CustomerQuery::default()
-            }),
-        ),
+        ("customer-minimal", Request::Customer(CustomerQuery { request_id: "c0".into(), ..CustomerQuery::default() })),
         (
             "customer-special-characters",
             Request::Customer(CustomerQuery {
                 request_id: "a&b<c>\"d'é".into(),
-                iterator: Some(IteratorMode::Continue {
-                    iterator_id: "{x&<\"y\">}".into(),
-                }),
+                iterator: Some(IteratorMode::Continue { iterator_id: "{x&<\"y\">}".into() }),
                 from_modified_date: Some("2024-05-01T00:00:00-05:00".into()),
                 ..customer_page(None)
             }),
@@ -355,26 +303,13 @@ pub fn request_shapes_for_validation() -> Vec<(String, String)> {
                 include_ret_elements: false,
             }),
         ),
-        (
-            "employee-minimal",
-            Request::Employee(EmployeeQuery {
-                request_id: "e0".into(),
-                ..EmployeeQuery::default()
-            }),
-        ),
+        ("employee-minimal", Request::Employee(EmployeeQuery { request_id: "e0".into(), ..EmployeeQuery::default() })),
     ];
-    let versions = [
-        QbxmlVersion::MAX_SUPPORTED,
-        QbxmlVersion::new(12, 0),
-        QbxmlVersion::MIN_SUPPORTED,
-    ];
+    let versions = [QbxmlVersion::MAX_SUPPORTED, QbxmlVersion::new(12, 0), QbxmlVersion::MIN_SUPPORTED];
     let mut out = Vec::new();
     for version in versions {
         for (name, request) in &shapes {
-            out.push((
-                format!("{name}-{version}"),
-                render_request(version, request),
-            ));
+            out.push((format!("{name}-{version}"), render_request(version, request)));
         }
     }
     out
@@ -412,11 +347,8 @@ mod tests {
                         query = name;
                         for attribute in start.attributes() {
                             let attribute = attribute.unwrap();
-                            let value = attribute
-                                .normalized_value(quick_xml::XmlVersion::Implicit1_0)
-                                .unwrap();
-                            attributes
-                                .push((attribute.key.as_ref().to_owned(), value.into_owned()));
+                            let value = attribute.normalized_value(quick_xml::XmlVersion::Implicit1_0).unwrap();
+                            attributes.push((attribute.key.as_ref().to_owned(), value.into_owned()));
                         }
                     } else if depth == 4 {
                         children.push(name);
@@ -437,30 +369,14 @@ mod tests {
 
     /// Checks that `children` follows the XSD order of the ListFilter-based query groups.
     fn assert_xsd_order(children: &[String]) {
-        const ORDER: &[&str] = &[
-            "MaxReturned",
-            "ActiveStatus",
-            "FromModifiedDate",
-            "IncludeRetElement",
-        ];
+        const ORDER: &[&str] = &["MaxReturned", "ActiveStatus", "FromModifiedDate", "IncludeRetElement"];
         let ranks: Vec<usize> = children
             .iter()
-            .map(|c| {
-                ORDER
-                    .iter()
-                    .position(|o| o == c)
-                    .unwrap_or_else(|| panic!("unexpected child {c}"))
-            })
+            .map(|c| ORDER.iter().position(|o| o == c).unwrap_or_else(|| panic!("unexpected child {c}")))
             .collect();
-        assert!(
-            ranks.windows(2).all(|w| w[0] <= w[1]),
-            "children out of order: {children:?}"
-        );
+        assert!(ranks.windows(2).all(|w| w[0] <= w[1]), "children out of order: {children:?}");
         for single in &ORDER[..3] {
-            assert!(
-                children.iter().filter(|c| c == single).count() <= 1,
-                "{single} repeated"
-            );
+            assert!(children.iter().filter(|c| c == single).count() <= 1, "{single} repeated");
         }
     }
 
@@ -501,19 +417,14 @@ mod tests {
   </QBXMLMsgsRq>
 </QBXML>
 ";
-        assert_eq!(
-            render_request(QbxmlVersion::MAX_SUPPORTED, &start_page()),
-            expected
-        );
+        assert_eq!(render_request(QbxmlVersion::MAX_SUPPORTED, &start_page()), expected);
     }
 
     #[test]
     fn customer_continue_page_renders_exactly() {
         let request = Request::Customer(CustomerQuery {
             request_id: "c2".into(),
-            iterator: Some(IteratorMode::Continue {
-                iterator_id: "{eb05f701-e727-472f-8ade-6753c4f67a46}".into(),
-            }),
+            iterator: Some(IteratorMode::Continue { iterator_id: "{eb05f701-e727-472f-8ade-6753c4f67a46}".into() }),
             max_returned: Some(100),
             active_status: Some(ActiveStatus::All),
             from_modified_date: Some("2024-05-01T00:00:00".into()),
@@ -531,10 +442,7 @@ mod tests {
   </QBXMLMsgsRq>
 </QBXML>
 ";
-        assert_eq!(
-            render_request(QbxmlVersion::MAX_SUPPORTED, &request),
-            expected
-        );
+        assert_eq!(render_request(QbxmlVersion::MAX_SUPPORTED, &request), expected);
     }
 
     #[test]
@@ -556,10 +464,7 @@ mod tests {
   </QBXMLMsgsRq>
 </QBXML>
 ";
-        assert_eq!(
-            render_request(QbxmlVersion::MIN_SUPPORTED, &request),
-            expected
-        );
+        assert_eq!(render_request(QbxmlVersion::MIN_SUPPORTED, &request), expected);
     }
 
     #[test]
@@ -568,24 +473,13 @@ mod tests {
         assert!(shapes.len() >= 20);
         for (name, document) in &shapes {
             assert!(document.is_ascii(), "{name}");
-            assert!(
-                document
-                    .starts_with("<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<?qbxml version=\""),
-                "{name}"
-            );
+            assert!(document.starts_with("<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<?qbxml version=\""), "{name}");
             let (query, attributes, children) = query_outline(document);
-            assert!(
-                query == "CustomerQueryRq" || query == "EmployeeQueryRq",
-                "{name}: {query}"
-            );
+            assert!(query == "CustomerQueryRq" || query == "EmployeeQueryRq", "{name}: {query}");
             let keys: Vec<&str> = attributes.iter().map(|(k, _)| k.as_str()).collect();
             assert!(
-                [
-                    &["requestID"][..],
-                    &["requestID", "iterator"],
-                    &["requestID", "iterator", "iteratorID"]
-                ]
-                .contains(&&keys[..]),
+                [&["requestID"][..], &["requestID", "iterator"], &["requestID", "iterator", "iteratorID"]]
+                    .contains(&&keys[..]),
                 "{name}: {keys:?}"
             );
             if query == "EmployeeQueryRq" {
@@ -594,12 +488,7 @@ mod tests {
             assert_xsd_order(&children);
         }
         let names: Vec<&str> = shapes.iter().map(|(n, _)| n.as_str()).collect();
-        for expected in [
-            "customer-start-13.0",
-            "customer-continue-5.0",
-            "employee-all-13.0",
-            "employee-all-5.0",
-        ] {
+        for expected in ["customer-start-13.0", "customer-continue-5.0", "employee-all-13.0", "employee-all-5.0"] {
             assert!(names.contains(&expected), "{expected}");
         }
     }
@@ -608,50 +497,27 @@ mod tests {
     fn special_characters_survive_a_round_trip() {
         let request = Request::Customer(CustomerQuery {
             request_id: "a&b<c>\"d'é".into(),
-            iterator: Some(IteratorMode::Continue {
-                iterator_id: "{x&<\"y\">}\u{1}".into(),
-            }),
+            iterator: Some(IteratorMode::Continue { iterator_id: "{x&<\"y\">}\u{1}".into() }),
             from_modified_date: Some("<&>".into()),
             ..CustomerQuery::default()
         });
         let document = render_request(QbxmlVersion::MAX_SUPPORTED, &request);
-        assert!(
-            document.contains("requestID=\"a&amp;b&lt;c&gt;&quot;d&apos;&#233;\""),
-            "{document}"
-        );
-        assert!(
-            document.contains("iteratorID=\"{x&amp;&lt;&quot;y&quot;&gt;}\""),
-            "{document}"
-        );
-        assert!(
-            document.contains("<FromModifiedDate>&lt;&amp;&gt;</FromModifiedDate>"),
-            "{document}"
-        );
+        assert!(document.contains("requestID=\"a&amp;b&lt;c&gt;&quot;d&apos;&#233;\""), "{document}");
+        assert!(document.contains("iteratorID=\"{x&amp;&lt;&quot;y&quot;&gt;}\""), "{document}");
+        assert!(document.contains("<FromModifiedDate>&lt;&amp;&gt;</FromModifiedDate>"), "{document}");
         let (_, attributes, children) = query_outline(&document);
-        assert_eq!(
-            attributes[0],
-            ("requestID".to_owned(), "a&b<c>\"d'é".to_owned())
-        );
-        assert_eq!(
-            attributes[2],
-            ("iteratorID".to_owned(), "{x&<\"y\">}".to_owned())
-        );
+        assert_eq!(attributes[0], ("requestID".to_owned(), "a&b<c>\"d'é".to_owned()));
+        assert_eq!(attributes[2], ("iteratorID".to_owned(), "{x&<\"y\">}".to_owned()));
         assert_eq!(children, ["FromModifiedDate"]);
     }
 
     #[test]
     fn job_title_is_only_requested_from_qbxml_12() {
-        for (version, present) in [
-            (QbxmlVersion::new(11, 0), false),
-            (QbxmlVersion::new(12, 0), true),
-        ] {
+        for (version, present) in [(QbxmlVersion::new(11, 0), false), (QbxmlVersion::new(12, 0), true)] {
             let customer = render_request(version, &start_page());
             let employee = render_request(
                 version,
-                &Request::Employee(EmployeeQuery {
-                    include_ret_elements: true,
-                    ..EmployeeQuery::default()
-                }),
+                &Request::Employee(EmployeeQuery { include_ret_elements: true, ..EmployeeQuery::default() }),
             );
             assert_eq!(customer.contains(">JobTitle<"), present, "{version}");
             assert_eq!(employee.contains(">JobTitle<"), present, "{version}");
@@ -660,14 +526,8 @@ mod tests {
 
     #[test]
     fn max_returned_zero_is_sent_as_the_schema_minimum() {
-        let request = Request::Employee(EmployeeQuery {
-            max_returned: Some(0),
-            ..EmployeeQuery::default()
-        });
-        assert!(
-            render_request(QbxmlVersion::MAX_SUPPORTED, &request)
-                .contains("<MaxReturned>1</MaxReturned>")
-        );
+        let request = Request::Employee(EmployeeQuery { max_returned: Some(0), ..EmployeeQuery::default() });
+        assert!(render_request(QbxmlVersion::MAX_SUPPORTED, &request).contains("<MaxReturned>1</MaxReturned>"));
     }
 
     #[test]

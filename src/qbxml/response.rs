@@ -10,9 +10,7 @@ use std::io::BufRead;
 
 use super::error::ParseError;
 use super::input::{Node, XmlInput};
-use super::records::{
-    CUSTOMER_SPEC, Customer, EMPLOYEE_SPEC, Employee, build_customer, build_employee, read_record,
-};
+use super::records::{CUSTOMER_SPEC, Customer, EMPLOYEE_SPEC, Employee, build_customer, build_employee, read_record};
 
 /// Which query a `...Rs` element answers.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -101,10 +99,7 @@ pub struct ResponseReader<R: BufRead> {
 impl<R: BufRead> ResponseReader<R> {
     /// Wraps a reader positioned at the start of a qbXML response document.
     pub fn new(reader: R) -> Self {
-        ResponseReader {
-            input: XmlInput::new(reader, Some(RS_DEPTH)),
-            position: Position::BeforeRoot,
-        }
+        ResponseReader { input: XmlInput::new(reader, Some(RS_DEPTH)), position: Position::BeforeRoot }
     }
 
     /// The next item, or `Ok(None)` once the whole document has been read and found complete.
@@ -123,13 +118,9 @@ impl<R: BufRead> ResponseReader<R> {
                 }
                 (Position::BeforeRoot, Node::Start(name)) => {
                     if name != "QBXML" {
-                        return Err(ParseError::Structure(format!(
-                            "root element is <{name}>, expected <QBXML>"
-                        )));
+                        return Err(ParseError::Structure(format!("root element is <{name}>, expected <QBXML>")));
                     }
-                    self.position = Position::InRoot {
-                        messages_seen: false,
-                    };
+                    self.position = Position::InRoot { messages_seen: false };
                 }
                 (Position::InRoot { messages_seen }, Node::Start(name)) => {
                     if name != "QBXMLMsgsRs" || messages_seen {
@@ -150,9 +141,7 @@ impl<R: BufRead> ResponseReader<R> {
                             return Ok(None);
                         }
                         other => {
-                            return Err(ParseError::Structure(format!(
-                                "content after the root element: {other:?}"
-                            )));
+                            return Err(ParseError::Structure(format!("content after the root element: {other:?}")));
                         }
                     }
                 }
@@ -167,29 +156,21 @@ impl<R: BufRead> ResponseReader<R> {
                     return Ok(Some(Item::Rs(status)));
                 }
                 (Position::InMessages, Node::End(_)) => {
-                    self.position = Position::InRoot {
-                        messages_seen: true,
-                    };
+                    self.position = Position::InRoot { messages_seen: true };
                 }
                 (Position::InRs, Node::Start(name)) => match name.as_str() {
                     "CustomerRet" => {
                         let raw = read_record(&mut self.input, &CUSTOMER_SPEC)?;
                         return Ok(Some(match build_customer(raw) {
                             Ok(customer) => Item::Customer(customer),
-                            Err(skip) => Item::Skipped {
-                                list_id: skip.list_id,
-                                reason: skip.reason,
-                            },
+                            Err(skip) => Item::Skipped { list_id: skip.list_id, reason: skip.reason },
                         }));
                     }
                     "EmployeeRet" => {
                         let raw = read_record(&mut self.input, &EMPLOYEE_SPEC)?;
                         return Ok(Some(match build_employee(raw) {
                             Ok(employee) => Item::Employee(employee),
-                            Err(skip) => Item::Skipped {
-                                list_id: skip.list_id,
-                                reason: skip.reason,
-                            },
+                            Err(skip) => Item::Skipped { list_id: skip.list_id, reason: skip.reason },
                         }));
                     }
                     _ => self.input.skip_element()?,
@@ -202,9 +183,7 @@ impl<R: BufRead> ResponseReader<R> {
                     return Err(ParseError::Structure("unexpected end tag".into()));
                 }
                 (Position::Finished, Node::Start(_)) => {
-                    return Err(ParseError::Structure(
-                        "content after the root element".into(),
-                    ));
+                    return Err(ParseError::Structure("content after the root element".into()));
                 }
             }
         }
@@ -213,26 +192,15 @@ impl<R: BufRead> ResponseReader<R> {
 
 /// Reads the attributes of a `...Rs` element.
 fn rs_status(element: &str, attributes: &[(String, String)]) -> Result<RsStatus, ParseError> {
-    let get = |key: &str| {
-        attributes
-            .iter()
-            .find(|(k, _)| k == key)
-            .map(|(_, v)| v.as_str())
-    };
+    let get = |key: &str| attributes.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str());
     let status_code = match get("statusCode") {
         None => {
-            return Err(ParseError::StatusCode {
-                element: element.to_owned(),
-                value: None,
-            });
+            return Err(ParseError::StatusCode { element: element.to_owned(), value: None });
         }
-        Some(text) => text
-            .trim()
-            .parse::<i32>()
-            .map_err(|_| ParseError::StatusCode {
-                element: element.to_owned(),
-                value: Some(text.chars().take(40).collect()),
-            })?,
+        Some(text) => text.trim().parse::<i32>().map_err(|_| ParseError::StatusCode {
+            element: element.to_owned(),
+            value: Some(text.chars().take(40).collect()),
+        })?,
     };
     let count = |key: &str| -> Result<Option<u32>, ParseError> {
         match get(key) {
@@ -251,10 +219,7 @@ fn rs_status(element: &str, attributes: &[(String, String)]) -> Result<RsStatus,
         status_code,
         status_severity: get("statusSeverity").unwrap_or_default().to_owned(),
         status_message: get("statusMessage").unwrap_or_default().to_owned(),
-        iterator_id: get("iteratorID")
-            .map(str::trim)
-            .filter(|id| !id.is_empty())
-            .map(str::to_owned),
+        iterator_id: get("iteratorID").map(str::trim).filter(|id| !id.is_empty()).map(str::to_owned),
         iterator_remaining_count: count("iteratorRemainingCount")?,
         ret_count: count("retCount")?,
     })
@@ -283,16 +248,7 @@ mod tests {
     }
 
     fn customers(items: &[Item]) -> Vec<&Customer> {
-        items
-            .iter()
-            .filter_map(|i| {
-                if let Item::Customer(c) = i {
-                    Some(c)
-                } else {
-                    None
-                }
-            })
-            .collect()
+        items.iter().filter_map(|i| if let Item::Customer(c) = i { Some(c) } else { None }).collect()
     }
 
     fn status(items: &[Item]) -> &RsStatus {
@@ -304,100 +260,50 @@ mod tests {
 
     #[test]
     fn sample_company_has_146_customers_and_82_jobs() {
-        let items = parse_response_str(fixture!(
-            "customer-query-rs.status0.multi.sample-company.xml"
-        ))
-        .unwrap();
+        let items = parse_response_str(fixture!("customer-query-rs.status0.multi.sample-company.xml")).unwrap();
         let rs = status(&items);
         assert_eq!(rs.kind, RsKind::CustomerQuery);
         assert_eq!(rs.request_id.as_deref(), Some("1"));
-        assert_eq!(
-            (
-                rs.status_code,
-                rs.status_severity.as_str(),
-                rs.status_message.as_str()
-            ),
-            (0, "Info", "Status OK")
-        );
+        assert_eq!((rs.status_code, rs.status_severity.as_str(), rs.status_message.as_str()), (0, "Info", "Status OK"));
         assert_eq!(items.last(), Some(&Item::RsEnd));
-        assert!(
-            !items.iter().any(|i| matches!(i, Item::Skipped { .. })),
-            "no record may be skipped"
-        );
+        assert!(!items.iter().any(|i| matches!(i, Item::Skipped { .. })), "no record may be skipped");
         let all = customers(&items);
         assert_eq!(all.len(), 146);
         assert_eq!(items.len(), 148);
         let jobs: Vec<_> = all.iter().filter(|c| c.parent_list_id.is_some()).collect();
         assert_eq!(jobs.len(), 82);
-        assert!(
-            jobs.iter()
-                .all(|c| c.sublevel == 1 && c.parent_full_name.is_some())
-        );
-        assert!(
-            all.iter()
-                .filter(|c| c.parent_list_id.is_none())
-                .all(|c| c.sublevel == 0)
-        );
+        assert!(jobs.iter().all(|c| c.sublevel == 1 && c.parent_full_name.is_some()));
+        assert!(all.iter().filter(|c| c.parent_list_id.is_none()).all(|c| c.sublevel == 0));
 
         let kristy = all[0];
         assert_eq!(kristy.list_id, "150000-933272658");
         assert_eq!(kristy.name, "Abercrombie, Kristy");
-        assert_eq!(
-            kristy.time_created.as_deref(),
-            Some("1999-07-29T14:24:18-05:00")
-        );
-        assert_eq!(
-            kristy.time_modified.as_deref(),
-            Some("2023-12-16T00:06:42-05:00")
-        );
+        assert_eq!(kristy.time_created.as_deref(), Some("1999-07-29T14:24:18-05:00"));
+        assert_eq!(kristy.time_modified.as_deref(), Some("2023-12-16T00:06:42-05:00"));
         assert_eq!(kristy.edit_sequence.as_deref(), Some("1702703202"));
         assert_eq!(kristy.salutation.as_deref(), Some("Mrs."));
-        assert_eq!(
-            kristy.bill_address.addr2.as_deref(),
-            Some("5647 Cypress Hill Rd")
-        );
+        assert_eq!(kristy.bill_address.addr2.as_deref(), Some("5647 Cypress Hill Rd"));
         assert_eq!(kristy.bill_address.city.as_deref(), Some("Bayshore"));
-        assert_eq!(
-            kristy.bill_address.addr3, None,
-            "the address block must not leak in"
-        );
+        assert_eq!(kristy.bill_address.addr3, None, "the address block must not leak in");
         assert_eq!(kristy.ship_address.postal_code.as_deref(), Some("94326"));
         assert_eq!(kristy.email.as_deref(), Some("kristy@samplename.com"));
         assert_eq!(kristy.contact.as_deref(), Some("Kristy Abercrombie"));
         assert_eq!(kristy.job_status.as_deref(), Some("None"));
         let notes = kristy.notes.as_deref().unwrap();
-        assert!(
-            notes.starts_with("9/15/2003:  Send Kristy estimate for den remodel.\n\n9/20/2003:"),
-            "{notes:?}"
-        );
+        assert!(notes.starts_with("9/15/2003:  Send Kristy estimate for den remodel.\n\n9/20/2003:"), "{notes:?}");
         assert!(notes.ends_with("sign the contract now."), "{notes:?}");
 
         let family_room = all[1];
         assert_eq!(family_room.full_name, "Abercrombie, Kristy:Family Room");
         assert_eq!(family_room.name, "Family Room");
         assert_eq!(family_room.list_id, "160000-933272658");
-        assert_eq!(
-            family_room.parent_list_id.as_deref(),
-            Some("150000-933272658")
-        );
-        assert_eq!(
-            family_room.parent_full_name.as_deref(),
-            Some("Abercrombie, Kristy")
-        );
+        assert_eq!(family_room.parent_list_id.as_deref(), Some("150000-933272658"));
+        assert_eq!(family_room.parent_full_name.as_deref(), Some("Abercrombie, Kristy"));
 
-        let babcock = all
-            .iter()
-            .find(|c| c.full_name == "Babcock's Music Shop")
-            .expect("apostrophe decoded");
+        let babcock = all.iter().find(|c| c.full_name == "Babcock's Music Shop").expect("apostrophe decoded");
         assert_eq!(babcock.name, "Babcock's Music Shop");
-        assert_eq!(
-            babcock.company_name.as_deref(),
-            Some("Babcock's Music Shop")
-        );
-        assert_eq!(
-            babcock.bill_address.addr1.as_deref(),
-            Some("Babcock's Music Shop")
-        );
+        assert_eq!(babcock.company_name.as_deref(), Some("Babcock's Music Shop"));
+        assert_eq!(babcock.bill_address.addr1.as_deref(), Some("Babcock's Music Shop"));
         assert!(all.iter().all(|c| !c.full_name.contains("&apos;")));
         // ListIDs are unique: no nested ContactsRet or Ref ListID was taken for a record's own.
         let mut ids: Vec<&str> = all.iter().map(|c| c.list_id.as_str()).collect();
@@ -428,14 +334,10 @@ mod tests {
 
     #[test]
     fn iterator_attributes_are_read() {
-        let items =
-            parse_response_str(fixture!("customer-query-rs.iterator-remaining18.xml")).unwrap();
+        let items = parse_response_str(fixture!("customer-query-rs.iterator-remaining18.xml")).unwrap();
         let rs = status(&items);
         assert_eq!(rs.iterator_remaining_count, Some(18));
-        assert_eq!(
-            rs.iterator_id.as_deref(),
-            Some("{eb05f701-e727-472f-8ade-6753c4f67a46}")
-        );
+        assert_eq!(rs.iterator_id.as_deref(), Some("{eb05f701-e727-472f-8ade-6753c4f67a46}"));
         assert_eq!(rs.ret_count, None);
         assert_eq!(customers(&items).len(), 1);
         assert_eq!(items.len(), 3);
@@ -447,11 +349,7 @@ mod tests {
         assert_eq!(items.len(), 2);
         let rs = status(&items);
         assert_eq!((rs.status_code, rs.status_severity.as_str()), (500, "Warn"));
-        assert!(
-            rs.status_message.contains("element (\"bleech\") that"),
-            "{}",
-            rs.status_message
-        );
+        assert!(rs.status_message.contains("element (\"bleech\") that"), "{}", rs.status_message);
         assert_eq!(items[1], Item::RsEnd);
     }
 
@@ -459,19 +357,16 @@ mod tests {
     fn error_status_3120_keeps_double_spaces() {
         let items = parse_response_str(fixture!("customer-query-rs.status3120.xml")).unwrap();
         let rs = status(&items);
-        assert_eq!(
-            (rs.status_code, rs.status_severity.as_str()),
-            (3120, "Error")
+        assert_eq!((rs.status_code, rs.status_severity.as_str()), (3120, "Error"));
+        assert!(
+            rs.status_message
+                .starts_with("Object \"8000001B-1405768916\" specified in the request cannot be found.  QuickBooks")
         );
-        assert!(rs.status_message.starts_with(
-            "Object \"8000001B-1405768916\" specified in the request cannot be found.  QuickBooks"
-        ));
     }
 
     #[test]
     fn status_1_self_closing_customer_query() {
-        let items =
-            parse_response_str(fixture!("customer-query-rs.status1.handwritten.xml")).unwrap();
+        let items = parse_response_str(fixture!("customer-query-rs.status1.handwritten.xml")).unwrap();
         assert_eq!(items.len(), 2);
         let rs = status(&items);
         assert_eq!(rs.status_code, 1);
@@ -482,13 +377,9 @@ mod tests {
 
     #[test]
     fn status_3391_expired_iterator() {
-        let items =
-            parse_response_str(fixture!("customer-query-rs.status3391.handwritten.xml")).unwrap();
+        let items = parse_response_str(fixture!("customer-query-rs.status3391.handwritten.xml")).unwrap();
         let rs = status(&items);
-        assert_eq!(
-            (rs.status_code, rs.status_severity.as_str()),
-            (3391, "Error")
-        );
+        assert_eq!((rs.status_code, rs.status_severity.as_str()), (3391, "Error"));
         assert_eq!(rs.iterator_id, None);
     }
 
@@ -496,9 +387,7 @@ mod tests {
     fn employee_payroll_and_bank_data_is_never_kept() {
         let items = parse_response_str(fixture!("employee-query-rs.payroll-elements.xml")).unwrap();
         assert_eq!(items.len(), 3);
-        let Item::Employee(e) = &items[1] else {
-            panic!("{:?}", items[1])
-        };
+        let Item::Employee(e) = &items[1] else { panic!("{:?}", items[1]) };
         assert_eq!(status(&items).kind, RsKind::EmployeeQuery);
         assert_eq!(e.list_id, "1111111-111111111");
         assert_eq!(e.name, "Daric Teske");
@@ -508,41 +397,20 @@ mod tests {
         assert_eq!(e.email.as_deref(), Some("tesked@outlook.com"));
         assert!(e.is_active);
         let debug = format!("{items:?}");
-        for secret in [
-            "Fake Bank",
-            "111111111111",
-            "Checking",
-            "Weekly",
-            "15.00",
-            "Federal",
-            "StateLived",
-            "PT0H",
-        ] {
+        for secret in ["Fake Bank", "111111111111", "Checking", "Weekly", "15.00", "Federal", "StateLived", "PT0H"] {
             assert!(!debug.contains(secret), "{secret} leaked: {debug}");
         }
     }
 
     #[test]
     fn employee_fields_and_sensitive_elements() {
-        let items =
-            parse_response_str(fixture!("employee-query-rs.sensitive.handwritten.xml")).unwrap();
-        let employees: Vec<&Employee> = items
-            .iter()
-            .filter_map(|i| {
-                if let Item::Employee(e) = i {
-                    Some(e)
-                } else {
-                    None
-                }
-            })
-            .collect();
+        let items = parse_response_str(fixture!("employee-query-rs.sensitive.handwritten.xml")).unwrap();
+        let employees: Vec<&Employee> =
+            items.iter().filter_map(|i| if let Item::Employee(e) = i { Some(e) } else { None }).collect();
         assert_eq!(employees.len(), 1);
         let e = employees[0];
         assert_eq!(e.list_id, "80000005-1404145671");
-        assert_eq!(
-            e.time_modified.as_deref(),
-            Some("2014-07-01T10:27:51-05:00")
-        );
+        assert_eq!(e.time_modified.as_deref(), Some("2014-07-01T10:27:51-05:00"));
         assert_eq!(e.edit_sequence.as_deref(), Some("1404145671"));
         assert_eq!(e.name, "Renée O'Hara");
         assert!(!e.is_active);
@@ -561,16 +429,9 @@ mod tests {
         assert_eq!(e.released_date.as_deref(), Some("2014-06-30"));
         assert_eq!(e.notes.as_deref(), Some("Line one\nLine two"));
         let debug = format!("{items:?}");
-        for secret in [
-            "123-45-6789",
-            "1980-02-14",
-            "Supervisor Sam",
-            "Spouse",
-            "Jordan",
-            "555-0142",
-            "Female",
-            "Secret custom",
-        ] {
+        for secret in
+            ["123-45-6789", "1980-02-14", "Supervisor Sam", "Spouse", "Jordan", "555-0142", "Female", "Secret custom"]
+        {
             assert!(!debug.contains(secret), "{secret} leaked: {debug}");
         }
         match &items[2] {
@@ -584,10 +445,9 @@ mod tests {
 
     #[test]
     fn multi_rs_document_with_a_self_closing_status_1() {
-        let items = parse_response_str(fixture!(
-            "multi-rs.item-inventory-query-status1.sales-order-add-status0-and-3140.xml"
-        ))
-        .unwrap();
+        let items =
+            parse_response_str(fixture!("multi-rs.item-inventory-query-status1.sales-order-add-status0-and-3140.xml"))
+                .unwrap();
         let other = |name: &str| RsKind::Other(name.to_owned());
         let shape: Vec<String> = items
             .iter()
@@ -610,24 +470,15 @@ mod tests {
                 "RsEnd".to_owned(),
             ]
         );
-        let Item::Rs(first) = &items[0] else {
-            unreachable!()
-        };
-        assert_eq!(
-            first.status_message,
-            "A query request did not find a matching object in QuickBooks"
-        );
+        let Item::Rs(first) = &items[0] else { unreachable!() };
+        assert_eq!(first.status_message, "A query request did not find a matching object in QuickBooks");
         assert_eq!(first.status_severity, "Info");
     }
 
     #[test]
     fn a_fragment_without_the_qbxml_root_is_refused() {
-        let error = parse_response_str(fixture!("list-deleted-query-rs.customer.fragment.xml"))
-            .unwrap_err();
-        assert_eq!(
-            error,
-            ParseError::Structure("root element is <ListDeletedQueryRs>, expected <QBXML>".into())
-        );
+        let error = parse_response_str(fixture!("list-deleted-query-rs.customer.fragment.xml")).unwrap_err();
+        assert_eq!(error, ParseError::Structure("root element is <ListDeletedQueryRs>, expected <QBXML>".into()));
     }
 
     #[test]
@@ -654,10 +505,7 @@ mod tests {
         assert!(matches!(reader.next_item(), Ok(Some(Item::Rs(_)))));
         assert!(matches!(reader.next_item(), Ok(Some(Item::Customer(_)))));
         let error = reader.next_item().unwrap_err();
-        assert!(
-            matches!(error, ParseError::Truncated { .. } | ParseError::Xml { .. }),
-            "{error:?}"
-        );
+        assert!(matches!(error, ParseError::Truncated { .. } | ParseError::Xml { .. }), "{error:?}");
         assert_eq!(reader.next_item().unwrap_err(), error, "errors repeat");
 
         let whole = fixture!("customer-query-rs.char-refs.xml");
@@ -668,12 +516,8 @@ mod tests {
 
     #[test]
     fn invalid_utf8_is_refused() {
-        let bytes: &[u8] =
-            include_bytes!("../../qbxml-fixtures/qbxml/invalid-utf8.handwritten.xml");
-        assert!(
-            bytes.windows(2).any(|w| w == [0xE9, b' ']),
-            "the fixture must hold a Latin-1 byte"
-        );
+        let bytes: &[u8] = include_bytes!("../../qbxml-fixtures/qbxml/invalid-utf8.handwritten.xml");
+        assert!(bytes.windows(2).any(|w| w == [0xE9, b' ']), "the fixture must hold a Latin-1 byte");
         let mut reader = ResponseReader::new(bytes);
         let result = loop {
             match reader.next_item() {
@@ -681,18 +525,12 @@ mod tests {
                 other => break other,
             }
         };
-        assert!(
-            matches!(result, Err(ParseError::InvalidUtf8 { .. })),
-            "{result:?}"
-        );
+        assert!(matches!(result, Err(ParseError::InvalidUtf8 { .. })), "{result:?}");
     }
 
     #[test]
     fn invalid_records_are_skipped_and_reading_continues() {
-        let items = parse_response_str(fixture!(
-            "customer-query-rs.invalid-records.handwritten.xml"
-        ))
-        .unwrap();
+        let items = parse_response_str(fixture!("customer-query-rs.invalid-records.handwritten.xml")).unwrap();
         let summary: Vec<(Option<&str>, String)> = items
             .iter()
             .filter_map(|i| match i {
@@ -707,7 +545,10 @@ mod tests {
                 (Some("10000-1"), "ok".to_owned()),
                 (None, "CustomerRet has no ListID".to_owned()),
                 (Some("30000-3"), "CustomerRet has no Name".to_owned()),
-                (Some("40000-4"), "TimeModified \"2014-07-19 07:21:56\" is not a valid timestamp (YYYY-MM-DDThh:mm:ss)".to_owned()),
+                (
+                    Some("40000-4"),
+                    "TimeModified \"2014-07-19 07:21:56\" is not a valid timestamp (YYYY-MM-DDThh:mm:ss)".to_owned()
+                ),
                 (Some("50000-5"), "IsActive \"yes\" is not true or false".to_owned()),
                 (Some("60000-6"), "ok".to_owned()),
             ]
@@ -717,10 +558,7 @@ mod tests {
 
     #[test]
     fn nested_lookalike_elements_are_not_taken_for_the_record() {
-        let items = parse_response_str(fixture!(
-            "customer-query-rs.confusable-nesting.handwritten.xml"
-        ))
-        .unwrap();
+        let items = parse_response_str(fixture!("customer-query-rs.confusable-nesting.handwritten.xml")).unwrap();
         let c = customers(&items)[0];
         assert_eq!(c.list_id, "80000010-1500000000");
         assert_eq!(c.name, "Real Name");
@@ -740,28 +578,18 @@ mod tests {
 
     #[test]
     fn missing_or_bad_status_codes_are_errors() {
-        let missing =
-            "<QBXML><QBXMLMsgsRs><CustomerQueryRs statusSeverity=\"Info\"/></QBXMLMsgsRs></QBXML>";
+        let missing = "<QBXML><QBXMLMsgsRs><CustomerQueryRs statusSeverity=\"Info\"/></QBXMLMsgsRs></QBXML>";
         assert_eq!(
             parse_response_str(missing).unwrap_err(),
-            ParseError::StatusCode {
-                element: "CustomerQueryRs".into(),
-                value: None
-            }
+            ParseError::StatusCode { element: "CustomerQueryRs".into(), value: None }
         );
         let bad = "<QBXML><QBXMLMsgsRs><CustomerQueryRs statusCode=\"OK\"/></QBXMLMsgsRs></QBXML>";
         assert_eq!(
             parse_response_str(bad).unwrap_err(),
-            ParseError::StatusCode {
-                element: "CustomerQueryRs".into(),
-                value: Some("OK".into())
-            }
+            ParseError::StatusCode { element: "CustomerQueryRs".into(), value: Some("OK".into()) }
         );
         let bad_count = "<QBXML><QBXMLMsgsRs><CustomerQueryRs statusCode=\"0\" iteratorRemainingCount=\"-1\"/></QBXMLMsgsRs></QBXML>";
-        assert!(matches!(
-            parse_response_str(bad_count),
-            Err(ParseError::Structure(_))
-        ));
+        assert!(matches!(parse_response_str(bad_count), Err(ParseError::Structure(_))));
     }
 
     #[test]
@@ -783,10 +611,7 @@ mod tests {
         for xml in refused {
             assert!(parse_response_str(xml).is_err(), "{xml}");
         }
-        assert_eq!(
-            parse_response_str("<QBXML><QBXMLMsgsRs/></QBXML>").unwrap(),
-            []
-        );
+        assert_eq!(parse_response_str("<QBXML><QBXMLMsgsRs/></QBXML>").unwrap(), []);
     }
 
     #[test]
@@ -797,9 +622,7 @@ mod tests {
         assert_eq!(items.len(), 5);
         assert!(matches!(&items[1], Item::Customer(c) if c.list_id == "1"));
         assert_eq!((&items[2], &items[4]), (&Item::RsEnd, &Item::RsEnd));
-        assert!(
-            matches!(&items[3], Item::Rs(rs) if rs.kind == RsKind::Other("VendorQueryRs".into()))
-        );
+        assert!(matches!(&items[3], Item::Rs(rs) if rs.kind == RsKind::Other("VendorQueryRs".into())));
     }
 
     /// Produces a large CustomerQueryRs on the fly, a record at a time.
@@ -814,13 +637,7 @@ mod tests {
     impl GeneratedResponse {
         fn new(total: usize) -> Self {
             let header = b"<?xml version=\"1.0\" ?>\n<QBXML>\n<QBXMLMsgsRs>\n<CustomerQueryRs requestID=\"1\" statusCode=\"0\" statusSeverity=\"Info\" statusMessage=\"Status OK\" iteratorRemainingCount=\"0\" iteratorID=\"{0}\">\n";
-            GeneratedResponse {
-                total,
-                next_record: 0,
-                chunk: header.to_vec(),
-                offset: 0,
-                footer_done: false,
-            }
+            GeneratedResponse { total, next_record: 0, chunk: header.to_vec(), offset: 0, footer_done: false }
         }
 
         fn refill(&mut self) {
@@ -835,8 +652,7 @@ mod tests {
                 self.chunk.extend_from_slice(record.as_bytes());
             } else if !self.footer_done {
                 self.footer_done = true;
-                self.chunk
-                    .extend_from_slice(b"</CustomerQueryRs>\n</QBXMLMsgsRs>\n</QBXML>\n");
+                self.chunk.extend_from_slice(b"</CustomerQueryRs>\n</QBXMLMsgsRs>\n</QBXML>\n");
             }
         }
     }

@@ -36,9 +36,7 @@ pub fn explain_status(code: i32) -> Option<&'static str> {
     Some(match code {
         0 => "the request was processed successfully",
         1 => "the query matched no records in QuickBooks; this is not an error",
-        500 => {
-            "QuickBooks completed the query only in part: some of the requested records were not found"
-        }
+        500 => "QuickBooks completed the query only in part: some of the requested records were not found",
         501 => "a record cannot be represented in the qbXML version used for this request",
         510 => "QuickBooks could not return one of the records",
         530 => "a field in the request is not supported by this QuickBooks edition and was ignored",
@@ -47,9 +45,7 @@ pub fn explain_status(code: i32) -> Option<&'static str> {
         560 => "the request used a field QuickBooks marks as deprecated",
         570 => "the record could not be linked to a closed transaction",
         600 => "QuickBooks has no stored result to recover for this message set",
-        1000 => {
-            "QuickBooks hit an internal error while processing the request; the next sync will retry it"
-        }
+        1000 => "QuickBooks hit an internal error while processing the request; the next sync will retry it",
         1010 => "QuickBooks was not available to process the request; the next sync will retry it",
         1030 => "this QuickBooks edition or version does not support the request",
         1060 => "the request ID is invalid (QuickBooks accepts at most 50 characters)",
@@ -59,23 +55,15 @@ pub fn explain_status(code: i32) -> Option<&'static str> {
         3030 => "the request contains a date range whose start is after its end",
         3031 => "the request contains a name range whose start is after its end",
         3100 => "the name is already used by another record",
-        3120 => {
-            "a record named in the request no longer exists in QuickBooks (it was probably deleted)"
-        }
+        3120 => "a record named in the request no longer exists in QuickBooks (it was probably deleted)",
         3140 => "the request refers to another record that does not exist in QuickBooks",
         3150 => "a required element is missing from the request",
-        3170 | 3175 | 3176 => {
-            "the record is in use or locked by another user or window; the next sync will retry it"
-        }
+        3170 | 3175 | 3176 => "the record is in use or locked by another user or window; the next sync will retry it",
         3180 => "QuickBooks could not save the record",
-        3200 => {
-            "the record was changed in QuickBooks since it was last read (edit sequence out of date)"
-        }
+        3200 => "the record was changed in QuickBooks since it was last read (edit sequence out of date)",
         3210 => "a field in the request has an invalid value",
         3220 => "the QuickBooks user qbsync runs as is not allowed to make this request",
-        3231 => {
-            "the request was not processed because an earlier request in the same message failed"
-        }
+        3231 => "the request was not processed because an earlier request in the same message failed",
         3250 => "the feature this request needs is not turned on in this company file",
         3260 => "the QuickBooks user qbsync runs as lacks permission for this data",
         3261 => {
@@ -147,9 +135,7 @@ pub fn explain_hresult(hresult: &str) -> Option<&'static str> {
         0x8004_041B => {
             "the company file is locked or its connection is in use. Wait for other users or applications to finish, then run the sync again"
         }
-        0x8004_041C => {
-            "QuickBooks reported an internal error. Restart QuickBooks and run the sync again"
-        }
+        0x8004_041C => "QuickBooks reported an internal error. Restart QuickBooks and run the sync again",
         0x8004_041D => {
             "the application is not allowed to log in automatically. As the QuickBooks Admin, allow it to \
              access the file even when QuickBooks is not running (Integrated Applications preferences)"
@@ -172,9 +158,7 @@ pub fn explain_hresult(hresult: &str) -> Option<&'static str> {
             "this QuickBooks does not support the qbXML version requested. Update QuickBooks or report the problem to qbsync's administrators"
         }
         0x8004_0424 => "QuickBooks had not finished starting. Wait a moment and run the sync again",
-        0x8004_0427 => {
-            "this copy of QuickBooks is not registered. Register QuickBooks, then run the sync again"
-        }
+        0x8004_0427 => "this copy of QuickBooks is not registered. Register QuickBooks, then run the sync again",
         0x8004_042A => {
             "remote access to QuickBooks is not allowed. Run the Web Connector on the computer where QuickBooks runs"
         }
@@ -245,13 +229,7 @@ mod tests {
     #[test]
     fn hresult_spellings_are_all_understood() {
         let expected = explain_hresult("0x80040400").unwrap();
-        for spelling in [
-            "0X80040400",
-            "80040400",
-            "-2147220480",
-            " 0x80040400 ",
-            "2147746816",
-        ] {
+        for spelling in ["0X80040400", "80040400", "-2147220480", " 0x80040400 ", "2147746816"] {
             assert_eq!(explain_hresult(spelling), Some(expected), "{spelling}");
         }
         assert!(expected.contains("report"));
@@ -260,35 +238,15 @@ mod tests {
     #[test]
     fn hresult_explanations_say_what_to_do() {
         assert!(explain_hresult("0x80040418").unwrap().contains("Admin"));
-        assert!(
-            explain_hresult("0x8004040A")
-                .unwrap()
-                .contains("different company file")
-        );
-        assert!(
-            explain_hresult("0x8004041d")
-                .unwrap()
-                .contains("log in automatically")
-        );
+        assert!(explain_hresult("0x8004040A").unwrap().contains("different company file"));
+        assert!(explain_hresult("0x8004041d").unwrap().contains("log in automatically"));
         assert!(explain_hresult("0x80040414").unwrap().contains("Close"));
-        assert_eq!(
-            explain_hresult("-2147220458"),
-            explain_hresult("0x80040416")
-        );
+        assert_eq!(explain_hresult("-2147220458"), explain_hresult("0x80040416"));
     }
 
     #[test]
     fn unknown_or_malformed_hresults() {
-        for text in [
-            "",
-            "0x",
-            "0x123456789",
-            "zz",
-            "0x80049999",
-            "-",
-            "-99999999999",
-            "8004040",
-        ] {
+        for text in ["", "0x", "0x123456789", "zz", "0x80049999", "-", "-99999999999", "8004040"] {
             assert_eq!(explain_hresult(text), None, "{text:?}");
         }
     }

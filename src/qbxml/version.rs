@@ -18,10 +18,7 @@ pub struct QbxmlVersion {
 
 impl QbxmlVersion {
     /// The highest version qbsync emits; the customer and employee messages are the same in 14.0.
-    pub const MAX_SUPPORTED: QbxmlVersion = QbxmlVersion {
-        major: 13,
-        minor: 0,
-    };
+    pub const MAX_SUPPORTED: QbxmlVersion = QbxmlVersion { major: 13, minor: 0 };
     /// The lowest version qbsync accepts: query iterators (and `IncludeRetElement`, 4.0) exist
     /// from here. qbXML 5.0 shipped with QuickBooks 2006 (US).
     pub const MIN_SUPPORTED: QbxmlVersion = QbxmlVersion { major: 5, minor: 0 };
@@ -35,10 +32,7 @@ impl QbxmlVersion {
     /// Country-prefixed versions such as `"CA3.0"`, bare `"13"`, signs and extra parts are refused.
     pub fn parse(s: &str) -> Option<QbxmlVersion> {
         let (major, minor) = s.trim().split_once('.')?;
-        Some(QbxmlVersion {
-            major: parse_digits(major)?,
-            minor: parse_digits(minor)?,
-        })
+        Some(QbxmlVersion { major: parse_digits(major)?, minor: parse_digits(minor)? })
     }
 }
 
@@ -84,11 +78,7 @@ impl std::error::Error for VersionTooOld {}
 /// [`QbxmlVersion::MAX_SUPPORTED`]. Fails when that version is below
 /// [`QbxmlVersion::MIN_SUPPORTED`] (or when there is none).
 pub fn choose_version(supported: &[QbxmlVersion]) -> Result<QbxmlVersion, VersionTooOld> {
-    let best = supported
-        .iter()
-        .copied()
-        .filter(|v| *v <= QbxmlVersion::MAX_SUPPORTED)
-        .max();
+    let best = supported.iter().copied().filter(|v| *v <= QbxmlVersion::MAX_SUPPORTED).max();
     match best {
         Some(version) if version >= QbxmlVersion::MIN_SUPPORTED => Ok(version),
         _ => Err(VersionTooOld { best }),
@@ -113,21 +103,9 @@ mod tests {
 
     #[test]
     fn parse_refuses_everything_else() {
-        for bad in [
-            "CA3.0",
-            "UK2.0",
-            "",
-            "x",
-            "13",
-            "13.",
-            ".0",
-            "13.0.1",
-            "+13.0",
-            "-1.0",
-            "1 3.0",
-            "13,0",
-            "99999999.0",
-        ] {
+        for bad in
+            ["CA3.0", "UK2.0", "", "x", "13", "13.", ".0", "13.0.1", "+13.0", "-1.0", "1 3.0", "13,0", "99999999.0"]
+        {
             assert_eq!(QbxmlVersion::parse(bad), None, "{bad:?}");
         }
     }
@@ -141,12 +119,10 @@ mod tests {
 
     #[test]
     fn choose_version_picks_the_highest_supported_not_above_our_maximum() {
-        let all: Vec<_> = [
-            "1.0", "1.1", "2.0", "2.1", "3.0", "4.0", "4.1", "5.0", "6.0", "13.0", "14.0", "16.0",
-        ]
-        .iter()
-        .map(|s| QbxmlVersion::parse(s).unwrap())
-        .collect();
+        let all: Vec<_> = ["1.0", "1.1", "2.0", "2.1", "3.0", "4.0", "4.1", "5.0", "6.0", "13.0", "14.0", "16.0"]
+            .iter()
+            .map(|s| QbxmlVersion::parse(s).unwrap())
+            .collect();
         assert_eq!(choose_version(&all), Ok(v(13, 0)));
         assert_eq!(choose_version(&all[..9]), Ok(v(6, 0)));
         assert_eq!(choose_version(&[v(11, 0), v(5, 0), v(8, 0)]), Ok(v(11, 0)));
@@ -157,12 +133,7 @@ mod tests {
     fn choose_version_refuses_old_quickbooks() {
         let old = [v(1, 0), v(2, 0), v(4, 1), v(4, 0)];
         let error = choose_version(&old).unwrap_err();
-        assert_eq!(
-            error,
-            VersionTooOld {
-                best: Some(v(4, 1))
-            }
-        );
+        assert_eq!(error, VersionTooOld { best: Some(v(4, 1)) });
         assert_eq!(
             error.to_string(),
             "QuickBooks supports qbXML up to 4.1, but qbsync needs 5.0 or later (QuickBooks 2006 or newer)"
@@ -170,9 +141,6 @@ mod tests {
         let none = choose_version(&[]).unwrap_err();
         assert_eq!(none.best, None);
         assert!(none.to_string().contains("5.0 or later"));
-        assert_eq!(
-            choose_version(&[v(14, 0)]),
-            Err(VersionTooOld { best: None })
-        );
+        assert_eq!(choose_version(&[v(14, 0)]), Err(VersionTooOld { best: None }));
     }
 }

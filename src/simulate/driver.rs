@@ -133,7 +133,11 @@ impl SimReport {
         ));
         if !self.progress.is_empty() {
             let p: Vec<String> = self.progress.iter().map(|v| v.to_string()).collect();
-            let shown = if p.len() > 12 { format!("{} … {}", p[..6].join(", "), p[p.len() - 4..].join(", ")) } else { p.join(", ") };
+            let shown = if p.len() > 12 {
+                format!("{} … {}", p[..6].join(", "), p[p.len() - 4..].join(", "))
+            } else {
+                p.join(", ")
+            };
             s.push_str(&format!("progress: {shown}\n"));
         }
         if let Some(a) = &self.connection_error_answer {
@@ -148,7 +152,10 @@ impl SimReport {
         if self.requested_ssn {
             s.push_str("WARNING: the server asked QuickBooks for employee SSNs\n");
         }
-        s.push_str(&format!("closeConnection: {}\n", self.close_message.as_deref().map_or("(not called)".to_string(), |m| format!("{m:?}"))));
+        s.push_str(&format!(
+            "closeConnection: {}\n",
+            self.close_message.as_deref().map_or("(not called)".to_string(), |m| format!("{m:?}"))
+        ));
         s
     }
 }
@@ -279,7 +286,9 @@ impl Session<'_> {
         let response = match sent {
             Ok(r) => r,
             Err(ureq::Error::Status(_, r)) => r,
-            Err(ureq::Error::Transport(t)) => return Err(SimError::Transport { method: method.into(), message: t.to_string() }),
+            Err(ureq::Error::Transport(t)) => {
+                return Err(SimError::Transport { method: method.into(), message: t.to_string() });
+            }
         };
         let status = response.status();
         let content_type = response.header("Content-Type").unwrap_or("").to_string();
@@ -350,20 +359,28 @@ impl Session<'_> {
         let Some(v) = self.call_text("serverVersion", &[])? else { return Ok(()) };
         self.report.server_version = v;
 
-        let Some(answer) = self.call_text("clientVersion", &[("strVersion", Param::Str(&o.qbwc_version))])? else { return Ok(()) };
+        let Some(answer) = self.call_text("clientVersion", &[("strVersion", Param::Str(&o.qbwc_version))])? else {
+            return Ok(());
+        };
         self.report.client_version_answer = answer.clone();
         if answer.starts_with("E:") || answer.starts_with("O:") {
             return Ok(());
         }
 
-        let auth = match self.call("authenticate", &[("strUserName", Param::Str(&o.username)), ("strPassword", Param::Str(&o.password))])? {
+        let auth = match self.call(
+            "authenticate",
+            &[("strUserName", Param::Str(&o.username)), ("strPassword", Param::Str(&o.password))],
+        )? {
             Outcome::Fault => return Ok(()),
             Outcome::Result(r) => wire::result_strings(r.as_ref()).map_err(|e| Self::invalid("authenticate", e))?,
         };
         if auth.len() < 2 {
             return Err(Self::invalid(
                 "authenticate",
-                format!("{} string(s) in authenticateResult; QBWC needs at least 2 (QBWC1012: index was outside the bounds of the array)", auth.len()),
+                format!(
+                    "{} string(s) in authenticateResult; QBWC needs at least 2 (QBWC1012: index was outside the bounds of the array)",
+                    auth.len()
+                ),
             ));
         }
         let ticket = auth[0].clone();
@@ -386,7 +403,11 @@ impl Session<'_> {
         if let Some((hresult, message)) = qb.faults().connection_error.clone() {
             let answer = self.call_text(
                 "connectionError",
-                &[("ticket", Param::Str(&ticket)), ("hresult", Param::Str(&hresult)), ("message", Param::Str(&message))],
+                &[
+                    ("ticket", Param::Str(&ticket)),
+                    ("hresult", Param::Str(&hresult)),
+                    ("message", Param::Str(&message)),
+                ],
             )?;
             let Some(answer) = answer else { return Ok(()) };
             self.report.connection_error_answer = Some(answer);
@@ -442,11 +463,15 @@ impl Session<'_> {
                     }
                     return Ok(());
                 }
-                Outcome::Result(r) => wire::result_int(r.as_ref()).map_err(|e| Self::invalid("receiveResponseXML", e))?,
+                Outcome::Result(r) => {
+                    wire::result_int(r.as_ref()).map_err(|e| Self::invalid("receiveResponseXML", e))?
+                }
             };
             self.report.progress.push(progress);
             if progress > 100 {
-                return Err(SimError::Protocol(format!("receiveResponseXML returned {progress}; QBWC expects -n, 0..99 or 100")));
+                return Err(SimError::Protocol(format!(
+                    "receiveResponseXML returned {progress}; QBWC expects -n, 0..99 or 100"
+                )));
             }
             if progress == 100 {
                 return self.close(&ticket);
@@ -486,11 +511,11 @@ pub fn run(options: &SimOptions, qb: &mut FakeQuickBooks) -> Result<SimReport, S
 
 #[cfg(test)]
 mod tests {
-    use super::*;
     use super::super::data::Dataset;
     use super::super::quickbooks::Faults;
     use super::super::wire::INTUIT_NS;
     use super::super::xml;
+    use super::*;
     use std::io::{BufRead, BufReader, Write};
     use std::net::TcpListener;
     use std::sync::{Arc, Mutex};
@@ -552,14 +577,26 @@ mod tests {
                         let (k, v) = line.split_once(':').unwrap();
                         headers.push((k.trim().to_string(), v.trim().to_string()));
                     }
-                    let len: usize = headers.iter().find(|(k, _)| k.eq_ignore_ascii_case("content-length")).map(|(_, v)| v.parse().unwrap()).unwrap_or(0);
+                    let len: usize = headers
+                        .iter()
+                        .find(|(k, _)| k.eq_ignore_ascii_case("content-length"))
+                        .map(|(_, v)| v.parse().unwrap())
+                        .unwrap_or(0);
                     let mut body = vec![0u8; len];
                     std::io::Read::read_exact(&mut reader, &mut body).unwrap();
-                    let seen = Seen { request_line: request_line.trim_end().to_string(), headers, body: String::from_utf8(body).unwrap(), connection: conn };
+                    let seen = Seen {
+                        request_line: request_line.trim_end().to_string(),
+                        headers,
+                        body: String::from_utf8(body).unwrap(),
+                        connection: conn,
+                    };
                     let m = seen.method();
                     log.lock().unwrap().push(seen);
                     let (status, ctype, body) = handler(&m.name, &m);
-                    let head = format!("HTTP/1.1 {status} X\r\nContent-Type: {ctype}\r\nContent-Length: {}\r\n\r\n", body.len());
+                    let head = format!(
+                        "HTTP/1.1 {status} X\r\nContent-Type: {ctype}\r\nContent-Length: {}\r\n\r\n",
+                        body.len()
+                    );
                     writer.write_all(head.as_bytes()).unwrap();
                     writer.write_all(body.as_bytes()).unwrap();
                 }
@@ -586,16 +623,27 @@ mod tests {
         (
             500,
             "text/xml; charset=utf-8".into(),
-            format!("<soap:Envelope xmlns:soap=\"http://schemas.xmlsoap.org/soap/envelope/\"><soap:Body><soap:Fault><faultcode>soap:Server</faultcode><faultstring>{msg}</faultstring></soap:Fault></soap:Body></soap:Envelope>"),
+            format!(
+                "<soap:Envelope xmlns:soap=\"http://schemas.xmlsoap.org/soap/envelope/\"><soap:Body><soap:Fault><faultcode>soap:Server</faultcode><faultstring>{msg}</faultstring></soap:Fault></soap:Body></soap:Envelope>"
+            ),
         )
     }
 
     /// Answers the handshake; `rest` handles everything after authenticate.
-    fn scripted(auth: &'static [&'static str], mut rest: impl FnMut(&str, &xml::Element) -> (u16, String, String) + Send + 'static) -> Handler {
+    fn scripted(
+        auth: &'static [&'static str],
+        mut rest: impl FnMut(&str, &xml::Element) -> (u16, String, String) + Send + 'static,
+    ) -> Handler {
         Box::new(move |m: &str, el: &xml::Element| match m {
             "serverVersion" => result(m, "fake 1.0"),
             "clientVersion" => result(m, ""),
-            "authenticate" => ok(m, &format!("<authenticateResult>{}</authenticateResult>", auth.iter().map(|s| format!("<string>{s}</string>")).collect::<String>())),
+            "authenticate" => ok(
+                m,
+                &format!(
+                    "<authenticateResult>{}</authenticateResult>",
+                    auth.iter().map(|s| format!("<string>{s}</string>")).collect::<String>()
+                ),
+            ),
             "closeConnection" => result(m, "OK"),
             _ => rest(m, el),
         })
@@ -616,7 +664,12 @@ mod tests {
                     (None, _) => "<CustomerQueryRq requestID=\"c\" iterator=\"Start\"><MaxReturned>20</MaxReturned><ActiveStatus>All</ActiveStatus><IncludeRetElement>ListID</IncludeRetElement><IncludeRetElement>FullName</IncludeRetElement></CustomerQueryRq>".to_string(),
                     (Some(id), _) => format!("<CustomerQueryRq requestID=\"c\" iterator=\"Continue\" iteratorID=\"{id}\"><MaxReturned>20</MaxReturned><ActiveStatus>All</ActiveStatus><IncludeRetElement>ListID</IncludeRetElement><IncludeRetElement>FullName</IncludeRetElement></CustomerQueryRq>"),
                 };
-                result(m, &format!("<?xml version=\"1.0\" encoding=\"utf-8\"?><?qbxml version=\"13.0\"?><QBXML><QBXMLMsgsRq onError=\"stopOnError\">{q}</QBXMLMsgsRq></QBXML>"))
+                result(
+                    m,
+                    &format!(
+                        "<?xml version=\"1.0\" encoding=\"utf-8\"?><?qbxml version=\"13.0\"?><QBXML><QBXMLMsgsRq onError=\"stopOnError\">{q}</QBXMLMsgsRq></QBXML>"
+                    ),
+                )
             }
             "receiveResponseXML" => {
                 let doc = xml::parse(el.child_text("response").unwrap()).unwrap();
@@ -676,7 +729,10 @@ mod tests {
             let m = s.method().name;
             assert_eq!(s.request_line, "POST /qbwc HTTP/1.1", "base URL gets /qbwc");
             assert_eq!(s.header("Content-Type"), Some("text/xml; charset=utf-8"));
-            assert_eq!(s.header("SOAPAction").map(str::to_string), Some(format!("\"http://developer.intuit.com/{m}\"")));
+            assert_eq!(
+                s.header("SOAPAction").map(str::to_string),
+                Some(format!("\"http://developer.intuit.com/{m}\""))
+            );
             assert!(s.header("User-Agent").unwrap().contains("MS Web Services Client Protocol"));
             assert!(s.body.starts_with("<?xml version=\"1.0\" encoding=\"utf-8\"?><soap:Envelope xmlns:soap=\"http://schemas.xmlsoap.org/soap/envelope/\" xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\" xmlns:xsd=\"http://www.w3.org/2001/XMLSchema\"><soap:Body>"));
         }
@@ -689,11 +745,18 @@ mod tests {
         for (i, s) in sends.iter().enumerate() {
             let m = s.method();
             let names: Vec<&str> = m.children.iter().map(|c| c.name.as_str()).collect();
-            assert_eq!(names, ["ticket", "strHCPResponse", "strCompanyFileName", "qbXMLCountry", "qbXMLMajorVers", "qbXMLMinorVers"]);
+            assert_eq!(
+                names,
+                ["ticket", "strHCPResponse", "strCompanyFileName", "qbXMLCountry", "qbXMLMajorVers", "qbXMLMinorVers"]
+            );
             assert_eq!(m.child_text("ticket"), Some("tkt-1"));
             assert_eq!((m.child_text("qbXMLMajorVers"), m.child_text("qbXMLMinorVers")), (Some("13"), Some("0")));
             assert_eq!(m.child_text("qbXMLCountry"), Some("US"));
-            assert!(m.child_text("strCompanyFileName").unwrap().starts_with(r"C:\Users\Public\Documents\Intuit\QuickBooks\Company Files\"));
+            assert!(
+                m.child_text("strCompanyFileName")
+                    .unwrap()
+                    .starts_with(r"C:\Users\Public\Documents\Intuit\QuickBooks\Company Files\")
+            );
             if i == 0 {
                 let hcp = xml::parse(m.child_text("strHCPResponse").unwrap()).expect("HCP response parses");
                 assert!(hcp.root.child("QBXMLMsgsRs").unwrap().child("HostQueryRs").is_some());
@@ -710,7 +773,10 @@ mod tests {
     #[test]
     fn negative_progress_asks_get_last_error_then_closes() {
         let handler = scripted(&["t", ""], |m, _| match m {
-            "sendRequestXML" => result(m, "<?xml version=\"1.0\"?><?qbxml version=\"13.0\"?><QBXML><QBXMLMsgsRq onError=\"stopOnError\"><CustomerQueryRq requestID=\"1\"><MaxReturned>5</MaxReturned></CustomerQueryRq></QBXMLMsgsRq></QBXML>"),
+            "sendRequestXML" => result(
+                m,
+                "<?xml version=\"1.0\"?><?qbxml version=\"13.0\"?><QBXML><QBXMLMsgsRq onError=\"stopOnError\"><CustomerQueryRq requestID=\"1\"><MaxReturned>5</MaxReturned></CustomerQueryRq></QBXMLMsgsRq></QBXML>",
+            ),
             "receiveResponseXML" => result(m, "-101"),
             "getLastError" => result(m, "Sync failed: boom"),
             _ => result(m, ""),
@@ -720,7 +786,15 @@ mod tests {
         let report = run(&options(&format!("{url}/qbwc")), &mut qb).unwrap();
         assert_eq!(
             report.calls,
-            ["serverVersion", "clientVersion", "authenticate", "sendRequestXML", "receiveResponseXML", "getLastError", "closeConnection"]
+            [
+                "serverVersion",
+                "clientVersion",
+                "authenticate",
+                "sendRequestXML",
+                "receiveResponseXML",
+                "getLastError",
+                "closeConnection"
+            ]
         );
         assert_eq!(report.progress, [-101]);
         assert_eq!(report.last_error.as_deref(), Some("Sync failed: boom"));
@@ -731,7 +805,10 @@ mod tests {
     #[test]
     fn request_processor_errors_go_back_as_hresult() {
         let handler = scripted(&["t", ""], |m, el| match m {
-            "sendRequestXML" => result(m, "<?xml version=\"1.0\"?><?qbxml version=\"13.0\"?><QBXML><QBXMLMsgsRq onError=\"stopOnError\"><CustomerQueryRq/></QBXMLMsgsRq></QBXML>"),
+            "sendRequestXML" => result(
+                m,
+                "<?xml version=\"1.0\"?><?qbxml version=\"13.0\"?><QBXML><QBXMLMsgsRq onError=\"stopOnError\"><CustomerQueryRq/></QBXMLMsgsRq></QBXML>",
+            ),
             "receiveResponseXML" => {
                 assert_eq!(el.child_text("response"), Some(""));
                 assert_eq!(el.child_text("hresult"), Some("0x80040422"));
@@ -742,7 +819,10 @@ mod tests {
             _ => result(m, ""),
         });
         let (url, _) = serve(handler);
-        let faults = Faults { hresult_on_request: Some((1, "0x80040422".into(), "Single-user mode required.".into())), ..Default::default() };
+        let faults = Faults {
+            hresult_on_request: Some((1, "0x80040422".into(), "Single-user mode required.".into())),
+            ..Default::default()
+        };
         let mut qb = FakeQuickBooks::new(Dataset::generate(2, 10, 2), faults);
         let report = run(&options(&url), &mut qb).unwrap();
         assert_eq!(report.progress, [-1]);
@@ -753,7 +833,10 @@ mod tests {
     #[test]
     fn soap_fault_on_receive_then_get_last_error_and_close() {
         let handler = scripted(&["t", ""], |m, _| match m {
-            "sendRequestXML" => result(m, "<?xml version=\"1.0\"?><?qbxml version=\"13.0\"?><QBXML><QBXMLMsgsRq onError=\"stopOnError\"><EmployeeQueryRq/></QBXMLMsgsRq></QBXML>"),
+            "sendRequestXML" => result(
+                m,
+                "<?xml version=\"1.0\"?><?qbxml version=\"13.0\"?><QBXML><QBXMLMsgsRq onError=\"stopOnError\"><EmployeeQueryRq/></QBXMLMsgsRq></QBXML>",
+            ),
             "receiveResponseXML" => fault("Server was unable to process request. ---> boom"),
             "getLastError" => result(m, "internal error"),
             _ => result(m, ""),
@@ -765,7 +848,9 @@ mod tests {
         assert_eq!(report.calls[report.calls.len() - 2..], ["getLastError", "closeConnection"]);
         assert!(report.requested_ssn, "an EmployeeQueryRq without IncludeRetElement gets SSNs");
         // A fault elsewhere simply ends the session.
-        let (url, _) = serve(Box::new(|m: &str, _: &xml::Element| if m == "authenticate" { fault("nope") } else { result(m, "") }));
+        let (url, _) = serve(Box::new(
+            |m: &str, _: &xml::Element| if m == "authenticate" { fault("nope") } else { result(m, "") },
+        ));
         let report = run(&options(&url), &mut qb).unwrap();
         assert_eq!(report.calls, ["serverVersion", "clientVersion", "authenticate"]);
         assert_eq!(report.soap_faults, ["authenticate: nope"]);
@@ -779,19 +864,26 @@ mod tests {
         let r = run(&options(&url), &mut qb).unwrap();
         assert_eq!((r.auth_status.as_str(), r.ticket_seen, r.calls.len()), ("nvu", false, 3));
         // E: stops after clientVersion; W: carries on.
-        let (url, _) = serve(Box::new(|m: &str, _: &xml::Element| if m == "clientVersion" { result(m, "E:too old") } else { result(m, "") }));
+        let (url, _) = serve(Box::new(
+            |m: &str, _: &xml::Element| if m == "clientVersion" { result(m, "E:too old") } else { result(m, "") },
+        ));
         let r = run(&options(&url), &mut qb).unwrap();
         assert_eq!((r.client_version_answer.as_str(), r.calls.len()), ("E:too old", 2));
         // W: continues; an explicit company file path is used; "" from sendRequestXML → getLastError → close.
         let (url, seen) = serve(Box::new(|m: &str, _: &xml::Element| match m {
             "clientVersion" => result(m, "W:please upgrade"),
-            "authenticate" => ok(m, r"<authenticateResult><string>t</string><string>C:\Co\Acme.qbw</string></authenticateResult>"),
+            "authenticate" => {
+                ok(m, r"<authenticateResult><string>t</string><string>C:\Co\Acme.qbw</string></authenticateResult>")
+            }
             "getLastError" => result(m, "nothing to do"),
             "closeConnection" => result(m, "Done"),
             _ => result(m, ""),
         }));
         let r = run(&options(&url), &mut qb).unwrap();
-        assert_eq!(r.calls, ["serverVersion", "clientVersion", "authenticate", "sendRequestXML", "getLastError", "closeConnection"]);
+        assert_eq!(
+            r.calls,
+            ["serverVersion", "clientVersion", "authenticate", "sendRequestXML", "getLastError", "closeConnection"]
+        );
         assert_eq!(r.auth_status, r"C:\Co\Acme.qbw");
         assert_eq!(r.last_error.as_deref(), Some("nothing to do"));
         let s = seen.lock().unwrap()[3].method();
@@ -800,13 +892,19 @@ mod tests {
         let (url, seen) = serve(scripted(&["t", ""], |m, _| result(m, "done")));
         let mut qb = FakeQuickBooks::new(
             Dataset::generate(2, 3, 1),
-            Faults { connection_error: Some(("0x80040408".into(), "Could not start QuickBooks.".into())), ..Default::default() },
+            Faults {
+                connection_error: Some(("0x80040408".into(), "Could not start QuickBooks.".into())),
+                ..Default::default()
+            },
         );
         let r = run(&options(&url), &mut qb).unwrap();
         assert_eq!(r.calls, ["serverVersion", "clientVersion", "authenticate", "connectionError", "closeConnection"]);
         assert_eq!(r.connection_error_answer.as_deref(), Some("done"));
         let ce = seen.lock().unwrap()[3].method();
-        assert_eq!((ce.child_text("hresult"), ce.child_text("message")), (Some("0x80040408"), Some("Could not start QuickBooks.")));
+        assert_eq!(
+            (ce.child_text("hresult"), ce.child_text("message")),
+            (Some("0x80040408"), Some("Could not start QuickBooks."))
+        );
         // authenticate with a single string is what QBWC1012 is about.
         let (url, _) = serve(scripted(&["only-one"], |m, _| result(m, "")));
         assert!(matches!(run(&options(&url), &mut qb), Err(SimError::InvalidReply { .. })));
@@ -832,12 +930,22 @@ mod tests {
         let e = run(&options(&url), &mut qb).unwrap_err();
         assert!(e.to_string().contains("expected 'text/xml'"), "{e}");
         let (url, _) = serve(Box::new(|_: &str, _: &xml::Element| {
-            (200, "text/xml".into(), "<e:Envelope xmlns:e=\"http://www.w3.org/2003/05/soap-envelope\"><e:Body/></e:Envelope>".into())
+            (
+                200,
+                "text/xml".into(),
+                "<e:Envelope xmlns:e=\"http://www.w3.org/2003/05/soap-envelope\"><e:Body/></e:Envelope>".into(),
+            )
         }));
         let e = run(&options(&url), &mut qb).unwrap_err();
         assert!(e.to_string().contains("SOAP 1.2"), "{e}");
         let (url, _) = serve(Box::new(|m: &str, _: &xml::Element| {
-            (200, "text/xml".into(), format!("<soap:Envelope xmlns:soap=\"http://schemas.xmlsoap.org/soap/envelope/\"><soap:Body><{m}Response><{m}Result>x</{m}Result></{m}Response></soap:Body></soap:Envelope>"))
+            (
+                200,
+                "text/xml".into(),
+                format!(
+                    "<soap:Envelope xmlns:soap=\"http://schemas.xmlsoap.org/soap/envelope/\"><soap:Body><{m}Response><{m}Result>x</{m}Result></{m}Response></soap:Body></soap:Envelope>"
+                ),
+            )
         }));
         assert!(matches!(run(&options(&url), &mut qb), Err(SimError::InvalidReply { .. })));
         let (url, _) = serve(Box::new(|_: &str, _: &xml::Element| (404, "text/plain".into(), "no".into())));
@@ -852,7 +960,9 @@ mod tests {
     #[test]
     fn loopback_only_unless_allowed() {
         let mut qb = FakeQuickBooks::new(Dataset::generate(2, 3, 1), Faults::default());
-        for url in ["http://10.1.2.3:8080/qbwc", "http://example.com/qbwc", "http://192.168.0.5", "http://[2001:db8::1]:80/"] {
+        for url in
+            ["http://10.1.2.3:8080/qbwc", "http://example.com/qbwc", "http://192.168.0.5", "http://[2001:db8::1]:80/"]
+        {
             assert!(matches!(run(&options(url), &mut qb), Err(SimError::RemoteRefused(_))), "{url}");
         }
         assert_eq!(endpoint_url("http://127.0.0.1:8080", false).unwrap(), "http://127.0.0.1:8080/qbwc");
@@ -860,7 +970,9 @@ mod tests {
         assert_eq!(endpoint_url("http://127.5.6.7:9/custom/path", false).unwrap(), "http://127.5.6.7:9/custom/path");
         assert_eq!(endpoint_url("http://[::1]:8080/qbwc", false).unwrap(), "http://[::1]:8080/qbwc");
         assert_eq!(endpoint_url("http://example.com", true).unwrap(), "http://example.com/qbwc");
-        for bad in ["ftp://127.0.0.1/", "127.0.0.1:8080", "http://", "http://127.0.0.1:notaport/", "https://localhost/qbwc"] {
+        for bad in
+            ["ftp://127.0.0.1/", "127.0.0.1:8080", "http://", "http://127.0.0.1:notaport/", "https://localhost/qbwc"]
+        {
             assert!(matches!(endpoint_url(bad, true), Err(SimError::InvalidUrl(..))), "{bad}");
         }
     }

@@ -21,8 +21,25 @@ pub const DEFAULT_MAX_QBXML_VERSION: (u16, u16) = (13, 0);
 pub const DEFAULT_PRODUCT_NAME: &str = "QuickBooks Enterprise Solutions 23.0";
 
 const ALL_VERSIONS: &[(u16, u16)] = &[
-    (1, 0), (1, 1), (2, 0), (2, 1), (3, 0), (4, 0), (4, 1), (5, 0), (6, 0), (7, 0), (8, 0), (9, 0),
-    (10, 0), (11, 0), (12, 0), (13, 0), (14, 0), (15, 0), (16, 0),
+    (1, 0),
+    (1, 1),
+    (2, 0),
+    (2, 1),
+    (3, 0),
+    (4, 0),
+    (4, 1),
+    (5, 0),
+    (6, 0),
+    (7, 0),
+    (8, 0),
+    (9, 0),
+    (10, 0),
+    (11, 0),
+    (12, 0),
+    (13, 0),
+    (14, 0),
+    (15, 0),
+    (16, 0),
 ];
 
 /// Faults to inject, for the error-path tests.
@@ -154,7 +171,11 @@ impl Status {
         Status { code: 0, severity: "Info", message: "Status OK".into() }
     }
     fn no_match() -> Self {
-        Status { code: 1, severity: "Info", message: "A query request did not find a matching object in QuickBooks".into() }
+        Status {
+            code: 1,
+            severity: "Info",
+            message: "A query request did not find a matching object in QuickBooks".into(),
+        }
     }
     fn error(code: i32, message: impl Into<String>) -> Self {
         Status { code, severity: "Error", message: message.into() }
@@ -314,7 +335,10 @@ impl FakeQuickBooks {
             Ok(parsed) => parsed,
             Err(detail) => {
                 self.violations.push(format!("request {n} rejected (0x80040400): {detail}"));
-                return Err(RequestProcessorError { hresult: HRESULT_PARSE_ERROR.into(), message: PARSE_ERROR_MESSAGE.into() });
+                return Err(RequestProcessorError {
+                    hresult: HRESULT_PARSE_ERROR.into(),
+                    message: PARSE_ERROR_MESSAGE.into(),
+                });
             }
         };
         // Sized like the largest response so far: a page of records is written without regrowing.
@@ -324,7 +348,14 @@ impl FakeQuickBooks {
         let mut stopped = false;
         for req in &requests {
             if stopped {
-                write_rs_open(&mut out, &req.rs_name, req.request_id.as_deref(), &Status::error(3231, "The request has not been processed."), &[], true);
+                write_rs_open(
+                    &mut out,
+                    &req.rs_name,
+                    req.request_id.as_deref(),
+                    &Status::error(3231, "The request has not been processed."),
+                    &[],
+                    true,
+                );
                 continue;
             }
             let severity = self.execute(req, version, &mut out, &mut tally);
@@ -395,7 +426,9 @@ impl FakeQuickBooks {
         leaf(out, "FirstMonthIncomeTaxYear", "January", false);
         leaf(out, "CompanyType", "GeneralServiceBased", false);
         leaf(out, "TaxForm", "Form1120S", false);
-        for (name, value) in [("AppLock", "LOCKED:QBSERVER:638412345678901234".to_string()), ("FileID", self.file_id.clone())] {
+        for (name, value) in
+            [("AppLock", "LOCKED:QBSERVER:638412345678901234".to_string()), ("FileID", self.file_id.clone())]
+        {
             out.push_str("<DataExtRet>\n");
             leaf(out, "OwnerID", &self.owner_id, false);
             leaf(out, "DataExtName", name, false);
@@ -483,11 +516,22 @@ impl FakeQuickBooks {
             }
             if let Some(code) = self.faults.error_status_for_employees {
                 let message = match code {
-                    3261 => "The application does not have permission to access personal data in this company file.".to_string(),
+                    3261 => "The application does not have permission to access personal data in this company file."
+                        .to_string(),
                     1000 => "There has been an internal error when processing the request.".to_string(),
                     c => format!("QuickBooks could not process the request (error {c})."),
                 };
-                let st = Status { code, severity: if code >= 1000 { "Error" } else if code >= 500 { "Warn" } else { "Info" }, message };
+                let st = Status {
+                    code,
+                    severity: if code >= 1000 {
+                        "Error"
+                    } else if code >= 500 {
+                        "Warn"
+                    } else {
+                        "Info"
+                    },
+                    message,
+                };
                 write_rs_open(out, rs_name, rid, &st, &[], true);
                 return st.severity;
             }
@@ -561,7 +605,14 @@ impl FakeQuickBooks {
                 if q.iterator == Some(IterMode::Stop) {
                     self.iterators.remove(&id);
                     let st = Status::ok();
-                    write_rs_open(out, rs_name, rid, &st, &[("iteratorRemainingCount", "0".into()), ("iteratorID", id)], true);
+                    write_rs_open(
+                        out,
+                        rs_name,
+                        rid,
+                        &st,
+                        &[("iteratorRemainingCount", "0".into()), ("iteratorID", id)],
+                        true,
+                    );
                     return st.severity;
                 }
                 if state.kind != q.kind || state.signature != q.signature {
@@ -645,15 +696,28 @@ impl FakeQuickBooks {
     /// Indices of matching records in list order, plus the ListIDs/FullNames asked for but not found.
     fn select(&self, kind: Kind, f: &ListFilter) -> (Vec<usize>, Vec<String>) {
         let keys: Vec<(&str, &str, bool, &str)> = match kind {
-            Kind::Customer => self.data.customers.iter().map(|c| (c.list_id.as_str(), c.full_name.as_str(), c.is_active, c.time_modified.as_str())).collect(),
-            Kind::Employee => self.data.employees.iter().map(|e| (e.list_id.as_str(), e.name.as_str(), e.is_active, e.time_modified.as_str())).collect(),
+            Kind::Customer => self
+                .data
+                .customers
+                .iter()
+                .map(|c| (c.list_id.as_str(), c.full_name.as_str(), c.is_active, c.time_modified.as_str()))
+                .collect(),
+            Kind::Employee => self
+                .data
+                .employees
+                .iter()
+                .map(|e| (e.list_id.as_str(), e.name.as_str(), e.is_active, e.time_modified.as_str()))
+                .collect(),
         };
         let mut missing = Vec::new();
         if !f.list_ids.is_empty() || !f.full_names.is_empty() {
             let by_id = !f.list_ids.is_empty();
             let wanted = if by_id { &f.list_ids } else { &f.full_names };
-            let index: HashMap<String, usize> =
-                keys.iter().enumerate().map(|(i, k)| (if by_id { k.0.to_string() } else { k.1.to_lowercase() }, i)).collect();
+            let index: HashMap<String, usize> = keys
+                .iter()
+                .enumerate()
+                .map(|(i, k)| (if by_id { k.0.to_string() } else { k.1.to_lowercase() }, i))
+                .collect();
             let mut seen = HashSet::new();
             let mut out = Vec::new();
             for w in wanted {
@@ -700,7 +764,8 @@ impl FakeQuickBooks {
                     return true;
                 }
                 let hay = k.1.to_lowercase();
-                f.name_range.0.as_ref().is_none_or(|from| hay >= *from) && f.name_range.1.as_ref().is_none_or(|to| hay <= *to || hay.starts_with(to.as_str()))
+                f.name_range.0.as_ref().is_none_or(|from| hay >= *from)
+                    && f.name_range.1.as_ref().is_none_or(|to| hay <= *to || hay.starts_with(to.as_str()))
             })
             .filter(|_| match &f.balance {
                 None => true,
@@ -757,7 +822,14 @@ fn write_preferences(out: &mut String, request_id: Option<&str>) {
     out.push_str("</CurrentAppAccessRights>\n</PreferencesRet>\n</PreferencesQueryRs>\n");
 }
 
-fn write_rs_open(out: &mut String, name: &str, request_id: Option<&str>, st: &Status, extra: &[(&str, String)], empty: bool) {
+fn write_rs_open(
+    out: &mut String,
+    name: &str,
+    request_id: Option<&str>,
+    st: &Status,
+    extra: &[(&str, String)],
+    empty: bool,
+) {
     out.push('<');
     out.push_str(name);
     if let Some(r) = request_id {
@@ -806,7 +878,9 @@ fn address_non_ascii(a: Option<&SimAddress>) -> bool {
 
 fn customer_non_ascii(c: &SimCustomer) -> bool {
     !c.full_name.is_ascii()
-        || [&c.company_name, &c.first_name, &c.last_name, &c.notes].iter().any(|v| v.as_deref().is_some_and(|s| !s.is_ascii()))
+        || [&c.company_name, &c.first_name, &c.last_name, &c.notes]
+            .iter()
+            .any(|v| v.as_deref().is_some_and(|s| !s.is_ascii()))
         || address_non_ascii(c.bill.as_ref())
         || address_non_ascii(c.ship.as_ref())
 }
@@ -1177,7 +1251,10 @@ fn parse_request(xml_text: &str, max: (u16, u16)) -> Result<Parsed, String> {
     let vtext = xml::pi_attr(pi, "version").ok_or("<?qbxml?> without a version")?;
     let version = parse_version(&vtext).ok_or_else(|| format!("bad qbXML version {vtext:?}"))?;
     if version > max {
-        return Err(format!("qbXML version {}.{} is above the {}.{} this QuickBooks supports", version.0, version.1, max.0, max.1));
+        return Err(format!(
+            "qbXML version {}.{} is above the {}.{} this QuickBooks supports",
+            version.0, version.1, max.0, max.1
+        ));
     }
     let root = &doc.root;
     if root.name != "QBXML" || root.ns.is_some() {
@@ -1413,18 +1490,54 @@ fn parse_list_query(el: &Element, kind: Kind, version: (u16, u16)) -> Result<Lis
 }
 
 const LIST_DEL_TYPES: &[&str] = &[
-    "Account", "BillingRate", "Class", "Currency", "Customer", "CustomerMsg", "CustomerType", "DateDrivenTerms",
-    "Employee", "InventorySite", "ItemDiscount", "ItemFixedAsset", "ItemGroup", "ItemInventory",
-    "ItemInventoryAssembly", "ItemNonInventory", "ItemOtherCharge", "ItemPayment", "ItemSalesTax",
-    "ItemSalesTaxGroup", "ItemService", "ItemSubtotal", "JobType", "OtherName", "PaymentMethod",
-    "PayrollItemNonWage", "PayrollItemWage", "PriceLevel", "SalesRep", "SalesTaxCode", "ShipMethod",
-    "StandardTerms", "ToDo", "UnitOfMeasureSet", "Vehicle", "Vendor", "VendorType", "WorkersCompCode",
+    "Account",
+    "BillingRate",
+    "Class",
+    "Currency",
+    "Customer",
+    "CustomerMsg",
+    "CustomerType",
+    "DateDrivenTerms",
+    "Employee",
+    "InventorySite",
+    "ItemDiscount",
+    "ItemFixedAsset",
+    "ItemGroup",
+    "ItemInventory",
+    "ItemInventoryAssembly",
+    "ItemNonInventory",
+    "ItemOtherCharge",
+    "ItemPayment",
+    "ItemSalesTax",
+    "ItemSalesTaxGroup",
+    "ItemService",
+    "ItemSubtotal",
+    "JobType",
+    "OtherName",
+    "PaymentMethod",
+    "PayrollItemNonWage",
+    "PayrollItemWage",
+    "PriceLevel",
+    "SalesRep",
+    "SalesTaxCode",
+    "ShipMethod",
+    "StandardTerms",
+    "ToDo",
+    "UnitOfMeasureSet",
+    "Vehicle",
+    "Vendor",
+    "VendorType",
+    "WorkersCompCode",
 ];
 
 fn parse_deleted_query(el: &Element) -> Result<Body, String> {
     check_attrs(el, &["requestID", "metaData"])?;
     parse_meta(el)?;
-    let pos = check_sequence(el, &[&["ListDelType"], &["DeletedDateRangeFilter"], &["IncludeRetElement"]], &[true, false, true])?;
+    let pos = check_sequence(
+        el,
+        &[&["ListDelType"], &["DeletedDateRangeFilter"], &["IncludeRetElement"]],
+        &[true, false, true],
+    )?;
     if !pos.contains(&0) {
         return Err("ListDeletedQueryRq needs at least one ListDelType".into());
     }
@@ -1461,8 +1574,8 @@ fn parse_deleted_query(el: &Element) -> Result<Body, String> {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
     use super::super::data::Dataset;
+    use super::*;
 
     fn rq(body: &str) -> String {
         format!(
@@ -1495,7 +1608,10 @@ mod tests {
     fn pages_2500_customers_with_an_iterator() {
         let mut q = qb(2500, 5);
         let body = "<MaxReturned>500</MaxReturned><ActiveStatus>All</ActiveStatus><IncludeRetElement>ListID</IncludeRetElement>";
-        let first = one_rs(&q.process(&rq(&format!("<CustomerQueryRq requestID=\"c1\" iterator=\"Start\">{body}</CustomerQueryRq>"))).unwrap());
+        let first = one_rs(
+            &q.process(&rq(&format!("<CustomerQueryRq requestID=\"c1\" iterator=\"Start\">{body}</CustomerQueryRq>")))
+                .unwrap(),
+        );
         assert_eq!(first.attr("requestID"), Some("c1"));
         assert_eq!(first.attr("statusCode"), Some("0"));
         assert_eq!(first.attr("iteratorRemainingCount"), Some("2000"));
@@ -1520,7 +1636,12 @@ mod tests {
         assert_eq!(seen, all, "in QuickBooks list order");
         assert_eq!(q.customers_sent(), 2500);
         // The iterator is used up.
-        let after = one_rs(&q.process(&rq(&format!("<CustomerQueryRq iterator=\"Continue\" iteratorID=\"{iid}\">{body}</CustomerQueryRq>"))).unwrap());
+        let after = one_rs(
+            &q.process(&rq(&format!(
+                "<CustomerQueryRq iterator=\"Continue\" iteratorID=\"{iid}\">{body}</CustomerQueryRq>"
+            )))
+            .unwrap(),
+        );
         assert_eq!(after.attr("statusCode"), Some("3391"));
         assert_eq!(after.attr("statusSeverity"), Some("Error"));
         assert!(q.violations().is_empty(), "{:?}", q.violations());
@@ -1532,14 +1653,21 @@ mod tests {
         let active = q.dataset().customers.iter().filter(|c| c.is_active).count();
         let inactive = 400 - active;
         assert!(inactive > 0);
-        let count = |q: &mut FakeQuickBooks, body: &str| ids(&one_rs(&q.process(&rq(body)).unwrap()), "CustomerRet").len();
+        let count =
+            |q: &mut FakeQuickBooks, body: &str| ids(&one_rs(&q.process(&rq(body)).unwrap()), "CustomerRet").len();
         assert_eq!(count(&mut q, "<CustomerQueryRq />"), active);
         assert_eq!(count(&mut q, "<CustomerQueryRq><ActiveStatus>ActiveOnly</ActiveStatus></CustomerQueryRq>"), active);
-        assert_eq!(count(&mut q, "<CustomerQueryRq><ActiveStatus>InactiveOnly</ActiveStatus></CustomerQueryRq>"), inactive);
+        assert_eq!(
+            count(&mut q, "<CustomerQueryRq><ActiveStatus>InactiveOnly</ActiveStatus></CustomerQueryRq>"),
+            inactive
+        );
         assert_eq!(count(&mut q, "<CustomerQueryRq><ActiveStatus>All</ActiveStatus></CustomerQueryRq>"), 400);
         assert_eq!(count(&mut q, "<CustomerQueryRq><MaxReturned>7</MaxReturned></CustomerQueryRq>"), 7);
         let emp_active = q.dataset().employees.iter().filter(|e| e.is_active).count();
-        let e = one_rs(&q.process(&rq("<EmployeeQueryRq><IncludeRetElement>ListID</IncludeRetElement></EmployeeQueryRq>")).unwrap());
+        let e = one_rs(
+            &q.process(&rq("<EmployeeQueryRq><IncludeRetElement>ListID</IncludeRetElement></EmployeeQueryRq>"))
+                .unwrap(),
+        );
         assert_eq!(ids(&e, "EmployeeRet").len(), emp_active);
         let e = one_rs(&q.process(&rq("<EmployeeQueryRq><ActiveStatus>All</ActiveStatus><IncludeRetElement>ListID</IncludeRetElement></EmployeeQueryRq>")).unwrap());
         assert_eq!(ids(&e, "EmployeeRet").len(), 40);
@@ -1576,9 +1704,16 @@ mod tests {
             Faults { expire_iterator_on_page: Some(3), warning_on_page: Some(2), ..Default::default() },
         );
         let body = "<MaxReturned>30</MaxReturned><ActiveStatus>All</ActiveStatus>";
-        let start = |q: &mut FakeQuickBooks| one_rs(&q.process(&rq(&format!("<CustomerQueryRq iterator=\"Start\">{body}</CustomerQueryRq>"))).unwrap());
+        let start = |q: &mut FakeQuickBooks| {
+            one_rs(&q.process(&rq(&format!("<CustomerQueryRq iterator=\"Start\">{body}</CustomerQueryRq>"))).unwrap())
+        };
         let cont = |q: &mut FakeQuickBooks, id: &str| {
-            one_rs(&q.process(&rq(&format!("<CustomerQueryRq iterator=\"Continue\" iteratorID=\"{id}\">{body}</CustomerQueryRq>"))).unwrap())
+            one_rs(
+                &q.process(&rq(&format!(
+                    "<CustomerQueryRq iterator=\"Continue\" iteratorID=\"{id}\">{body}</CustomerQueryRq>"
+                )))
+                .unwrap(),
+            )
         };
         let s = start(&mut q);
         let id = s.attr("iteratorID").unwrap().to_string();
@@ -1619,7 +1754,12 @@ mod tests {
         // Stop.
         let s = start(&mut q);
         let id = s.attr("iteratorID").unwrap().to_string();
-        let r = one_rs(&q.process(&rq(&format!("<CustomerQueryRq iterator=\"Stop\" iteratorID=\"{id}\">{body}</CustomerQueryRq>"))).unwrap());
+        let r = one_rs(
+            &q.process(&rq(&format!(
+                "<CustomerQueryRq iterator=\"Stop\" iteratorID=\"{id}\">{body}</CustomerQueryRq>"
+            )))
+            .unwrap(),
+        );
         assert_eq!(r.attr("statusCode"), Some("0"));
         assert_eq!(cont(&mut q, &id).attr("statusCode"), Some("3391"));
     }
@@ -1659,10 +1799,19 @@ mod tests {
         assert_eq!(q.violations().len(), bad.len());
         // Older but supported versions are fine; a too-old QuickBooks rejects 13.0.
         assert!(q.process(&rq("<CustomerQueryRq/>").replace("13.0", "8.0")).is_ok());
-        let mut old = FakeQuickBooks::new(Dataset::generate(1, 5, 1), Faults { max_qbxml_version: Some((4, 1)), ..Default::default() });
+        let mut old = FakeQuickBooks::new(
+            Dataset::generate(1, 5, 1),
+            Faults { max_qbxml_version: Some((4, 1)), ..Default::default() },
+        );
         assert!(old.process(&rq("<CustomerQueryRq/>")).is_err());
         assert!(old.process(&rq("<CustomerQueryRq/>").replace("13.0", "4.1")).is_ok());
-        assert!(old.process(&rq("<CustomerQueryRq><IncludeRetElement>ListID</IncludeRetElement></CustomerQueryRq>").replace("13.0", "3.0")).is_err());
+        assert!(
+            old.process(
+                &rq("<CustomerQueryRq><IncludeRetElement>ListID</IncludeRetElement></CustomerQueryRq>")
+                    .replace("13.0", "3.0")
+            )
+            .is_err()
+        );
     }
 
     #[test]
@@ -1677,12 +1826,18 @@ mod tests {
         // Asked without SSN: none sent, nothing recorded.
         let r = one_rs(&q.process(&rq("<EmployeeQueryRq><ActiveStatus>All</ActiveStatus><IncludeRetElement>ListID</IncludeRetElement><IncludeRetElement>Name</IncludeRetElement><IncludeRetElement>Email</IncludeRetElement></EmployeeQueryRq>")).unwrap());
         assert_eq!(r.children_named("EmployeeRet").count(), 25);
-        assert!(r.children_named("EmployeeRet").all(|e| e.child("SSN").is_none() && e.child("EmployeePayrollInfo").is_none()));
+        assert!(
+            r.children_named("EmployeeRet")
+                .all(|e| e.child("SSN").is_none() && e.child("EmployeePayrollInfo").is_none())
+        );
         assert!(!q.requested_ssn());
         assert!(q.violations().is_empty());
         // No IncludeRetElement at all: QuickBooks sends SSN and payroll data.
         let r = one_rs(&q.process(&rq("<EmployeeQueryRq><ActiveStatus>All</ActiveStatus></EmployeeQueryRq>")).unwrap());
-        assert!(r.children_named("EmployeeRet").all(|e| e.child("SSN").is_some() && e.child("EmployeePayrollInfo").is_some()));
+        assert!(
+            r.children_named("EmployeeRet")
+                .all(|e| e.child("SSN").is_some() && e.child("EmployeePayrollInfo").is_some())
+        );
         assert!(q.requested_ssn());
         // Explicitly asked.
         let mut q = qb(5, 5);
@@ -1692,19 +1847,86 @@ mod tests {
     }
 
     const CUSTOMER_ORDER: &[&str] = &[
-        "ListID", "TimeCreated", "TimeModified", "EditSequence", "Name", "FullName", "IsActive", "ClassRef", "ParentRef",
-        "Sublevel", "CompanyName", "Salutation", "FirstName", "MiddleName", "LastName", "JobTitle", "BillAddress",
-        "BillAddressBlock", "ShipAddress", "ShipAddressBlock", "ShipToAddress", "Phone", "AltPhone", "Fax", "Email", "Cc",
-        "Contact", "AltContact", "AdditionalContactRef", "ContactsRet", "CustomerTypeRef", "TermsRef", "SalesRepRef",
-        "Balance", "TotalBalance", "SalesTaxCodeRef", "ItemSalesTaxRef", "ResaleNumber", "AccountNumber", "CreditLimit",
-        "PreferredPaymentMethodRef", "CreditCardInfo", "JobStatus", "JobStartDate", "JobProjectedEndDate", "JobEndDate",
-        "JobDesc", "JobTypeRef", "Notes",
+        "ListID",
+        "TimeCreated",
+        "TimeModified",
+        "EditSequence",
+        "Name",
+        "FullName",
+        "IsActive",
+        "ClassRef",
+        "ParentRef",
+        "Sublevel",
+        "CompanyName",
+        "Salutation",
+        "FirstName",
+        "MiddleName",
+        "LastName",
+        "JobTitle",
+        "BillAddress",
+        "BillAddressBlock",
+        "ShipAddress",
+        "ShipAddressBlock",
+        "ShipToAddress",
+        "Phone",
+        "AltPhone",
+        "Fax",
+        "Email",
+        "Cc",
+        "Contact",
+        "AltContact",
+        "AdditionalContactRef",
+        "ContactsRet",
+        "CustomerTypeRef",
+        "TermsRef",
+        "SalesRepRef",
+        "Balance",
+        "TotalBalance",
+        "SalesTaxCodeRef",
+        "ItemSalesTaxRef",
+        "ResaleNumber",
+        "AccountNumber",
+        "CreditLimit",
+        "PreferredPaymentMethodRef",
+        "CreditCardInfo",
+        "JobStatus",
+        "JobStartDate",
+        "JobProjectedEndDate",
+        "JobEndDate",
+        "JobDesc",
+        "JobTypeRef",
+        "Notes",
     ];
     const EMPLOYEE_ORDER: &[&str] = &[
-        "ListID", "TimeCreated", "TimeModified", "EditSequence", "Name", "IsActive", "Salutation", "FirstName",
-        "MiddleName", "LastName", "JobTitle", "EmployeeAddress", "PrintAs", "Phone", "Mobile", "Pager", "PagerPIN",
-        "AltPhone", "Fax", "SSN", "Email", "EmployeeType", "Gender", "HiredDate", "ReleasedDate", "BirthDate",
-        "AccountNumber", "Notes", "EmployeePayrollInfo",
+        "ListID",
+        "TimeCreated",
+        "TimeModified",
+        "EditSequence",
+        "Name",
+        "IsActive",
+        "Salutation",
+        "FirstName",
+        "MiddleName",
+        "LastName",
+        "JobTitle",
+        "EmployeeAddress",
+        "PrintAs",
+        "Phone",
+        "Mobile",
+        "Pager",
+        "PagerPIN",
+        "AltPhone",
+        "Fax",
+        "SSN",
+        "Email",
+        "EmployeeType",
+        "Gender",
+        "HiredDate",
+        "ReleasedDate",
+        "BirthDate",
+        "AccountNumber",
+        "Notes",
+        "EmployeePayrollInfo",
     ];
 
     fn assert_order(ret: &Element, order: &[&str]) {
@@ -1713,7 +1935,11 @@ mod tests {
             .iter()
             .map(|c| order.iter().position(|n| *n == c.name).unwrap_or_else(|| panic!("unexpected {}", c.name)))
             .collect();
-        assert!(pos.windows(2).all(|w| w[0] <= w[1]), "XSD order: {:?}", ret.children.iter().map(|c| &c.name).collect::<Vec<_>>());
+        assert!(
+            pos.windows(2).all(|w| w[0] <= w[1]),
+            "XSD order: {:?}",
+            ret.children.iter().map(|c| &c.name).collect::<Vec<_>>()
+        );
     }
 
     #[test]
@@ -1739,12 +1965,21 @@ mod tests {
             assert_eq!(ret.child_text("Notes"), c.notes.as_deref());
             assert_eq!(ret.child_text("IsActive"), Some(if c.is_active { "true" } else { "false" }));
             assert_eq!(ret.child_text("EditSequence"), Some(c.edit_sequence.to_string().as_str()));
-            assert_eq!(ret.child("BillAddress").and_then(|b| b.child_text("City")), c.bill.as_ref().and_then(|b| b.city.as_deref()));
-            assert_eq!(ret.child("BillAddress").and_then(|b| b.child_text("Addr1")), c.bill.as_ref().and_then(|b| b.addr1.as_deref()));
+            assert_eq!(
+                ret.child("BillAddress").and_then(|b| b.child_text("City")),
+                c.bill.as_ref().and_then(|b| b.city.as_deref())
+            );
+            assert_eq!(
+                ret.child("BillAddress").and_then(|b| b.child_text("Addr1")),
+                c.bill.as_ref().and_then(|b| b.addr1.as_deref())
+            );
             match &c.parent {
                 Some((pid, pfull)) => {
                     let p = ret.child("ParentRef").unwrap();
-                    assert_eq!((p.child_text("ListID"), p.child_text("FullName")), (Some(pid.as_str()), Some(pfull.as_str())));
+                    assert_eq!(
+                        (p.child_text("ListID"), p.child_text("FullName")),
+                        (Some(pid.as_str()), Some(pfull.as_str()))
+                    );
                     assert_eq!(ret.child_text("Sublevel"), Some("1"));
                 }
                 None => assert!(ret.child("ParentRef").is_none()),
@@ -1764,15 +1999,29 @@ mod tests {
     fn list_id_and_full_name_lookups() {
         let mut q = qb(50, 4);
         let (a, b) = (q.dataset().customers[3].clone(), q.dataset().customers[10].clone());
-        let r = one_rs(&q.process(&rq(&format!("<CustomerQueryRq><ListID>{}</ListID><ListID>{}</ListID></CustomerQueryRq>", b.list_id, a.list_id))).unwrap());
+        let r = one_rs(
+            &q.process(&rq(&format!(
+                "<CustomerQueryRq><ListID>{}</ListID><ListID>{}</ListID></CustomerQueryRq>",
+                b.list_id, a.list_id
+            )))
+            .unwrap(),
+        );
         assert_eq!(ids(&r, "CustomerRet"), vec![b.list_id.clone(), a.list_id.clone()]);
-        let r = one_rs(&q.process(&rq(&format!("<CustomerQueryRq><ListID>{}</ListID><ListID>80000FFF-1</ListID></CustomerQueryRq>", a.list_id))).unwrap());
+        let r = one_rs(
+            &q.process(&rq(&format!(
+                "<CustomerQueryRq><ListID>{}</ListID><ListID>80000FFF-1</ListID></CustomerQueryRq>",
+                a.list_id
+            )))
+            .unwrap(),
+        );
         assert_eq!((r.attr("statusCode"), r.attr("statusSeverity")), (Some("500"), Some("Warn")));
         assert_eq!(ids(&r, "CustomerRet"), vec![a.list_id.clone()]);
         let r = one_rs(&q.process(&rq("<CustomerQueryRq><ListID>80000FFF-1</ListID></CustomerQueryRq>")).unwrap());
         assert_eq!(r.attr("statusCode"), Some("3120"));
         let fname = xml::escape_qbxml(&b.full_name.to_uppercase(), false);
-        let r = one_rs(&q.process(&rq(&format!("<CustomerQueryRq><FullName>{fname}</FullName></CustomerQueryRq>"))).unwrap());
+        let r = one_rs(
+            &q.process(&rq(&format!("<CustomerQueryRq><FullName>{fname}</FullName></CustomerQueryRq>"))).unwrap(),
+        );
         assert_eq!(ids(&r, "CustomerRet"), vec![b.list_id.clone()]);
     }
 
@@ -1791,7 +2040,10 @@ mod tests {
         let v = rs(&raw);
         assert_eq!((v[0].attr("statusCode"), v[0].attr("statusSeverity")), (Some("3261"), Some("Error")));
         assert!(v[0].children.is_empty());
-        assert_eq!((v[1].name.as_str(), v[1].attr("requestID"), v[1].attr("statusCode")), ("CustomerQueryRs", Some("c"), Some("3231")));
+        assert_eq!(
+            (v[1].name.as_str(), v[1].attr("requestID"), v[1].attr("statusCode")),
+            ("CustomerQueryRs", Some("c"), Some("3231"))
+        );
         let err = q.process(&rq("<CustomerQueryRq/>")).unwrap_err();
         assert_eq!(err.hresult, "0x80040422");
         let sent = q.customers_sent();
@@ -1807,7 +2059,8 @@ mod tests {
 
     #[test]
     fn hcp_response_and_side_queries() {
-        let q = FakeQuickBooks::new(Dataset::generate(1, 3, 1), Faults::default()).with_file_id("{11111111-2222-3333-4444-555555555555}", "{AAAAAAAA-BBBB-CCCC-DDDD-EEEEEEEEEEEE}");
+        let q = FakeQuickBooks::new(Dataset::generate(1, 3, 1), Faults::default())
+            .with_file_id("{11111111-2222-3333-4444-555555555555}", "{AAAAAAAA-BBBB-CCCC-DDDD-EEEEEEEEEEEE}");
         let doc = xml::parse(&q.hcp_response()).unwrap();
         let msgs = doc.root.child("QBXMLMsgsRs").unwrap();
         let host = msgs.child("HostQueryRs").unwrap().child("HostRet").unwrap();
@@ -1816,17 +2069,30 @@ mod tests {
         assert_eq!(versions.last(), Some(&"13.0"));
         let company = msgs.child("CompanyQueryRs").unwrap().child("CompanyRet").unwrap();
         assert_eq!(company.child_text("CompanyName"), Some(q.dataset().company_name.as_str()));
-        let file_id = company.children_named("DataExtRet").find(|d| d.child_text("DataExtName") == Some("FileID")).unwrap();
+        let file_id =
+            company.children_named("DataExtRet").find(|d| d.child_text("DataExtName") == Some("FileID")).unwrap();
         assert_eq!(file_id.child_text("DataExtValue"), Some("{AAAAAAAA-BBBB-CCCC-DDDD-EEEEEEEEEEEE}"));
-        let rights = msgs.child("PreferencesQueryRs").unwrap().child("PreferencesRet").unwrap().child("CurrentAppAccessRights").unwrap();
+        let rights = msgs
+            .child("PreferencesQueryRs")
+            .unwrap()
+            .child("PreferencesRet")
+            .unwrap()
+            .child("CurrentAppAccessRights")
+            .unwrap();
         assert_eq!(rights.child_text("IsPersonalDataAccessAllowed"), Some("false"));
-        let old = FakeQuickBooks::new(Dataset::generate(1, 3, 1), Faults { max_qbxml_version: Some((4, 1)), ..Default::default() });
+        let old = FakeQuickBooks::new(
+            Dataset::generate(1, 3, 1),
+            Faults { max_qbxml_version: Some((4, 1)), ..Default::default() },
+        );
         let doc = xml::parse(&old.hcp_response()).unwrap();
         let host = doc.root.child("QBXMLMsgsRs").unwrap().child("HostQueryRs").unwrap().child("HostRet").unwrap();
         assert_eq!(host.children_named("SupportedQBXMLVersion").last().map(|v| v.text.as_str()), Some("4.1"));
         let mut q = q;
         let v = rs(&q.process(&rq("<HostQueryRq requestID=\"h\"/><CompanyQueryRq/><PreferencesQueryRq/>")).unwrap());
-        assert_eq!(v.iter().map(|r| r.name.as_str()).collect::<Vec<_>>(), ["HostQueryRs", "CompanyQueryRs", "PreferencesQueryRs"]);
+        assert_eq!(
+            v.iter().map(|r| r.name.as_str()).collect::<Vec<_>>(),
+            ["HostQueryRs", "CompanyQueryRs", "PreferencesQueryRs"]
+        );
     }
 
     #[test]
@@ -1838,7 +2104,9 @@ mod tests {
         let got: HashSet<String> = ids(&r, "ListDeletedRet").into_iter().collect();
         let want: HashSet<String> = evo.removed.iter().chain(&evo.employees_removed).cloned().collect();
         assert_eq!(got, want);
-        let r = one_rs(&q.process(&rq("<ListDeletedQueryRq><ListDelType>Vendor</ListDelType></ListDeletedQueryRq>")).unwrap());
+        let r = one_rs(
+            &q.process(&rq("<ListDeletedQueryRq><ListDelType>Vendor</ListDelType></ListDeletedQueryRq>")).unwrap(),
+        );
         assert_eq!(r.attr("statusCode"), Some("1"));
         // Changed records show up in an incremental query from the previous "now".
         let r = one_rs(&q.process(&rq("<CustomerQueryRq><ActiveStatus>All</ActiveStatus><FromModifiedDate>2024-06-02T00:00:00</FromModifiedDate><IncludeRetElement>ListID</IncludeRetElement></CustomerQueryRq>")).unwrap());

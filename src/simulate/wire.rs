@@ -32,7 +32,9 @@ pub fn soap_action(method: &str) -> String {
 /// `xsi`/`xsd` declarations, the method element with a default intuit namespace, parameters
 /// in WSDL order, empty strings as `<name />`.
 pub fn request_envelope(method: &str, params: &[(&str, Param<'_>)]) -> String {
-    let mut out = String::with_capacity(400 + params.iter().map(|(_, p)| if let Param::Str(s) = p { s.len() * 5 / 4 } else { 8 }).sum::<usize>());
+    let mut out = String::with_capacity(
+        400 + params.iter().map(|(_, p)| if let Param::Str(s) = p { s.len() * 5 / 4 } else { 8 }).sum::<usize>(),
+    );
     out.push_str("<?xml version=\"1.0\" encoding=\"utf-8\"?>");
     out.push_str("<soap:Envelope xmlns:soap=\"http://schemas.xmlsoap.org/soap/envelope/\" xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\" xmlns:xsd=\"http://www.w3.org/2001/XMLSchema\"><soap:Body>");
     out.push('<');
@@ -190,10 +192,16 @@ mod tests {
         // Same bytes as the captured QBWC requests.
         let cases = [
             ("serverVersion.request.xml", request_envelope("serverVersion", &[])),
-            ("clientVersion.request.xml", request_envelope("clientVersion", &[("strVersion", Param::Str("2.0.0.116"))])),
+            (
+                "clientVersion.request.xml",
+                request_envelope("clientVersion", &[("strVersion", Param::Str("2.0.0.116"))]),
+            ),
             (
                 "authenticate.request.xml",
-                request_envelope("authenticate", &[("strUserName", Param::Str("api")), ("strPassword", Param::Str("password"))]),
+                request_envelope(
+                    "authenticate",
+                    &[("strUserName", Param::Str("api")), ("strPassword", Param::Str("password"))],
+                ),
             ),
             (
                 "sendRequestXML.request.subsequent-call.xml",
@@ -209,7 +217,10 @@ mod tests {
                     ],
                 ),
             ),
-            ("closeConnection.request.xml", request_envelope("closeConnection", &[("ticket", Param::Str("ea0bf596246b623664adb465cc8662a2"))])),
+            (
+                "closeConnection.request.xml",
+                request_envelope("closeConnection", &[("ticket", Param::Str("ea0bf596246b623664adb465cc8662a2"))]),
+            ),
         ];
         for (file, ours) in cases {
             let Ok(theirs) = std::fs::read_to_string(format!("{REF}/{file}")) else { continue };
@@ -220,21 +231,34 @@ mod tests {
 
     #[test]
     fn escapes_parameters() {
-        let env = request_envelope("receiveResponseXML", &[("response", Param::Str("<?xml version=\"1.0\" ?>\n<A>Smith &amp; Sons</A>")), ("hresult", Param::Str(""))]);
-        assert!(env.contains("<response>&lt;?xml version=\"1.0\" ?&gt;\n&lt;A&gt;Smith &amp;amp; Sons&lt;/A&gt;</response><hresult />"));
+        let env = request_envelope(
+            "receiveResponseXML",
+            &[
+                ("response", Param::Str("<?xml version=\"1.0\" ?>\n<A>Smith &amp; Sons</A>")),
+                ("hresult", Param::Str("")),
+            ],
+        );
+        assert!(env.contains(
+            "<response>&lt;?xml version=\"1.0\" ?&gt;\n&lt;A&gt;Smith &amp;amp; Sons&lt;/A&gt;</response><hresult />"
+        ));
         let doc = xml::parse(&env).unwrap();
         let r = &doc.root.children[0].children[0];
         assert_eq!(r.ns.as_deref(), Some(INTUIT_NS));
         assert_eq!(r.child_text("response"), Some("<?xml version=\"1.0\" ?>\n<A>Smith &amp; Sons</A>"));
         // A value of nothing XML can hold is written like an empty one.
-        let env = request_envelope("connectionError", &[("message", Param::Str("\u{1}\u{2}")), ("hresult", Param::Int(7))]);
+        let env =
+            request_envelope("connectionError", &[("message", Param::Str("\u{1}\u{2}")), ("hresult", Param::Int(7))]);
         assert!(env.contains("<message /><hresult>7</hresult>"), "{env}");
     }
 
     #[test]
     fn reads_the_captured_replies() {
         for (file, method, expect) in [
-            ("serverVersion.response.xml", "serverVersion", "PHP QuickBooks SOAP Server v1.5.0 at /~kpalmer/QuickBooks/server_api.php"),
+            (
+                "serverVersion.response.xml",
+                "serverVersion",
+                "PHP QuickBooks SOAP Server v1.5.0 at /~kpalmer/QuickBooks/server_api.php",
+            ),
             ("clientVersion.response.xml", "clientVersion", ""),
             ("clientVersion.response.O-optional-update.mreiden-test.xml", "clientVersion", "O:2.2.0.71"),
             ("closeConnection.response.xml", "closeConnection", "Complete!"),
@@ -244,7 +268,9 @@ mod tests {
             let Reply::Result(r) = parse_reply(&body, method).unwrap() else { panic!("{file}") };
             assert_eq!(result_text(r.as_ref()).unwrap(), expect, "{file}");
         }
-        if let Ok(body) = std::fs::read_to_string(format!("{REF}/authenticate.response.nvu-invalid-user.mreiden-test.xml")) {
+        if let Ok(body) =
+            std::fs::read_to_string(format!("{REF}/authenticate.response.nvu-invalid-user.mreiden-test.xml"))
+        {
             let Reply::Result(r) = parse_reply(&body, "authenticate").unwrap() else { panic!() };
             assert_eq!(result_strings(r.as_ref()).unwrap(), vec!["".to_string(), "nvu".to_string()]);
         }
@@ -254,7 +280,9 @@ mod tests {
         }
         if let Ok(body) = std::fs::read_to_string(format!("{REF}/sendRequestXML.response.customer-add.xml")) {
             let Reply::Result(r) = parse_reply(&body, "sendRequestXML").unwrap() else { panic!() };
-            assert!(result_text(r.as_ref()).unwrap().contains("<CustomerAddRq requestID=\"Q3VzdG9tZXJBZGR8MTU=\" >\r\n"));
+            assert!(
+                result_text(r.as_ref()).unwrap().contains("<CustomerAddRq requestID=\"Q3VzdG9tZXJBZGR8MTU=\" >\r\n")
+            );
         }
     }
 
@@ -267,21 +295,29 @@ mod tests {
             "<html>oops</html>".to_string(),
             ok("<serverVersionResponse><serverVersionResult>1</serverVersionResult></serverVersionResponse>"),
             ok("<clientVersionResponse xmlns=\"http://developer.intuit.com/\"/>"),
-            ok("<serverVersionResponse xmlns=\"http://developer.intuit.com/\"><serverVersionResult xmlns=\"urn:other\">1</serverVersionResult></serverVersionResponse>"),
+            ok(
+                "<serverVersionResponse xmlns=\"http://developer.intuit.com/\"><serverVersionResult xmlns=\"urn:other\">1</serverVersionResult></serverVersionResponse>",
+            ),
             format!("<s:Envelope xmlns:s=\"{SOAP12_ENV_NS}\"><s:Body/></s:Envelope>"),
             ok("<serverVersionResponse xmlns=\"http://developer.intuit.com/\">"),
         ] {
             assert!(parse_reply(&bad, "serverVersion").is_err(), "{bad}");
         }
-        let fault = ok("<s:Fault><faultcode>s:Server</faultcode><faultstring>Server was unable to process request.</faultstring></s:Fault>");
+        let fault = ok(
+            "<s:Fault><faultcode>s:Server</faultcode><faultstring>Server was unable to process request.</faultstring></s:Fault>",
+        );
         assert_eq!(
             parse_reply(&fault, "authenticate").unwrap(),
             Reply::Fault { code: "s:Server".into(), message: "Server was unable to process request.".into() }
         );
-        let wcf = ok("<authenticateResponse xmlns=\"http://developer.intuit.com/\"><authenticateResult xmlns:a=\"http://schemas.microsoft.com/2003/10/Serialization/Arrays\"><a:string>t</a:string><a:string/></authenticateResult></authenticateResponse>");
+        let wcf = ok(
+            "<authenticateResponse xmlns=\"http://developer.intuit.com/\"><authenticateResult xmlns:a=\"http://schemas.microsoft.com/2003/10/Serialization/Arrays\"><a:string>t</a:string><a:string/></authenticateResult></authenticateResponse>",
+        );
         let Reply::Result(r) = parse_reply(&wcf, "authenticate").unwrap() else { panic!() };
         assert!(result_strings(r.as_ref()).is_err());
-        let nil = ok("<getLastErrorResponse xmlns=\"http://developer.intuit.com/\"><getLastErrorResult xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\" xsi:nil=\"true\"/></getLastErrorResponse>");
+        let nil = ok(
+            "<getLastErrorResponse xmlns=\"http://developer.intuit.com/\"><getLastErrorResult xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\" xsi:nil=\"true\"/></getLastErrorResponse>",
+        );
         let Reply::Result(r) = parse_reply(&nil, "getLastError").unwrap() else { panic!() };
         assert_eq!(result_text(r.as_ref()).unwrap(), "");
         assert!(result_int(None).is_err());

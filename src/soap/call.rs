@@ -252,19 +252,12 @@ impl Method {
     pub(super) fn params(self) -> &'static [&'static str] {
         match self {
             Method::ServerVersion => &[],
-            Method::GetServerVersion | Method::GetLastError | Method::CloseConnection => {
-                &["ticket"]
-            }
+            Method::GetServerVersion | Method::GetLastError | Method::CloseConnection => &["ticket"],
             Method::ClientVersion => &["strVersion"],
             Method::Authenticate => &["strUserName", "strPassword"],
-            Method::SendRequestXml => &[
-                "ticket",
-                "strHCPResponse",
-                "strCompanyFileName",
-                "qbXMLCountry",
-                "qbXMLMajorVers",
-                "qbXMLMinorVers",
-            ],
+            Method::SendRequestXml => {
+                &["ticket", "strHCPResponse", "strCompanyFileName", "qbXMLCountry", "qbXMLMajorVers", "qbXMLMinorVers"]
+            }
             Method::ReceiveResponseXml => &["ticket", "response", "hresult", "message"],
             Method::ConnectionError => &["ticket", "hresult", "message"],
             Method::GetInteractiveUrl => &["wcTicket", "sessionID"],
@@ -281,10 +274,7 @@ impl Method {
             Method::ServerVersion => Call::ServerVersion,
             Method::GetServerVersion => Call::GetServerVersion { ticket: a },
             Method::ClientVersion => Call::ClientVersion { version: a },
-            Method::Authenticate => Call::Authenticate {
-                username: a,
-                password: b,
-            },
+            Method::Authenticate => Call::Authenticate { username: a, password: b },
             Method::SendRequestXml => Call::SendRequestXml {
                 ticket: a,
                 hcp_response: b,
@@ -293,27 +283,13 @@ impl Method {
                 major_version: parse_int(&e),
                 minor_version: parse_int(&f),
             },
-            Method::ReceiveResponseXml => Call::ReceiveResponseXml {
-                ticket: a,
-                hresult: c,
-                message: d,
-            },
-            Method::ConnectionError => Call::ConnectionError {
-                ticket: a,
-                hresult: b,
-                message: c,
-            },
+            Method::ReceiveResponseXml => Call::ReceiveResponseXml { ticket: a, hresult: c, message: d },
+            Method::ConnectionError => Call::ConnectionError { ticket: a, hresult: b, message: c },
             Method::GetLastError => Call::GetLastError { ticket: a },
             Method::CloseConnection => Call::CloseConnection { ticket: a },
-            Method::GetInteractiveUrl => Call::GetInteractiveUrl {
-                ticket: a,
-                session_id: b,
-            },
+            Method::GetInteractiveUrl => Call::GetInteractiveUrl { ticket: a, session_id: b },
             Method::InteractiveDone => Call::InteractiveDone { ticket: a },
-            Method::InteractiveRejected => Call::InteractiveRejected {
-                ticket: a,
-                reason: b,
-            },
+            Method::InteractiveRejected => Call::InteractiveRejected { ticket: a, reason: b },
         }
     }
 }
@@ -339,24 +315,12 @@ mod tests {
 
     #[test]
     fn call_method_and_ticket() {
-        let call = Method::GetInteractiveUrl.build([
-            "t1".into(),
-            "s".into(),
-            "".into(),
-            "".into(),
-            "".into(),
-            "".into(),
-        ]);
+        let call =
+            Method::GetInteractiveUrl.build(["t1".into(), "s".into(), "".into(), "".into(), "".into(), "".into()]);
         assert_eq!(call.method(), "getInteractiveURL");
         assert_eq!(call.ticket(), Some("t1"));
         assert_eq!(Call::ServerVersion.ticket(), None);
-        assert_eq!(
-            Call::GetLastError {
-                ticket: String::new()
-            }
-            .ticket(),
-            None
-        );
+        assert_eq!(Call::GetLastError { ticket: String::new() }.ticket(), None);
         assert_eq!(Reply::ReceiveResponseXml(5).method(), "receiveResponseXML");
     }
 

@@ -43,11 +43,7 @@ pub struct Limits {
 
 impl Default for Limits {
     fn default() -> Self {
-        Limits {
-            max_depth: 32,
-            max_param_bytes: 1 << 20,
-            max_hcp_bytes: 4 << 20,
-        }
+        Limits { max_depth: 32, max_param_bytes: 1 << 20, max_hcp_bytes: 4 << 20 }
     }
 }
 
@@ -160,10 +156,7 @@ impl<R: BufRead> Parser<R> {
         self.buf.clear();
         let first = !self.seen_first_event;
         self.seen_first_event = true;
-        let event = self
-            .reader
-            .read_event_into(&mut self.buf)
-            .map_err(EnvelopeError::from_xml)?;
+        let event = self.reader.read_event_into(&mut self.buf).map_err(EnvelopeError::from_xml)?;
         match event {
             Event::Start(start) => {
                 if self.depth >= self.max_depth {
@@ -202,9 +195,7 @@ impl<R: BufRead> Parser<R> {
             Event::Comment(_) => Ok(Ev::Comment),
             Event::Decl(decl) => {
                 if !first {
-                    return Err(EnvelopeError::NotXml(
-                        "XML declaration is not at the start".into(),
-                    ));
+                    return Err(EnvelopeError::NotXml("XML declaration is not at the start".into()));
                 }
                 if decl.version().is_err() {
                     return Err(EnvelopeError::NotXml("malformed XML declaration".into()));
@@ -213,10 +204,7 @@ impl<R: BufRead> Parser<R> {
                     None => {}
                     Some(Ok(label)) if is_utf8_label(&label) => {}
                     Some(Ok(label)) => {
-                        return Err(EnvelopeError::NotXml(format!(
-                            "unsupported encoding `{}`",
-                            shorten(&label)
-                        )));
+                        return Err(EnvelopeError::NotXml(format!("unsupported encoding `{}`", shorten(&label))));
                     }
                     Some(Err(_)) => {
                         return Err(EnvelopeError::NotXml("malformed XML declaration".into()));
@@ -249,12 +237,7 @@ impl<R: BufRead> Parser<R> {
     }
 
     /// Collects the text of a parameter element whose `Start` was just read.
-    fn read_text(
-        &mut self,
-        empty: bool,
-        param: &'static str,
-        limit: usize,
-    ) -> Result<String, EnvelopeError> {
+    fn read_text(&mut self, empty: bool, param: &'static str, limit: usize) -> Result<String, EnvelopeError> {
         let mut value = String::new();
         if empty {
             return Ok(value);
@@ -277,11 +260,7 @@ impl<R: BufRead> Parser<R> {
 }
 
 /// Records the local name of an element and resolves its namespace.
-fn open_element(
-    resolver: &NamespaceResolver,
-    start: &BytesStart,
-    name: &mut String,
-) -> Result<Ns, EnvelopeError> {
+fn open_element(resolver: &NamespaceResolver, start: &BytesStart, name: &mut String) -> Result<Ns, EnvelopeError> {
     let (resolved, local) = resolver.resolve_element(start.name());
     name.clear();
     name.push_str(local.as_ref());
@@ -291,10 +270,7 @@ fn open_element(
         ResolveResult::Bound(ns) => Ns::Other(shorten(ns.as_ref())),
         ResolveResult::Unbound => Ns::None,
         ResolveResult::Unknown(prefix) => {
-            return Err(EnvelopeError::NotXml(format!(
-                "undeclared namespace prefix `{}`",
-                shorten(&prefix)
-            )));
+            return Err(EnvelopeError::NotXml(format!("undeclared namespace prefix `{}`", shorten(&prefix))));
         }
     })
 }
@@ -323,14 +299,11 @@ fn predefined_entity(name: &str) -> Result<char, EnvelopeError> {
 }
 
 fn is_utf8_label(label: &str) -> bool {
-    ["utf-8", "utf8", "us-ascii", "ascii"]
-        .iter()
-        .any(|ok| label.eq_ignore_ascii_case(ok))
+    ["utf-8", "utf8", "us-ascii", "ascii"].iter().any(|ok| label.eq_ignore_ascii_case(ok))
 }
 
 fn is_xml_whitespace(text: &str) -> bool {
-    text.bytes()
-        .all(|b| matches!(b, b' ' | b'\t' | b'\r' | b'\n'))
+    text.bytes().all(|b| matches!(b, b' ' | b'\t' | b'\r' | b'\n'))
 }
 
 /// Keeps names quoted in error messages short (they come from the sender).
@@ -357,9 +330,7 @@ fn read_envelope<R: BufRead>(
                 return Err(EnvelopeError::NotXml("text before the root element".into()));
             }
             Ev::End => {
-                return Err(EnvelopeError::NotXml(
-                    "end tag before the root element".into(),
-                ));
+                return Err(EnvelopeError::NotXml("end tag before the root element".into()));
             }
             Ev::Eof => return Err(EnvelopeError::NotXml("no root element".into())),
         }
@@ -376,10 +347,7 @@ fn read_envelope<R: BufRead>(
     let mut call = None;
     loop {
         match parser.next()? {
-            Ev::Start {
-                ns: Ns::Soap11,
-                empty,
-            } if call.is_none() && parser.name == "Body" => {
+            Ev::Start { ns: Ns::Soap11, empty } if call.is_none() && parser.name == "Body" => {
                 call = Some(read_body(parser, empty, limits, on_response)?);
             }
             // The Header, and anything else a SOAP 1.1 envelope may carry, is not for us.
@@ -404,18 +372,13 @@ fn read_body<R: BufRead>(
     }
     let call = loop {
         match parser.next()? {
-            Ev::Start {
-                ns: Ns::Qbwc,
-                empty,
-            } => {
+            Ev::Start { ns: Ns::Qbwc, empty } => {
                 let method = Method::from_name(&parser.name)
                     .ok_or_else(|| EnvelopeError::UnknownMethod(shorten(&parser.name)))?;
                 break read_method(parser, method, empty, limits, on_response)?;
             }
             Ev::Start { ns, .. } => {
-                return Err(EnvelopeError::WrongNamespace {
-                    found: ns.into_uri(),
-                });
+                return Err(EnvelopeError::WrongNamespace { found: ns.into_uri() });
             }
             Ev::End => return Err(EnvelopeError::EmptyBody),
             Ev::Eof => return Err(EnvelopeError::Truncated),
@@ -855,35 +818,23 @@ mod tests {
     }
 
     fn authenticate(params: &str) -> String {
-        envelope(&format!(
-            r#"<authenticate xmlns="http://developer.intuit.com/">{params}</authenticate>"#
-        ))
+        envelope(&format!(r#"<authenticate xmlns="http://developer.intuit.com/">{params}</authenticate>"#))
     }
 
     #[test]
     fn real_requests_parse_to_the_expected_calls() {
         let cases = [
-            (
-                include_str!("../../qbxml-fixtures/soap/serverVersion.request.xml"),
-                Call::ServerVersion,
-            ),
+            (include_str!("../../qbxml-fixtures/soap/serverVersion.request.xml"), Call::ServerVersion),
             (
                 include_str!("../../qbxml-fixtures/soap/clientVersion.request.xml"),
-                Call::ClientVersion {
-                    version: "2.0.0.116".into(),
-                },
+                Call::ClientVersion { version: "2.0.0.116".into() },
             ),
             (
                 include_str!("../../qbxml-fixtures/soap/authenticate.request.xml"),
-                Call::Authenticate {
-                    username: "api".into(),
-                    password: "password".into(),
-                },
+                Call::Authenticate { username: "api".into(), password: "password".into() },
             ),
             (
-                include_str!(
-                    "../../qbxml-fixtures/soap/sendRequestXML.request.subsequent-call.xml"
-                ),
+                include_str!("../../qbxml-fixtures/soap/sendRequestXML.request.subsequent-call.xml"),
                 Call::SendRequestXml {
                     ticket: TICKET.into(),
                     hcp_response: String::new(),
@@ -894,19 +845,11 @@ mod tests {
                 },
             ),
             (
-                include_str!(
-                    "../../qbxml-fixtures/soap/receiveResponseXML.request.customer-add-rs.xml"
-                ),
-                Call::ReceiveResponseXml {
-                    ticket: TICKET.into(),
-                    hresult: String::new(),
-                    message: String::new(),
-                },
+                include_str!("../../qbxml-fixtures/soap/receiveResponseXML.request.customer-add-rs.xml"),
+                Call::ReceiveResponseXml { ticket: TICKET.into(), hresult: String::new(), message: String::new() },
             ),
             (
-                include_str!(
-                    "../../qbxml-fixtures/soap/receiveResponseXML.request.status1-and-3140.xml"
-                ),
+                include_str!("../../qbxml-fixtures/soap/receiveResponseXML.request.status1-and-3140.xml"),
                 Call::ReceiveResponseXml {
                     ticket: "354f40b4-b661-4472-a13f-8abf13a743c3".into(),
                     hresult: String::new(),
@@ -915,15 +858,11 @@ mod tests {
             ),
             (
                 include_str!("../../qbxml-fixtures/soap/getLastError.request.xml"),
-                Call::GetLastError {
-                    ticket: TICKET.into(),
-                },
+                Call::GetLastError { ticket: TICKET.into() },
             ),
             (
                 include_str!("../../qbxml-fixtures/soap/closeConnection.request.xml"),
-                Call::CloseConnection {
-                    ticket: TICKET.into(),
-                },
+                Call::CloseConnection { ticket: TICKET.into() },
             ),
         ];
         for (xml, expected) in cases {
@@ -933,19 +872,11 @@ mod tests {
 
     #[test]
     fn first_send_request_xml_carries_the_unescaped_hcp_response() {
-        let xml = include_str!(
-            "../../qbxml-fixtures/soap/sendRequestXML.request.first-call-with-strHCPResponse.xml"
-        );
+        let xml = include_str!("../../qbxml-fixtures/soap/sendRequestXML.request.first-call-with-strHCPResponse.xml");
         let (call, response) = parse_ok(xml);
         assert_eq!(response, None);
-        let Call::SendRequestXml {
-            ticket,
-            hcp_response,
-            company_file_name,
-            country,
-            major_version,
-            minor_version,
-        } = call
+        let Call::SendRequestXml { ticket, hcp_response, company_file_name, country, major_version, minor_version } =
+            call
         else {
             panic!("not sendRequestXML: {call:?}");
         };
@@ -954,16 +885,12 @@ mod tests {
         assert_eq!(country, "US");
         assert_eq!((major_version, minor_version), (Some(5), Some(0)));
         assert_eq!(hcp_response.len(), 4172);
-        assert!(hcp_response.starts_with("<?xml version=\"1.0\" ?>\n<QBXML>\n<QBXMLMsgsRs>\n<HostQueryRs requestID=\"0\" statusCode=\"0\""));
+        assert!(hcp_response.starts_with(
+            "<?xml version=\"1.0\" ?>\n<QBXML>\n<QBXMLMsgsRs>\n<HostQueryRs requestID=\"0\" statusCode=\"0\""
+        ));
         assert!(hcp_response.contains("<ProductName>QuickBooks Pro 2006</ProductName>"));
-        assert!(
-            hcp_response
-                .contains("<DataExtValue>{ee032e95-47f7-2564-096f-2d4545fcb021}</DataExtValue>")
-        );
-        assert!(
-            hcp_response
-                .contains("<IsPersonalDataAccessAllowed>false</IsPersonalDataAccessAllowed>")
-        );
+        assert!(hcp_response.contains("<DataExtValue>{ee032e95-47f7-2564-096f-2d4545fcb021}</DataExtValue>"));
+        assert!(hcp_response.contains("<IsPersonalDataAccessAllowed>false</IsPersonalDataAccessAllowed>"));
         assert!(hcp_response.ends_with("</PreferencesQueryRs>\n</QBXMLMsgsRs>\n</QBXML>\n"));
         assert!(!hcp_response.contains("&lt;") && !hcp_response.contains("&gt;"));
     }
@@ -973,9 +900,7 @@ mod tests {
         let mut seen = Vec::new();
         let call = read_call(xml.as_bytes(), &Limits::default(), &mut |ticket, reader| {
             let mut text = String::new();
-            reader
-                .read_to_string(&mut text)
-                .expect("valid response text");
+            reader.read_to_string(&mut text).expect("valid response text");
             seen.push((ticket.map(str::to_owned), text));
         })
         .unwrap_or_else(|err| panic!("{err}"));
@@ -984,60 +909,34 @@ mod tests {
 
     #[test]
     fn receive_response_xml_streams_the_unescaped_document() {
-        let (_, seen) = stream(include_str!(
-            "../../qbxml-fixtures/soap/receiveResponseXML.request.customer-add-rs.xml"
-        ));
+        let (_, seen) =
+            stream(include_str!("../../qbxml-fixtures/soap/receiveResponseXML.request.customer-add-rs.xml"));
         assert_eq!(seen.len(), 1);
         let (ticket, text) = &seen[0];
         assert_eq!(ticket.as_deref(), Some(TICKET));
         assert_eq!(text.len(), 1070);
-        assert_eq!(
-            &text[..60],
-            "<?xml version=\"1.0\" ?>\n<QBXML>\n<QBXMLMsgsRs>\n<CustomerAddRs "
-        );
-        assert_eq!(
-            &text[text.len() - 60..],
-            "us>\n</CustomerRet>\n</CustomerAddRs>\n</QBXMLMsgsRs>\n</QBXML>\n"
-        );
-        assert!(
-            text.contains("<CustomerAddRs requestID=\"Q3VzdG9tZXJBZGR8MTU=\" statusCode=\"0\"")
-        );
+        assert_eq!(&text[..60], "<?xml version=\"1.0\" ?>\n<QBXML>\n<QBXMLMsgsRs>\n<CustomerAddRs ");
+        assert_eq!(&text[text.len() - 60..], "us>\n</CustomerRet>\n</CustomerAddRs>\n</QBXMLMsgsRs>\n</QBXML>\n");
+        assert!(text.contains("<CustomerAddRs requestID=\"Q3VzdG9tZXJBZGR8MTU=\" statusCode=\"0\""));
 
-        let (_, seen) = stream(include_str!(
-            "../../qbxml-fixtures/soap/receiveResponseXML.request.status1-and-3140.xml"
-        ));
+        let (_, seen) =
+            stream(include_str!("../../qbxml-fixtures/soap/receiveResponseXML.request.status1-and-3140.xml"));
         let (ticket, text) = &seen[0];
-        assert_eq!(
-            ticket.as_deref(),
-            Some("354f40b4-b661-4472-a13f-8abf13a743c3")
-        );
+        assert_eq!(ticket.as_deref(), Some("354f40b4-b661-4472-a13f-8abf13a743c3"));
         assert_eq!(text.len(), 2644);
-        assert_eq!(
-            &text[..60],
-            "<?xml version=\"1.0\" ?>\n<QBXML>\n<QBXMLMsgsRs>\n<ItemInventoryQ"
-        );
-        assert_eq!(
-            &text[text.len() - 60..],
-            "ord does not exist in the list.\" />\n</QBXMLMsgsRs>\n</QBXML>\n"
-        );
+        assert_eq!(&text[..60], "<?xml version=\"1.0\" ?>\n<QBXML>\n<QBXMLMsgsRs>\n<ItemInventoryQ");
+        assert_eq!(&text[text.len() - 60..], "ord does not exist in the list.\" />\n</QBXMLMsgsRs>\n</QBXML>\n");
         // `&amp;quot;` in the SOAP text is `&quot;` in the qbXML document.
-        assert!(text.contains(
-            "QuickBooks Customer &quot;nononononoImNotThereAlrightDylan&quot; in the SalesOrder"
-        ));
+        assert!(text.contains("QuickBooks Customer &quot;nononononoImNotThereAlrightDylan&quot; in the SalesOrder"));
     }
 
     #[test]
     fn cdata_response_passes_through_raw() {
-        let (call, seen) = stream(include_str!(
-            "../../qbxml-fixtures/soap/receiveResponseXML.request.cdata-response.xml"
-        ));
+        let (call, seen) =
+            stream(include_str!("../../qbxml-fixtures/soap/receiveResponseXML.request.cdata-response.xml"));
         assert_eq!(
             call,
-            Call::ReceiveResponseXml {
-                ticket: CDATA_TICKET.into(),
-                hresult: String::new(),
-                message: String::new()
-            }
+            Call::ReceiveResponseXml { ticket: CDATA_TICKET.into(), hresult: String::new(), message: String::new() }
         );
         let (ticket, text) = &seen[0];
         assert_eq!(ticket.as_deref(), Some(CDATA_TICKET));
@@ -1049,9 +948,8 @@ mod tests {
 
     #[test]
     fn response_split_across_many_references_is_joined() {
-        let (_, seen) = stream(include_str!(
-            "../../qbxml-fixtures/soap/receiveResponseXML.request.entity-split-response.xml"
-        ));
+        let (_, seen) =
+            stream(include_str!("../../qbxml-fixtures/soap/receiveResponseXML.request.entity-split-response.xml"));
         let expected = concat!(
             "<?xml version=\"1.0\" ?>\r\n<QBXML><QBXMLMsgsRs>",
             "<CustomerQueryRs requestID=\"1\" statusCode=\"0\" statusSeverity=\"Info\" statusMessage=\"Status OK\">",
@@ -1063,8 +961,7 @@ mod tests {
 
     #[test]
     fn empty_response_never_reaches_the_callback() {
-        let xml =
-            include_str!("../../qbxml-fixtures/soap/receiveResponseXML.request.hresult-error.xml");
+        let xml = include_str!("../../qbxml-fixtures/soap/receiveResponseXML.request.hresult-error.xml");
         let (call, seen) = stream(xml);
         assert!(seen.is_empty());
         assert_eq!(
@@ -1072,16 +969,12 @@ mod tests {
             Call::ReceiveResponseXml {
                 ticket: CDATA_TICKET.into(),
                 hresult: "0x80040400".into(),
-                message: "QuickBooks found an error when parsing the provided XML text stream."
-                    .into(),
+                message: "QuickBooks found an error when parsing the provided XML text stream.".into(),
             }
         );
-        for response in [
-            "",
-            "<response></response>",
-            "<response><!-- nothing --></response>",
-            "<response><![CDATA[]]></response>",
-        ] {
+        for response in
+            ["", "<response></response>", "<response><!-- nothing --></response>", "<response><![CDATA[]]></response>"]
+        {
             let xml = envelope(&format!(
                 r#"<receiveResponseXML xmlns="http://developer.intuit.com/"><ticket>t</ticket>{response}<hresult>h</hresult></receiveResponseXML>"#
             ));
@@ -1089,11 +982,7 @@ mod tests {
             assert!(seen.is_empty(), "{response}");
             assert_eq!(
                 call,
-                Call::ReceiveResponseXml {
-                    ticket: "t".into(),
-                    hresult: "h".into(),
-                    message: String::new()
-                }
+                Call::ReceiveResponseXml { ticket: "t".into(), hresult: "h".into(), message: String::new() }
             );
         }
     }
@@ -1105,11 +994,7 @@ mod tests {
             r#"<![CDATA[<a/>]]>&amp;&#233;<!-- c -->tail</response><ticket>late</ticket>"#,
             "<hresult /><message>m</message></receiveResponseXML>",
         ));
-        let expected = Call::ReceiveResponseXml {
-            ticket: "late".into(),
-            hresult: String::new(),
-            message: "m".into(),
-        };
+        let expected = Call::ReceiveResponseXml { ticket: "late".into(), hresult: String::new(), message: "m".into() };
         for wanted in [0usize, 1, 3, 8, 12, 100] {
             let mut calls = 0;
             let mut got = Vec::new();
@@ -1147,10 +1032,7 @@ mod tests {
         let xml = envelope(
             r#"<receiveResponseXML xmlns="http://developer.intuit.com/"><response>x<b>y</b></response></receiveResponseXML>"#,
         );
-        assert!(matches!(
-            parse(&xml),
-            Err(EnvelopeError::ElementInParameter("response"))
-        ));
+        assert!(matches!(parse(&xml), Err(EnvelopeError::ElementInParameter("response"))));
     }
 
     #[test]
@@ -1237,17 +1119,13 @@ mod tests {
 
     #[test]
     fn a_20_mb_response_is_streamed_not_collected() {
-        let notes =
-            "Weekly cleaning, side entrance code 4411, keys with the front desk. ".repeat(12);
+        let notes = "Weekly cleaning, side entrance code 4411, keys with the front desk. ".repeat(12);
         let escaped = format!(
             "&lt;CustomerRet&gt;&lt;Name&gt;Caf&#233; &amp;amp; Co&lt;/Name&gt;&lt;Notes&gt;{notes}&lt;/Notes&gt;&lt;/CustomerRet&gt;\n"
         );
-        let plain = format!(
-            "<CustomerRet><Name>Café &amp; Co</Name><Notes>{notes}</Notes></CustomerRet>\n"
-        );
+        let plain = format!("<CustomerRet><Name>Café &amp; Co</Name><Notes>{notes}</Notes></CustomerRet>\n");
         let rounds = (20usize << 20) / plain.len();
-        let head =
-            "&lt;?xml version=&quot;1.0&quot; ?&gt;&#13;&#10;&lt;QBXML&gt;&lt;QBXMLMsgsRs&gt;";
+        let head = "&lt;?xml version=&quot;1.0&quot; ?&gt;&#13;&#10;&lt;QBXML&gt;&lt;QBXMLMsgsRs&gt;";
         let tail = "&lt;/QBXMLMsgsRs&gt;&lt;/QBXML&gt;";
         let before = envelope(&format!(
             r#"<receiveResponseXML xmlns="http://developer.intuit.com/"><ticket>t-big</ticket><response>{head}"#
@@ -1258,11 +1136,7 @@ mod tests {
         );
         let served = Rc::new(Cell::new(0u64));
         let body = LazyBody {
-            segments: vec![
-                (before.into_bytes(), 1),
-                (escaped.into_bytes(), rounds),
-                (after.into_bytes(), 1),
-            ],
+            segments: vec![(before.into_bytes(), 1), (escaped.into_bytes(), rounds), (after.into_bytes(), 1)],
             segment: 0,
             round: 0,
             pos: 0,
@@ -1292,33 +1166,26 @@ mod tests {
 
         assert_eq!(
             call,
-            Call::ReceiveResponseXml {
-                ticket: "t-big".into(),
-                hresult: String::new(),
-                message: "done".into()
-            }
+            Call::ReceiveResponseXml { ticket: "t-big".into(), hresult: String::new(), message: "done".into() }
         );
         let expected = "<?xml version=\"1.0\" ?>\r\n<QBXML><QBXMLMsgsRs>".len()
             + rounds * plain.len()
             + "</QBXMLMsgsRs></QBXML>".len();
         assert_eq!(total, expected as u64);
         assert!(total > 19 << 20);
-        assert!(start.starts_with(b"<?xml version=\"1.0\" ?>\r\n<QBXML><QBXMLMsgsRs><CustomerRet><Name>Caf\xc3\xa9 &amp; Co"));
-        // The first bytes reached the callback while almost all of the body was still unread.
         assert!(
-            served_at_first_byte.unwrap() < 64 * 1024,
-            "{served_at_first_byte:?}"
+            start.starts_with(
+                b"<?xml version=\"1.0\" ?>\r\n<QBXML><QBXMLMsgsRs><CustomerRet><Name>Caf\xc3\xa9 &amp; Co"
+            )
         );
+        // The first bytes reached the callback while almost all of the body was still unread.
+        assert!(served_at_first_byte.unwrap() < 64 * 1024, "{served_at_first_byte:?}");
     }
 
     #[test]
     fn prefixed_method_with_unqualified_parameters() {
-        let xml =
-            include_str!("../../qbxml-fixtures/soap/prefixed-method.authenticate.request.xml");
-        let expected = Call::Authenticate {
-            username: "acme-sync".into(),
-            password: "s3cret & more".into(),
-        };
+        let xml = include_str!("../../qbxml-fixtures/soap/prefixed-method.authenticate.request.xml");
+        let expected = Call::Authenticate { username: "acme-sync".into(), password: "s3cret & more".into() };
         assert_eq!(parse_ok(xml).0, expected);
         let xml = envelope(concat!(
             r#"<q1:authenticate xmlns:q1="http://developer.intuit.com/">"#,
@@ -1337,12 +1204,7 @@ mod tests {
             "\n  <SOAP-ENV:Body>\n    <?trace on?><ns1:closeConnection>\n      <ns1:ticket>abc</ns1:ticket>\n    </ns1:closeConnection>\n  </SOAP-ENV:Body>\n",
             "</SOAP-ENV:Envelope>\n<!-- trailing comment -->\n\n",
         );
-        assert_eq!(
-            parse_ok(xml).0,
-            Call::CloseConnection {
-                ticket: "abc".into()
-            }
-        );
+        assert_eq!(parse_ok(xml).0, Call::CloseConnection { ticket: "abc".into() });
     }
 
     #[test]
@@ -1370,10 +1232,7 @@ mod tests {
             "<strUserName>second</strUserName>",
             "<strPassword xsi:nil=\"true\" />",
         ));
-        let expected = Call::Authenticate {
-            username: "  spaced user  ".into(),
-            password: String::new(),
-        };
+        let expected = Call::Authenticate { username: "  spaced user  ".into(), password: String::new() };
         assert_eq!(parse_ok(&xml).0, expected);
         // Every operation, including the interactive ones.
         let cases = [
@@ -1395,10 +1254,7 @@ mod tests {
             ),
             (
                 r#"<getInteractiveURL xmlns="http://developer.intuit.com/"><wcTicket>t</wcTicket><sessionID>s</sessionID></getInteractiveURL>"#,
-                Call::GetInteractiveUrl {
-                    ticket: "t".into(),
-                    session_id: "s".into(),
-                },
+                Call::GetInteractiveUrl { ticket: "t".into(), session_id: "s".into() },
             ),
             (
                 r#"<interactiveDone xmlns="http://developer.intuit.com/"><wcTicket>t</wcTicket></interactiveDone>"#,
@@ -1406,17 +1262,9 @@ mod tests {
             ),
             (
                 r#"<interactiveRejected xmlns="http://developer.intuit.com/"><wcTicket>t</wcTicket><reason>timeout</reason></interactiveRejected>"#,
-                Call::InteractiveRejected {
-                    ticket: "t".into(),
-                    reason: "timeout".into(),
-                },
+                Call::InteractiveRejected { ticket: "t".into(), reason: "timeout".into() },
             ),
-            (
-                r#"<getLastError xmlns="http://developer.intuit.com/"/>"#,
-                Call::GetLastError {
-                    ticket: String::new(),
-                },
-            ),
+            (r#"<getLastError xmlns="http://developer.intuit.com/"/>"#, Call::GetLastError { ticket: String::new() }),
         ];
         for (body, expected) in cases {
             assert_eq!(parse_ok(&envelope(body)).0, expected);
@@ -1426,21 +1274,12 @@ mod tests {
     #[test]
     fn line_ends_are_normalised_but_cr_references_survive() {
         let xml = authenticate("<strUserName>a\r\nb\rc&#13;d</strUserName>");
-        assert_eq!(
-            parse_ok(&xml).0,
-            Call::Authenticate {
-                username: "a\nb\nc\rd".into(),
-                password: String::new()
-            }
-        );
+        assert_eq!(parse_ok(&xml).0, Call::Authenticate { username: "a\nb\nc\rd".into(), password: String::new() });
     }
 
     #[test]
     fn soap_1_2_is_a_version_mismatch() {
-        let err = parse(include_str!(
-            "../../qbxml-fixtures/soap/soap12.authenticate.request.xml"
-        ))
-        .unwrap_err();
+        let err = parse(include_str!("../../qbxml-fixtures/soap/soap12.authenticate.request.xml")).unwrap_err();
         assert!(matches!(err, EnvelopeError::VersionMismatch), "{err}");
         assert_eq!(err.fault_code(), super::super::FaultCode::VersionMismatch);
         let err = parse("<Envelope><Body/></Envelope>").unwrap_err();
@@ -1449,94 +1288,52 @@ mod tests {
 
     #[test]
     fn method_in_the_wrong_namespace_is_refused() {
-        let err = parse(include_str!(
-            "../../qbxml-fixtures/soap/wrong-namespace.authenticate.request.xml"
-        ))
-        .unwrap_err();
+        let err =
+            parse(include_str!("../../qbxml-fixtures/soap/wrong-namespace.authenticate.request.xml")).unwrap_err();
         assert!(
             matches!(&err, EnvelopeError::WrongNamespace { found } if found == "http://developer.intuit.com"),
             "{err}"
         );
-        let err = parse(&envelope(
-            "<authenticate><strUserName>a</strUserName></authenticate>",
-        ))
-        .unwrap_err();
-        assert!(
-            matches!(&err, EnvelopeError::WrongNamespace { found } if found.is_empty()),
-            "{err}"
-        );
+        let err = parse(&envelope("<authenticate><strUserName>a</strUserName></authenticate>")).unwrap_err();
+        assert!(matches!(&err, EnvelopeError::WrongNamespace { found } if found.is_empty()), "{err}");
     }
 
     #[test]
     fn unknown_methods_are_refused() {
-        let err = parse(&envelope(
-            r#"<Authenticate xmlns="http://developer.intuit.com/"/>"#,
-        ))
-        .unwrap_err();
-        assert!(
-            matches!(&err, EnvelopeError::UnknownMethod(name) if name == "Authenticate"),
-            "{err}"
-        );
+        let err = parse(&envelope(r#"<Authenticate xmlns="http://developer.intuit.com/"/>"#)).unwrap_err();
+        assert!(matches!(&err, EnvelopeError::UnknownMethod(name) if name == "Authenticate"), "{err}");
         // A response envelope is not a request.
-        let err = parse(include_str!(
-            "../../qbxml-fixtures/soap/authenticate.response.xml"
-        ))
-        .unwrap_err();
-        assert!(
-            matches!(&err, EnvelopeError::UnknownMethod(name) if name == "authenticateResponse"),
-            "{err}"
-        );
+        let err = parse(include_str!("../../qbxml-fixtures/soap/authenticate.response.xml")).unwrap_err();
+        assert!(matches!(&err, EnvelopeError::UnknownMethod(name) if name == "authenticateResponse"), "{err}");
     }
 
     #[test]
     fn doctype_and_entities_are_refused() {
-        let err = parse(include_str!(
-            "../../qbxml-fixtures/soap/doctype-entity-bomb.authenticate.request.xml"
-        ))
-        .unwrap_err();
+        let err =
+            parse(include_str!("../../qbxml-fixtures/soap/doctype-entity-bomb.authenticate.request.xml")).unwrap_err();
         assert!(matches!(err, EnvelopeError::Doctype), "{err}");
         let inside = authenticate("<!DOCTYPE x><strUserName>a</strUserName>");
         assert!(matches!(parse(&inside), Err(EnvelopeError::Doctype)));
         let err = parse(&authenticate("<strUserName>&nbsp;</strUserName>")).unwrap_err();
-        assert!(
-            matches!(&err, EnvelopeError::UnknownEntity(name) if name == "nbsp"),
-            "{err}"
-        );
+        assert!(matches!(&err, EnvelopeError::UnknownEntity(name) if name == "nbsp"), "{err}");
         for bad in ["&#0;", "&#xD800;", "&#x110000;", "&#xZZ;", "&#;"] {
-            let err =
-                parse(&authenticate(&format!("<strUserName>{bad}</strUserName>"))).unwrap_err();
-            assert!(
-                matches!(err, EnvelopeError::InvalidCharRef(_)),
-                "{bad}: {err}"
-            );
+            let err = parse(&authenticate(&format!("<strUserName>{bad}</strUserName>"))).unwrap_err();
+            assert!(matches!(err, EnvelopeError::InvalidCharRef(_)), "{bad}: {err}");
         }
     }
 
     #[test]
     fn bodies_that_are_not_xml_are_refused() {
-        for body in [
-            "",
-            "   \n",
-            "{\"strUserName\": \"api\"}",
-            "hello",
-            "<",
-            "<a",
-            "</a>",
-            "<?xml version=\"1.0\"?>",
-        ] {
+        for body in ["", "   \n", "{\"strUserName\": \"api\"}", "hello", "<", "<a", "</a>", "<?xml version=\"1.0\"?>"] {
             let err = parse(body).unwrap_err();
-            assert!(
-                matches!(err, EnvelopeError::NotXml(_) | EnvelopeError::Truncated),
-                "{body:?}: {err}"
-            );
+            assert!(matches!(err, EnvelopeError::NotXml(_) | EnvelopeError::Truncated), "{body:?}: {err}");
             assert_eq!(err.fault_code(), super::super::FaultCode::Client);
         }
         for body in ["<html><body>Hello</body></html>", "<a></b>"] {
             let err = parse(body).unwrap_err();
             assert!(matches!(err, EnvelopeError::NotAnEnvelope), "{err}");
         }
-        let latin1 =
-            "<?xml version=\"1.0\" encoding=\"ISO-8859-1\"?>".to_owned() + &authenticate("")[38..];
+        let latin1 = "<?xml version=\"1.0\" encoding=\"ISO-8859-1\"?>".to_owned() + &authenticate("")[38..];
         assert!(matches!(parse(&latin1), Err(EnvelopeError::NotXml(_))));
         let undeclared = envelope("<q1:authenticate/>");
         assert!(matches!(parse(&undeclared), Err(EnvelopeError::NotXml(_))));
@@ -1550,37 +1347,23 @@ mod tests {
         let err = parse_call(&bytes, &Limits::default()).unwrap_err();
         assert!(matches!(err, EnvelopeError::InvalidUtf8), "{err}");
         let utf16: Vec<u8> = "<a/>".encode_utf16().flat_map(u16::to_le_bytes).collect();
-        assert!(
-            parse_call(
-                &[[0xff, 0xfe].as_slice(), &utf16].concat(),
-                &Limits::default()
-            )
-            .is_err()
-        );
+        assert!(parse_call(&[[0xff, 0xfe].as_slice(), &utf16].concat(), &Limits::default()).is_err());
     }
 
     #[test]
     fn envelopes_without_a_method_are_refused() {
         let open = r#"<soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/">"#;
-        for body in [
-            "<soap:Body/>",
-            "<soap:Body> </soap:Body>",
-            "<soap:Body><!-- none --></soap:Body>",
-        ] {
+        for body in ["<soap:Body/>", "<soap:Body> </soap:Body>", "<soap:Body><!-- none --></soap:Body>"] {
             let err = parse(&format!("{open}{body}</soap:Envelope>")).unwrap_err();
             assert!(matches!(err, EnvelopeError::EmptyBody), "{body}: {err}");
         }
-        for rest in [
-            "</soap:Envelope>",
-            "<soap:Header/></soap:Envelope>",
-            "<Body><getLastError/></Body></soap:Envelope>",
-        ] {
+        for rest in
+            ["</soap:Envelope>", "<soap:Header/></soap:Envelope>", "<Body><getLastError/></Body></soap:Envelope>"]
+        {
             let err = parse(&format!("{open}{rest}")).unwrap_err();
             assert!(matches!(err, EnvelopeError::NoBody), "{rest}: {err}");
         }
-        let err =
-            parse(r#"<soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/"/>"#)
-                .unwrap_err();
+        let err = parse(r#"<soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/"/>"#).unwrap_err();
         assert!(matches!(err, EnvelopeError::NoBody), "{err}");
     }
 
@@ -1607,62 +1390,30 @@ mod tests {
     fn depth_and_size_limits_hold() {
         let deep = authenticate(&format!("<x>{}{}</x>", "<y>".repeat(40), "</y>".repeat(40)));
         assert!(matches!(parse(&deep), Err(EnvelopeError::TooDeep)));
-        let limits = Limits {
-            max_depth: 3,
-            ..Limits::default()
-        };
+        let limits = Limits { max_depth: 3, ..Limits::default() };
         let shallow = envelope(r#"<serverVersion xmlns="http://developer.intuit.com/"/>"#);
         assert!(parse_call(shallow.as_bytes(), &limits).is_ok());
-        assert!(matches!(
-            parse_call(authenticate("<a/>").as_bytes(), &limits),
-            Err(EnvelopeError::TooDeep)
-        ));
+        assert!(matches!(parse_call(authenticate("<a/>").as_bytes(), &limits), Err(EnvelopeError::TooDeep)));
 
-        let limits = Limits {
-            max_param_bytes: 10,
-            max_hcp_bytes: 20,
-            ..Limits::default()
-        };
+        let limits = Limits { max_param_bytes: 10, max_hcp_bytes: 20, ..Limits::default() };
         let send = |ticket: &str, hcp: &str| {
             envelope(&format!(
                 r#"<sendRequestXML xmlns="http://developer.intuit.com/"><ticket>{ticket}</ticket><strHCPResponse>{hcp}</strHCPResponse></sendRequestXML>"#
             ))
         };
-        assert!(
-            parse_call(
-                send("0123456789", "&lt;01234567890123456789"[..23].as_ref()).as_bytes(),
-                &limits
-            )
-            .is_ok()
-        );
+        assert!(parse_call(send("0123456789", "&lt;01234567890123456789"[..23].as_ref()).as_bytes(), &limits).is_ok());
         let err = parse_call(send("0123456789a", "").as_bytes(), &limits).unwrap_err();
-        assert!(
-            matches!(err, EnvelopeError::ParameterTooLarge("ticket")),
-            "{err}"
-        );
+        assert!(matches!(err, EnvelopeError::ParameterTooLarge("ticket")), "{err}");
         let err = parse_call(send("t", &"&lt;".repeat(21)).as_bytes(), &limits).unwrap_err();
-        assert!(
-            matches!(err, EnvelopeError::ParameterTooLarge("strHCPResponse")),
-            "{err}"
-        );
+        assert!(matches!(err, EnvelopeError::ParameterTooLarge("strHCPResponse")), "{err}");
         // `response` has no size limit: it is streamed.
         let big = envelope(&format!(
             r#"<receiveResponseXML xmlns="http://developer.intuit.com/"><response>{}</response></receiveResponseXML>"#,
             "x".repeat(100)
         ));
-        assert_eq!(
-            parse_call(big.as_bytes(), &limits)
-                .unwrap()
-                .1
-                .unwrap()
-                .len(),
-            100
-        );
+        assert_eq!(parse_call(big.as_bytes(), &limits).unwrap().1.unwrap().len(), 100);
         let nested = authenticate("<strUserName>a<b/></strUserName>");
-        assert!(matches!(
-            parse(&nested),
-            Err(EnvelopeError::ElementInParameter("strUserName"))
-        ));
+        assert!(matches!(parse(&nested), Err(EnvelopeError::ElementInParameter("strUserName"))));
     }
 
     /// A tiny deterministic generator for the mutation test.
@@ -1696,15 +1447,9 @@ mod tests {
     #[test]
     fn no_input_makes_it_panic() {
         let fixtures: [&str; 5] = [
-            include_str!(
-                "../../qbxml-fixtures/soap/sendRequestXML.request.first-call-with-strHCPResponse.xml"
-            ),
-            include_str!(
-                "../../qbxml-fixtures/soap/receiveResponseXML.request.status1-and-3140.xml"
-            ),
-            include_str!(
-                "../../qbxml-fixtures/soap/receiveResponseXML.request.entity-split-response.xml"
-            ),
+            include_str!("../../qbxml-fixtures/soap/sendRequestXML.request.first-call-with-strHCPResponse.xml"),
+            include_str!("../../qbxml-fixtures/soap/receiveResponseXML.request.status1-and-3140.xml"),
+            include_str!("../../qbxml-fixtures/soap/receiveResponseXML.request.entity-split-response.xml"),
             include_str!("../../qbxml-fixtures/soap/receiveResponseXML.request.cdata-response.xml"),
             include_str!("../../qbxml-fixtures/soap/prefixed-method.authenticate.request.xml"),
         ];
@@ -1713,10 +1458,7 @@ mod tests {
             let bytes = xml.trim_end().as_bytes();
             assert!(try_read(bytes).is_ok());
             for len in 0..bytes.len() {
-                assert!(
-                    try_read(&bytes[..len]).is_err(),
-                    "prefix of {len} bytes accepted"
-                );
+                assert!(try_read(&bytes[..len]).is_err(), "prefix of {len} bytes accepted");
             }
         }
         // Random byte mutations: any outcome but a panic.

@@ -22,10 +22,7 @@ pub enum EnvelopeError {
     #[error("elements are nested too deeply")]
     TooDeep,
     /// The root is an `Envelope` outside the SOAP 1.1 namespace (typically SOAP 1.2).
-    #[error(
-        "only SOAP 1.1 envelopes are accepted (namespace {})",
-        super::SOAP11_NS
-    )]
+    #[error("only SOAP 1.1 envelopes are accepted (namespace {})", super::SOAP11_NS)]
     VersionMismatch,
     /// The root element is not a SOAP `Envelope`.
     #[error("root element is not a SOAP envelope")]
@@ -40,10 +37,7 @@ pub enum EnvelopeError {
     #[error("unknown method `{0}`")]
     UnknownMethod(String),
     /// The method element is not in the `http://developer.intuit.com/` namespace.
-    #[error(
-        "method element must be in namespace {}, found `{found}`",
-        super::QBWC_NS
-    )]
+    #[error("method element must be in namespace {}, found `{found}`", super::QBWC_NS)]
     WrongNamespace {
         /// The namespace the method element was in (empty when it had none).
         found: String,
@@ -106,9 +100,7 @@ impl EnvelopeError {
         use quick_xml::errors::{IllFormedError, SyntaxError};
         match err {
             quick_xml::Error::Encoding(_) => EnvelopeError::InvalidUtf8,
-            quick_xml::Error::Io(io) => {
-                EnvelopeError::Io(std::io::Error::new(io.kind(), io.to_string()))
-            }
+            quick_xml::Error::Io(io) => EnvelopeError::Io(std::io::Error::new(io.kind(), io.to_string())),
             quick_xml::Error::Syntax(
                 SyntaxError::UnclosedPI
                 | SyntaxError::UnclosedXmlDecl
@@ -119,9 +111,7 @@ impl EnvelopeError {
                 | SyntaxError::UnclosedSingleQuotedAttributeValue
                 | SyntaxError::UnclosedDoubleQuotedAttributeValue,
             ) => EnvelopeError::Truncated,
-            quick_xml::Error::IllFormed(IllFormedError::MissingEndTag(_)) => {
-                EnvelopeError::Truncated
-            }
+            quick_xml::Error::IllFormed(IllFormedError::MissingEndTag(_)) => EnvelopeError::Truncated,
             other => EnvelopeError::NotXml(other.to_string()),
         }
     }
@@ -133,14 +123,8 @@ mod tests {
 
     #[test]
     fn only_version_mismatch_and_io_leave_the_client_code() {
-        assert_eq!(
-            EnvelopeError::VersionMismatch.fault_code(),
-            FaultCode::VersionMismatch
-        );
-        assert_eq!(
-            EnvelopeError::Io(std::io::Error::other("reset")).fault_code(),
-            FaultCode::Server
-        );
+        assert_eq!(EnvelopeError::VersionMismatch.fault_code(), FaultCode::VersionMismatch);
+        assert_eq!(EnvelopeError::Io(std::io::Error::other("reset")).fault_code(), FaultCode::Server);
         for err in [
             EnvelopeError::NotXml("x".into()),
             EnvelopeError::InvalidUtf8,
@@ -150,9 +134,7 @@ mod tests {
             EnvelopeError::NoBody,
             EnvelopeError::EmptyBody,
             EnvelopeError::UnknownMethod("Authenticate".into()),
-            EnvelopeError::WrongNamespace {
-                found: String::new(),
-            },
+            EnvelopeError::WrongNamespace { found: String::new() },
             EnvelopeError::ParameterTooLarge("ticket"),
             EnvelopeError::UnknownEntity("nbsp".into()),
             EnvelopeError::Truncated,
@@ -163,14 +145,8 @@ mod tests {
 
     #[test]
     fn messages_are_lower_case_without_a_trailing_period() {
-        let msg = EnvelopeError::WrongNamespace {
-            found: "urn:x".into(),
-        }
-        .to_string();
-        assert_eq!(
-            msg,
-            "method element must be in namespace http://developer.intuit.com/, found `urn:x`"
-        );
+        let msg = EnvelopeError::WrongNamespace { found: "urn:x".into() }.to_string();
+        assert_eq!(msg, "method element must be in namespace http://developer.intuit.com/, found `urn:x`");
         assert!(!EnvelopeError::NoBody.to_string().ends_with('.'));
     }
 }

@@ -34,11 +34,7 @@ pub const SOAP11_NS: &str = "http://schemas.xmlsoap.org/soap/envelope/";
 /// Dispatch is on the Body's method element; this is for a cross-check or a fallback.
 pub fn method_from_soap_action(header: &str) -> Option<&'static str> {
     let value = header.trim();
-    let value = value
-        .strip_prefix('"')
-        .and_then(|inner| inner.strip_suffix('"'))
-        .unwrap_or(value)
-        .trim();
+    let value = value.strip_prefix('"').and_then(|inner| inner.strip_suffix('"')).unwrap_or(value).trim();
     let name = value.strip_prefix(QBWC_NS)?;
     Method::from_name(name).map(Method::name)
 }
@@ -49,22 +45,13 @@ mod tests {
 
     #[test]
     fn soap_action_with_or_without_quotes() {
-        assert_eq!(
-            method_from_soap_action("\"http://developer.intuit.com/authenticate\""),
-            Some("authenticate")
-        );
-        assert_eq!(
-            method_from_soap_action("http://developer.intuit.com/sendRequestXML"),
-            Some("sendRequestXML")
-        );
+        assert_eq!(method_from_soap_action("\"http://developer.intuit.com/authenticate\""), Some("authenticate"));
+        assert_eq!(method_from_soap_action("http://developer.intuit.com/sendRequestXML"), Some("sendRequestXML"));
         assert_eq!(
             method_from_soap_action("  \"http://developer.intuit.com/getInteractiveURL\" "),
             Some("getInteractiveURL")
         );
-        assert_eq!(
-            method_from_soap_action(" http://developer.intuit.com/serverVersion\t"),
-            Some("serverVersion")
-        );
+        assert_eq!(method_from_soap_action(" http://developer.intuit.com/serverVersion\t"), Some("serverVersion"));
     }
 
     #[test]

@@ -39,9 +39,8 @@ pub fn render_reply(reply: &Reply) -> String {
         | Reply::InteractiveDone(s)
         | Reply::InteractiveRejected(s) => s.len() + s.len() / 8,
     };
-    let mut out = String::with_capacity(
-        ENVELOPE_START.len() + ENVELOPE_END.len() + 4 * method.len() + 80 + payload_len,
-    );
+    let mut out =
+        String::with_capacity(ENVELOPE_START.len() + ENVELOPE_END.len() + 4 * method.len() + 80 + payload_len);
     out.push_str(ENVELOPE_START);
     out.push('<');
     out.push_str(method);
@@ -82,8 +81,7 @@ pub fn render_reply(reply: &Reply) -> String {
 
 /// Renders a SOAP 1.1 Fault envelope; `message` becomes the escaped `faultstring`.
 pub fn render_fault(code: FaultCode, message: &str) -> String {
-    let mut out =
-        String::with_capacity(ENVELOPE_START.len() + ENVELOPE_END.len() + 100 + message.len());
+    let mut out = String::with_capacity(ENVELOPE_START.len() + ENVELOPE_END.len() + 100 + message.len());
     out.push_str(ENVELOPE_START);
     out.push_str("<soap:Fault><faultcode>");
     out.push_str(code.qualified_name());
@@ -145,17 +143,9 @@ mod tests {
                 _ => String::new(),
             };
             match event {
-                Event::Start(e) => stack.push(Node {
-                    ns,
-                    name: e.local_name().as_ref().to_owned(),
-                    ..Node::default()
-                }),
+                Event::Start(e) => stack.push(Node { ns, name: e.local_name().as_ref().to_owned(), ..Node::default() }),
                 Event::Empty(e) => {
-                    let node = Node {
-                        ns,
-                        name: e.local_name().as_ref().to_owned(),
-                        ..Node::default()
-                    };
+                    let node = Node { ns, name: e.local_name().as_ref().to_owned(), ..Node::default() };
                     stack.last_mut().unwrap().children.push(node);
                 }
                 Event::End(_) => {
@@ -190,15 +180,9 @@ mod tests {
 
     /// Checks the envelope around a reply and returns its `{method}Result` element.
     fn result_of(xml: &str, method: &str) -> Node {
-        assert!(
-            xml.starts_with(r#"<?xml version="1.0" encoding="utf-8"?><soap:Envelope "#),
-            "{xml}"
-        );
+        assert!(xml.starts_with(r#"<?xml version="1.0" encoding="utf-8"?><soap:Envelope "#), "{xml}");
         let mut envelope = read_tree(xml);
-        assert_eq!(
-            (envelope.ns.as_str(), envelope.name.as_str()),
-            (SOAP11_NS, "Envelope")
-        );
+        assert_eq!((envelope.ns.as_str(), envelope.name.as_str()), (SOAP11_NS, "Envelope"));
         assert_eq!(envelope.children.len(), 1);
         let mut body = envelope.children.remove(0);
         assert_eq!((body.ns.as_str(), body.name.as_str()), (SOAP11_NS, "Body"));
@@ -236,10 +220,7 @@ mod tests {
             assert!(xml.contains("line&#13;\nend"), "{xml}");
             assert_eq!(result_of(&xml, method).text, TRICKY);
             let empty = render_reply(&make(String::new()));
-            assert!(
-                empty.contains(&format!("<{method}Result></{method}Result>")),
-                "{empty}"
-            );
+            assert!(empty.contains(&format!("<{method}Result></{method}Result>")), "{empty}");
             assert_eq!(result_of(&empty, method).text, "");
         }
     }
@@ -254,11 +235,11 @@ mod tests {
             "</CustomerQueryRq></QBXMLMsgsRq></QBXML>",
         );
         let xml = render_reply(&Reply::SendRequestXml(qbxml.to_owned()));
-        assert!(xml.contains("<sendRequestXMLResult>&lt;?xml version=\"1.0\" encoding=\"utf-8\"?&gt;&#13;\n&lt;?qbxml"), "{xml}");
         assert!(
-            xml.contains("Smith &amp;amp; Sons &amp;lt;West&amp;gt;"),
+            xml.contains("<sendRequestXMLResult>&lt;?xml version=\"1.0\" encoding=\"utf-8\"?&gt;&#13;\n&lt;?qbxml"),
             "{xml}"
         );
+        assert!(xml.contains("Smith &amp;amp; Sons &amp;lt;West&amp;gt;"), "{xml}");
         assert_eq!(result_of(&xml, "sendRequestXML").text, qbxml);
     }
 
@@ -275,12 +256,7 @@ mod tests {
                 "</authenticateResult></authenticateResponse></soap:Body></soap:Envelope>",
             )
         );
-        let four = render_reply(&Reply::Authenticate(vec![
-            "t".into(),
-            "none".into(),
-            String::new(),
-            "300".into(),
-        ]));
+        let four = render_reply(&Reply::Authenticate(vec!["t".into(), "none".into(), String::new(), "300".into()]));
         assert_eq!(
             four,
             concat!(
@@ -292,11 +268,8 @@ mod tests {
             )
         );
         let result = result_of(&four, "authenticate");
-        let items: Vec<(&str, &str, &str)> = result
-            .children
-            .iter()
-            .map(|c| (c.ns.as_str(), c.name.as_str(), c.text.as_str()))
-            .collect();
+        let items: Vec<(&str, &str, &str)> =
+            result.children.iter().map(|c| (c.ns.as_str(), c.name.as_str(), c.text.as_str())).collect();
         assert_eq!(
             items,
             [
@@ -311,18 +284,10 @@ mod tests {
     #[test]
     fn authenticate_always_has_two_strings_and_escapes_paths() {
         let xml = render_reply(&Reply::Authenticate(vec![]));
-        assert!(
-            xml.contains(
-                "<authenticateResult><string></string><string></string></authenticateResult>"
-            ),
-            "{xml}"
-        );
+        assert!(xml.contains("<authenticateResult><string></string><string></string></authenticateResult>"), "{xml}");
         let path = r"C:\Company Files\Smith & Sons.qbw";
         let xml = render_reply(&Reply::Authenticate(vec!["t".into(), path.into()]));
-        assert!(
-            xml.contains(r"<string>C:\Company Files\Smith &amp; Sons.qbw</string>"),
-            "{xml}"
-        );
+        assert!(xml.contains(r"<string>C:\Company Files\Smith &amp; Sons.qbw</string>"), "{xml}");
         assert_eq!(result_of(&xml, "authenticate").children[1].text, path);
     }
 
@@ -333,24 +298,10 @@ mod tests {
             r#"<soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" xmlns:xsd="http://www.w3.org/2001/XMLSchema">"#,
             r#"<soap:Body><receiveResponseXMLResponse xmlns="http://developer.intuit.com/"><receiveResponseXMLResult>"#,
         );
-        let tail =
-            "</receiveResponseXMLResult></receiveResponseXMLResponse></soap:Body></soap:Envelope>";
-        assert_eq!(
-            render_reply(&Reply::ReceiveResponseXml(-1)),
-            format!("{head}-1{tail}")
-        );
-        assert_eq!(
-            render_reply(&Reply::ReceiveResponseXml(100)),
-            format!("{head}100{tail}")
-        );
-        assert_eq!(
-            result_of(
-                &render_reply(&Reply::ReceiveResponseXml(33)),
-                "receiveResponseXML"
-            )
-            .text,
-            "33"
-        );
+        let tail = "</receiveResponseXMLResult></receiveResponseXMLResponse></soap:Body></soap:Envelope>";
+        assert_eq!(render_reply(&Reply::ReceiveResponseXml(-1)), format!("{head}-1{tail}"));
+        assert_eq!(render_reply(&Reply::ReceiveResponseXml(100)), format!("{head}100{tail}"));
+        assert_eq!(result_of(&render_reply(&Reply::ReceiveResponseXml(33)), "receiveResponseXML").text, "33");
     }
 
     #[test]
@@ -368,13 +319,10 @@ mod tests {
         let items: Vec<&str> = result.children.iter().map(|c| c.text.as_str()).collect();
         assert_eq!(items, ["ea0bf596246b623664adb465cc8662a2", ""]);
 
-        let real =
-            include_str!("../../qbxml-fixtures/soap/sendRequestXML.response.customer-add.xml");
+        let real = include_str!("../../qbxml-fixtures/soap/sendRequestXML.response.customer-add.xml");
         let body = read_tree(real).children.remove(0);
         let text = &body.children[0].children[0].text;
-        assert!(text.starts_with(
-            "<?xml version=\"1.0\" encoding=\"utf-8\"?>\r\n\t\t\t<?qbxml version=\"5.0\"?>\r\n"
-        ));
+        assert!(text.starts_with("<?xml version=\"1.0\" encoding=\"utf-8\"?>\r\n\t\t\t<?qbxml version=\"5.0\"?>\r\n"));
         // Rendering the same document again gives it back unchanged, CRs included.
         let ours = render_reply(&Reply::SendRequestXml(text.clone()));
         assert_eq!(&result_of(&ours, "sendRequestXML").text, text);
@@ -388,20 +336,11 @@ mod tests {
             (FaultCode::Server, "soap:Server"),
         ] {
             let xml = render_fault(code, "unknown method `<x&y>`");
-            assert!(
-                xml.contains(&format!("<faultcode>{qname}</faultcode>")),
-                "{xml}"
-            );
-            assert!(
-                xml.contains("<faultstring>unknown method `&lt;x&amp;y&gt;`</faultstring>"),
-                "{xml}"
-            );
+            assert!(xml.contains(&format!("<faultcode>{qname}</faultcode>")), "{xml}");
+            assert!(xml.contains("<faultstring>unknown method `&lt;x&amp;y&gt;`</faultstring>"), "{xml}");
             let envelope = read_tree(&xml);
             let fault = &envelope.child("Body").children[0];
-            assert_eq!(
-                (fault.ns.as_str(), fault.name.as_str()),
-                (SOAP11_NS, "Fault")
-            );
+            assert_eq!((fault.ns.as_str(), fault.name.as_str()), (SOAP11_NS, "Fault"));
             // SOAP 1.1 fault children are unqualified.
             assert_eq!(fault.child("faultcode").ns, "");
             assert_eq!(fault.child("faultstring").text, "unknown method `<x&y>`");

@@ -28,7 +28,13 @@ pub async fn admin_by_email(db: &Db, email: &str) -> Result<Option<Admin>> {
 }
 
 /// Stores a new session for an admin (by the hash of its cookie value).
-pub async fn create_session(db: &Db, admin: &Admin, session_hash: &str, csrf_token: &str, lifetime: Duration) -> Result<()> {
+pub async fn create_session(
+    db: &Db,
+    admin: &Admin,
+    session_hash: &str,
+    csrf_token: &str,
+    lifetime: Duration,
+) -> Result<()> {
     let at = now();
     on_db!(db, pool => {
         sqlx::query(
@@ -162,7 +168,9 @@ pub async fn complete_setup(
     }
     .await;
     let result = result.map(|()| (org, admin)).map_err(|err| match err {
-        StoreError::Conflict(_) => StoreError::Conflict(format!("an organization named {organization_name:?} already exists")),
+        StoreError::Conflict(_) => {
+            StoreError::Conflict(format!("an organization named {organization_name:?} already exists"))
+        }
         other => other,
     });
     tx.finish(result).await

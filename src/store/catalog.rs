@@ -91,9 +91,10 @@ pub async fn find_organization(db: &Db, id_or_name: &str) -> Result<Organization
                 .bind(id)
                 .fetch_optional(pool)
                 .await?
-        }) {
-            return Ok(org);
-        }
+        })
+    {
+        return Ok(org);
+    }
     on_db!(db, pool => {
         sqlx::query_as::<_, Organization>("SELECT * FROM organization WHERE name = $1")
             .bind(id_or_name)
@@ -322,7 +323,12 @@ pub struct ConnectionChanges {
     pub run_every_minutes: Option<i64>,
 }
 
-pub async fn update_connection(db: &Db, organization_id: Uuid, connection_id: Uuid, changes: &ConnectionChanges) -> Result<()> {
+pub async fn update_connection(
+    db: &Db,
+    organization_id: Uuid,
+    connection_id: Uuid,
+    changes: &ConnectionChanges,
+) -> Result<()> {
     let done = on_db!(db, pool => {
         sqlx::query(
             "UPDATE connection SET name = COALESCE($3, name), enabled = COALESCE($4, enabled), \
@@ -347,7 +353,12 @@ pub async fn update_connection(db: &Db, organization_id: Uuid, connection_id: Uu
 }
 
 /// Replaces a connection's Web Connector password hash.
-pub async fn set_connection_password(db: &Db, organization_id: Uuid, connection_id: Uuid, password_hash: &str) -> Result<()> {
+pub async fn set_connection_password(
+    db: &Db,
+    organization_id: Uuid,
+    connection_id: Uuid,
+    password_hash: &str,
+) -> Result<()> {
     let done = on_db!(db, pool => {
         sqlx::query("UPDATE connection SET password_hash = $3 WHERE organization_id = $1 AND connection_id = $2")
             .bind(organization_id)

@@ -43,7 +43,8 @@ pub const STAFF: LinkKind = LinkKind {
 /// [`StoreError::Conflict`] when either is already linked; nothing changes then.
 pub async fn link(db: &Db, kind: &LinkKind, organization_id: Uuid, id: Uuid, qb_id: Uuid) -> Result<()> {
     // Table and column names are the constants above, never input.
-    let qb_exists = format!("SELECT COUNT(*) FROM {} WHERE {} = $1 AND organization_id = $2", kind.qb_table, kind.link_column);
+    let qb_exists =
+        format!("SELECT COUNT(*) FROM {} WHERE {} = $1 AND organization_id = $2", kind.qb_table, kind.link_column);
     let update = format!(
         "UPDATE {} SET {link} = $3, updated_at = $4 WHERE {} = $1 AND organization_id = $2 AND {link} IS NULL",
         kind.table,
@@ -83,7 +84,11 @@ pub async fn link(db: &Db, kind: &LinkKind, organization_id: Uuid, id: Uuid, qb_
                         .fetch_one(&mut *conn)
                         .await?
                 });
-                if found == 0 { Err(StoreError::NotFound) } else { Err(StoreError::Conflict(kind.already_linked.into())) }
+                if found == 0 {
+                    Err(StoreError::NotFound)
+                } else {
+                    Err(StoreError::Conflict(kind.already_linked.into()))
+                }
             }
             Err(err) => match StoreError::from(err) {
                 StoreError::Conflict(_) => Err(StoreError::Conflict(kind.qb_already_linked.into())),

@@ -99,7 +99,11 @@ pub async fn list_locations(db: &Db, organization_id: Uuid, filter: &ListFilter)
          OR (l.name = CAST($4 AS TEXT) AND l.location_id > $5)) ORDER BY l.name, l.location_id LIMIT $6"
     );
     let count_sql = format!("SELECT COUNT(*) FROM location l{FILTER}");
-    let params = [Param::Id(Some(organization_id)), Param::Flag(filter.linked), Param::Text(filter.q.as_deref().map(like_pattern))];
+    let params = [
+        Param::Id(Some(organization_id)),
+        Param::Flag(filter.linked),
+        Param::Text(filter.q.as_deref().map(like_pattern)),
+    ];
     page_and_count(db, page_sql, count_sql, &params, &filter.after, filter.limit).await
 }
 
@@ -115,7 +119,12 @@ pub async fn get_location(db: &Db, organization_id: Uuid, location_id: Uuid) -> 
     .ok_or(StoreError::NotFound)
 }
 
-async fn insert(tx: &mut Tx, organization_id: Uuid, fields: &LocationFields, qb_customer_id: Option<Uuid>) -> Result<Uuid> {
+async fn insert(
+    tx: &mut Tx,
+    organization_id: Uuid,
+    fields: &LocationFields,
+    qb_customer_id: Option<Uuid>,
+) -> Result<Uuid> {
     let id = Uuid::new_v4();
     let at = now();
     on_tx!(tx, conn => {
@@ -237,7 +246,17 @@ struct CustomerSource {
 }
 
 fn location_from_customer(c: &CustomerSource) -> LocationFields {
-    let ship = [&c.ship_addr1, &c.ship_addr2, &c.ship_addr3, &c.ship_addr4, &c.ship_addr5, &c.ship_city, &c.ship_state, &c.ship_postal_code, &c.ship_country];
+    let ship = [
+        &c.ship_addr1,
+        &c.ship_addr2,
+        &c.ship_addr3,
+        &c.ship_addr4,
+        &c.ship_addr5,
+        &c.ship_city,
+        &c.ship_state,
+        &c.ship_postal_code,
+        &c.ship_country,
+    ];
     let use_ship = ship.iter().any(|part| part.is_some());
     let pick = |ship: &Option<String>, bill: &Option<String>| if use_ship { ship.clone() } else { bill.clone() };
     // The name is the customer's own (the leaf of a job path); the description keeps the full
@@ -286,7 +305,9 @@ pub async fn create_from_customer(db: &Db, organization_id: Uuid, qb_customer_id
     let result = insert(&mut tx, organization_id, &location_from_customer(&source), Some(qb_customer_id))
         .await
         .map_err(|err| match err {
-            StoreError::Conflict(_) => StoreError::Conflict("the QuickBooks customer is already linked to a location".into()),
+            StoreError::Conflict(_) => {
+                StoreError::Conflict("the QuickBooks customer is already linked to a location".into())
+            }
             other => other,
         });
     tx.finish(result).await

@@ -209,7 +209,12 @@ pub async fn add_event(
 }
 
 /// A connection's runs, newest first, starting after the run `before` (a keyset cursor).
-pub async fn list_runs(db: &Db, connection_id: Uuid, limit: i64, before: Option<(DateTime<Utc>, Uuid)>) -> Result<Vec<Run>> {
+pub async fn list_runs(
+    db: &Db,
+    connection_id: Uuid,
+    limit: i64,
+    before: Option<(DateTime<Utc>, Uuid)>,
+) -> Result<Vec<Run>> {
     let (before_at, before_id) = match before {
         Some((at, id)) => (Some(at), Some(id)),
         None => (None, None),

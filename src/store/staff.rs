@@ -48,7 +48,11 @@ pub async fn list_staff(db: &Db, organization_id: Uuid, filter: &ListFilter) -> 
          OR (s.name = CAST($4 AS TEXT) AND s.staff_id > $5)) ORDER BY s.name, s.staff_id LIMIT $6"
     );
     let count_sql = format!("SELECT COUNT(*) FROM staff s{FILTER}");
-    let params = [Param::Id(Some(organization_id)), Param::Flag(filter.linked), Param::Text(filter.q.as_deref().map(like_pattern))];
+    let params = [
+        Param::Id(Some(organization_id)),
+        Param::Flag(filter.linked),
+        Param::Text(filter.q.as_deref().map(like_pattern)),
+    ];
     page_and_count(db, page_sql, count_sql, &params, &filter.after, filter.limit).await
 }
 
@@ -64,7 +68,12 @@ pub async fn get_staff(db: &Db, organization_id: Uuid, staff_id: Uuid) -> Result
     .ok_or(StoreError::NotFound)
 }
 
-async fn insert(tx: &mut Tx, organization_id: Uuid, fields: &StaffFields, qb_employee_id: Option<Uuid>) -> Result<Uuid> {
+async fn insert(
+    tx: &mut Tx,
+    organization_id: Uuid,
+    fields: &StaffFields,
+    qb_employee_id: Option<Uuid>,
+) -> Result<Uuid> {
     let id = Uuid::new_v4();
     let at = now();
     on_tx!(tx, conn => {
@@ -165,11 +174,14 @@ pub async fn create_from_employee(db: &Db, organization_id: Uuid, qb_employee_id
         tx.rollback().await?;
         return Err(StoreError::NotFound);
     };
-    let result = insert(&mut tx, organization_id, &staff_from_employee(&source), Some(qb_employee_id))
-        .await
-        .map_err(|err| match err {
-            StoreError::Conflict(_) => StoreError::Conflict("the QuickBooks employee is already linked to a staff member".into()),
-            other => other,
+    let result =
+        insert(&mut tx, organization_id, &staff_from_employee(&source), Some(qb_employee_id)).await.map_err(|err| {
+            match err {
+                StoreError::Conflict(_) => {
+                    StoreError::Conflict("the QuickBooks employee is already linked to a staff member".into())
+                }
+                other => other,
+            }
         });
     tx.finish(result).await
 }
@@ -190,7 +202,11 @@ mod tests {
         };
         assert_eq!(
             staff_from_employee(&e),
-            StaffFields { name: "Daric Teske".into(), email: Some("tesked@example.com".into()), phone: Some("555-0100".into()) }
+            StaffFields {
+                name: "Daric Teske".into(),
+                email: Some("tesked@example.com".into()),
+                phone: Some("555-0100".into())
+            }
         );
     }
 }

@@ -108,13 +108,15 @@ async fn to_write<T>(
 /// Stages a batch of customers (no ListID twice): new and edited ones are written whole; rows
 /// QuickBooks has not edited since they were staged are left as they are.
 pub async fn stage_customers(tx: &mut Tx, ctx: &StageContext, batch: Vec<Customer>) -> Result<()> {
-    let changed = to_write(tx, ctx, List::Customers, batch, |c| (c.list_id.as_str(), c.edit_sequence.as_deref())).await?;
+    let changed =
+        to_write(tx, ctx, List::Customers, batch, |c| (c.list_id.as_str(), c.edit_sequence.as_deref())).await?;
     upsert_customers(tx, ctx, changed).await
 }
 
 /// Stages a batch of employees, as [`stage_customers`] does customers.
 pub async fn stage_employees(tx: &mut Tx, ctx: &StageContext, batch: Vec<Employee>) -> Result<()> {
-    let changed = to_write(tx, ctx, List::Employees, batch, |e| (e.list_id.as_str(), e.edit_sequence.as_deref())).await?;
+    let changed =
+        to_write(tx, ctx, List::Employees, batch, |e| (e.list_id.as_str(), e.edit_sequence.as_deref())).await?;
     upsert_employees(tx, ctx, changed).await
 }
 
@@ -209,7 +211,10 @@ async fn upsert_customers(tx: &mut Tx, ctx: &StageContext, batch: Vec<Customer>)
 /// closes `) AS v WHERE true ON CONFLICT ...` (SQLite needs the WHERE to read ON CONFLICT as
 /// the upsert's).
 fn upsert_head(table: &str, columns: &[&str]) -> String {
-    let mut sql = format!("INSERT INTO {table} ({}, connection_id, organization_id, seen_at, created_at) SELECT ", columns.join(", "));
+    let mut sql = format!(
+        "INSERT INTO {table} ({}, connection_id, organization_id, seen_at, created_at) SELECT ",
+        columns.join(", ")
+    );
     for i in 1..=columns.len() {
         sql.push_str(&format!("v.column{i}, "));
     }

@@ -120,19 +120,23 @@ impl Service {
                 self.settings.min_qbwc_version.as_deref(),
                 self.settings.recommended_qbwc_version.as_deref(),
             )),
-            Call::Authenticate { username, password } => Reply::Authenticate(self.authenticate(&username, &password, now).await?),
+            Call::Authenticate { username, password } => {
+                Reply::Authenticate(self.authenticate(&username, &password, now).await?)
+            }
             Call::SendRequestXml { ticket, hcp_response, company_file_name, country, major_version, minor_version } => {
                 let reported = match (major_version, minor_version) {
-                    (Some(major), minor) if major > 0 => Some(QbxmlVersion { major: major as u16, minor: minor.unwrap_or(0).max(0) as u16 }),
+                    (Some(major), minor) if major > 0 => {
+                        Some(QbxmlVersion { major: major as u16, minor: minor.unwrap_or(0).max(0) as u16 })
+                    }
                     _ => None,
                 };
                 Reply::SendRequestXml(
                     self.send_request(&ticket, &hcp_response, &company_file_name, &country, reported, now).await?,
                 )
             }
-            Call::ReceiveResponseXml { ticket, hresult, message } => {
-                Reply::ReceiveResponseXml(self.finish_response(&ticket, &hresult, &message, None, ResponseRead::Absent).await?)
-            }
+            Call::ReceiveResponseXml { ticket, hresult, message } => Reply::ReceiveResponseXml(
+                self.finish_response(&ticket, &hresult, &message, None, ResponseRead::Absent).await?,
+            ),
             Call::ConnectionError { ticket, hresult, message } => {
                 Reply::ConnectionError(self.connection_error(&ticket, &hresult, &message, now).await?)
             }
@@ -176,10 +180,11 @@ impl Service {
             return Ok(refuse("none"));
         }
         if let Some(live) = runs::live_run_for_connection(&self.db, conn.connection_id).await?
-            && !self.expire_if_stale(live, now).await? {
-                info!(connection = %conn.connection_id, "authenticate: a run is already in progress");
-                return Ok(refuse("busy"));
-            }
+            && !self.expire_if_stale(live, now).await?
+        {
+            info!(connection = %conn.connection_id, "authenticate: a run is already in progress");
+            return Ok(refuse("busy"));
+        }
         let ticket = secrets::new_ticket();
         match runs::start_run(&self.db, conn.connection_id, &secrets::sha256_hex(&ticket), now).await {
             Ok(run) => {
@@ -245,7 +250,11 @@ impl Service {
         }
         let mut tx = self.db.begin().await?;
         let saved = save_in(&mut tx, run, notes).await?;
-        if saved { tx.commit().await? } else { tx.rollback().await? }
+        if saved {
+            tx.commit().await?
+        } else {
+            tx.rollback().await?
+        }
         Ok(saved)
     }
 
@@ -289,7 +298,11 @@ impl Service {
             run.request_count += 1;
             run.awaiting = Some(request_id);
         } else {
-            notes.push(Note::warning(None, "the Web Connector asked for the same request again; it was sent again".into(), None));
+            notes.push(Note::warning(
+                None,
+                "the Web Connector asked for the same request again; it was sent again".into(),
+                None,
+            ));
         }
         if !self.save(&mut run, &notes).await? {
             // A concurrent call for the same ticket moved the run on: answer from its new state.
@@ -361,7 +374,15 @@ impl Service {
         if !notes.is_empty() {
             let mut tx = self.db.begin().await?;
             for note in &notes {
-                runs::add_event(&mut tx, run.run_id, note.level, note.code.as_deref(), &note.message, note.explanation.as_deref()).await?;
+                runs::add_event(
+                    &mut tx,
+                    run.run_id,
+                    note.level,
+                    note.code.as_deref(),
+                    &note.message,
+                    note.explanation.as_deref(),
+                )
+                .await?;
             }
             tx.commit().await?;
         }
@@ -451,14 +472,24 @@ impl Service {
                 ),
             ))
         } else if let Some(problem) = read.problem().or(stager.as_ref().and_then(|s| s.problem.clone())) {
-            Some((RESPONSE_UNREADABLE, Note::error(None, format!("QuickBooks' response could not be read: {problem}"), None)))
+            Some((
+                RESPONSE_UNREADABLE,
+                Note::error(None, format!("QuickBooks' response could not be read: {problem}"), None),
+            ))
         } else if let Some(err) = stager.as_mut().and_then(|s| s.failed.take()) {
-            Some((RESPONSE_STORE_FAILED, Note::error(None, format!("qbsync could not store QuickBooks' response: {err}"), None)))
+            Some((
+                RESPONSE_STORE_FAILED,
+                Note::error(None, format!("qbsync could not store QuickBooks' response: {err}"), None),
+            ))
         } else if stager.as_ref().is_none_or(|s| s.status.is_none()) {
             let expected = if run.step == STEP_CUSTOMERS { "CustomerQueryRs" } else { "EmployeeQueryRs" };
             Some((
                 RESPONSE_UNREADABLE,
-                Note::error(None, format!("QuickBooks' response did not contain the {expected} qbsync asked for"), None),
+                Note::error(
+                    None,
+                    format!("QuickBooks' response did not contain the {expected} qbsync asked for"),
+                    None,
+                ),
             ))
         } else {
             None
@@ -509,10 +540,12 @@ impl Service {
         let mut tx = stager.tx.take().expect("stager transaction is open");
         let result: Result<bool, StoreError> = async {
             if effects.sweep_customers {
-                run.customers_deleted += staging::mark_missing_deleted(&mut tx, &stager.ctx, List::Customers).await? as i64;
+                run.customers_deleted +=
+                    staging::mark_missing_deleted(&mut tx, &stager.ctx, List::Customers).await? as i64;
             }
             if effects.sweep_employees {
-                run.employees_deleted += staging::mark_missing_deleted(&mut tx, &stager.ctx, List::Employees).await? as i64;
+                run.employees_deleted +=
+                    staging::mark_missing_deleted(&mut tx, &stager.ctx, List::Employees).await? as i64;
             }
             let mut notes = std::mem::take(&mut stager.notes);
             notes.extend(effects.notes.iter().cloned());
@@ -543,7 +576,13 @@ impl Service {
     }
 
     /// QBWC guide, connectionError: records why QuickBooks could not be opened and stops.
-    async fn connection_error(&self, ticket: &str, hresult: &str, message: &str, now: DateTime<Utc>) -> Result<String, SyncError> {
+    async fn connection_error(
+        &self,
+        ticket: &str,
+        hresult: &str,
+        message: &str,
+        now: DateTime<Utc>,
+    ) -> Result<String, SyncError> {
         if let Session::Live(mut run) = self.session(ticket, now).await? {
             let explanation = qbxml::explain_hresult(hresult.trim()).map(str::to_string);
             let note = Note::error(
@@ -614,7 +653,8 @@ async fn save_in(tx: &mut Tx, run: &mut Run, notes: &[Note]) -> Result<bool, Sto
         return Ok(false);
     }
     for note in notes {
-        runs::add_event(tx, run.run_id, note.level, note.code.as_deref(), &note.message, note.explanation.as_deref()).await?;
+        runs::add_event(tx, run.run_id, note.level, note.code.as_deref(), &note.message, note.explanation.as_deref())
+            .await?;
     }
     Ok(true)
 }
@@ -718,7 +758,10 @@ impl Stager {
                 if self.skipped <= MAX_SKIP_NOTES {
                     self.notes.push(Note::warning(
                         None,
-                        format!("skipped a QuickBooks record{}: {reason}", list_id.map(|id| format!(" ({id})")).unwrap_or_default()),
+                        format!(
+                            "skipped a QuickBooks record{}: {reason}",
+                            list_id.map(|id| format!(" ({id})")).unwrap_or_default()
+                        ),
                         None,
                     ));
                 }

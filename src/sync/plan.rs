@@ -125,7 +125,9 @@ pub fn apply_page(run: &mut Run, status: &RsStatus, staged: i64) -> PageEffects 
                 step_finished = true;
             }
         }
-        qbxml::Severity::Error if code == 3391 && run.step == STEP_CUSTOMERS && run.iterator_restarts < MAX_ITERATOR_RESTARTS => {
+        qbxml::Severity::Error
+            if code == 3391 && run.step == STEP_CUSTOMERS && run.iterator_restarts < MAX_ITERATOR_RESTARTS =>
+        {
             run.iterator_restarts += 1;
             run.iterator_id = None;
             run.iterator_remaining = None;
@@ -259,19 +261,21 @@ pub fn compare_versions(a: &str, b: &str) -> std::cmp::Ordering {
 pub fn client_version_answer(version: &str, minimum: Option<&str>, recommended: Option<&str>) -> String {
     use std::cmp::Ordering::Less;
     if let Some(min) = minimum.filter(|m| !m.is_empty())
-        && compare_versions(version, min) == Less {
-            return format!(
-                "E:This QuickBooks Web Connector is version {version}; qbsync needs {min} or later. \
+        && compare_versions(version, min) == Less
+    {
+        return format!(
+            "E:This QuickBooks Web Connector is version {version}; qbsync needs {min} or later. \
                  Install the current Web Connector from Intuit and run the update again."
-            );
-        }
+        );
+    }
     if let Some(rec) = recommended.filter(|r| !r.is_empty())
-        && compare_versions(version, rec) == Less {
-            return format!(
-                "W:This QuickBooks Web Connector is version {version}; version {rec} or later is recommended. \
+        && compare_versions(version, rec) == Less
+    {
+        return format!(
+            "W:This QuickBooks Web Connector is version {version}; version {rec} or later is recommended. \
                  Press OK to go on with the update."
-            );
-        }
+        );
+    }
     String::new()
 }
 
@@ -338,7 +342,13 @@ mod tests {
             kind,
             request_id: None,
             status_code: code,
-            status_severity: if code >= 1000 { "Error".into() } else if code >= 500 { "Warn".into() } else { "Info".into() },
+            status_severity: if code >= 1000 {
+                "Error".into()
+            } else if code >= 500 {
+                "Warn".into()
+            } else {
+                "Info".into()
+            },
             status_message: "Status message".into(),
             iterator_id: iterator.map(|(id, _)| id.to_string()),
             iterator_remaining_count: iterator.map(|(_, n)| n),
@@ -360,7 +370,10 @@ mod tests {
         assert_eq!(run.percent, 22);
         run.request_count = 1;
         let (_, request) = next_request(&run, 500).unwrap();
-        assert!(matches!(request, Request::Customer(CustomerQuery { iterator: Some(IteratorMode::Continue { .. }), .. })));
+        assert!(matches!(
+            request,
+            Request::Customer(CustomerQuery { iterator: Some(IteratorMode::Continue { .. }), .. })
+        ));
 
         apply_page(&mut run, &status(RsKind::CustomerQuery, 0, Some(("{it}", 0))), 1500);
         assert_eq!(run.step, STEP_EMPLOYEES);

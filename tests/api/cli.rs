@@ -29,11 +29,17 @@ fn creating_commands_print_one_json_object() {
     assert_eq!(org["name"], "Acme Cleaning");
     assert!(dir.path().join("qbsync.db").exists(), "the default database is qbsync.db in the working directory");
 
-    let admin = json_of(&qbsync(dir.path(), &["admin", "create", "--org", "Acme Cleaning", "--email", "Boss@Acme.example", "--json"]));
+    let admin = json_of(&qbsync(
+        dir.path(),
+        &["admin", "create", "--org", "Acme Cleaning", "--email", "Boss@Acme.example", "--json"],
+    ));
     assert_eq!(admin["email"], "boss@acme.example");
     assert!(admin["password"].as_str().unwrap().len() >= 16);
 
-    let conn = json_of(&qbsync(dir.path(), &["connection", "create", "--org", org["id"].as_str().unwrap(), "--name", "Main", "--json"]));
+    let conn = json_of(&qbsync(
+        dir.path(),
+        &["connection", "create", "--org", org["id"].as_str().unwrap(), "--name", "Main", "--json"],
+    ));
     for key in ["id", "org_id", "name", "username", "password", "owner_id", "file_id"] {
         assert!(conn[key].is_string(), "{key} in {conn}");
     }
@@ -47,7 +53,10 @@ fn creating_commands_print_one_json_object() {
     assert!(qwc.contains(&format!("<OwnerID>{}</OwnerID>", conn["owner_id"].as_str().unwrap())));
     assert!(qwc.contains("<AppURL>http://localhost:8080/qbwc</AppURL>"));
 
-    let refused = qbsync(dir.path(), &["connection", "qwc", conn["id"].as_str().unwrap(), "--public-url", "http://sync.example.com"]);
+    let refused = qbsync(
+        dir.path(),
+        &["connection", "qwc", conn["id"].as_str().unwrap(), "--public-url", "http://sync.example.com"],
+    );
     assert!(!refused.status.success());
     assert!(String::from_utf8_lossy(&refused.stderr).contains("https"));
 
@@ -105,15 +114,30 @@ fn serve_on_a_fresh_directory_just_works_and_simulate_drives_it() {
     let conn = json_of(&qbsync(dir.path(), &["connection", "create", "--org", "Acme", "--name", "Main", "--json"]));
     let out = qbsync(
         dir.path(),
-        &["simulate", "--url", &base, "--username", conn["username"].as_str().unwrap(), "--password", conn["password"].as_str().unwrap(),
-          "--customers", "120", "--employees", "7", "--json"],
+        &[
+            "simulate",
+            "--url",
+            &base,
+            "--username",
+            conn["username"].as_str().unwrap(),
+            "--password",
+            conn["password"].as_str().unwrap(),
+            "--customers",
+            "120",
+            "--employees",
+            "7",
+            "--json",
+        ],
     );
     let report = json_of(&out);
     assert_eq!(report["customers_sent"], 120);
     assert_eq!(report["employees_sent"], 7);
     assert_eq!(report["close_message"], "Staged 120 customers and 7 employees");
 
-    let human = qbsync(dir.path(), &["simulate", "--url", &base, "--username", conn["username"].as_str().unwrap(), "--password", "wrong"]);
+    let human = qbsync(
+        dir.path(),
+        &["simulate", "--url", &base, "--username", conn["username"].as_str().unwrap(), "--password", "wrong"],
+    );
     let text = String::from_utf8_lossy(&human.stdout).to_string() + &String::from_utf8_lossy(&human.stderr);
     assert!(text.contains("nvu"), "{text}");
 

@@ -20,7 +20,13 @@ fn contract_files_every_emitted_request_validates_against_the_qbxml_xsd() {
     for (name, document) in shapes {
         let path = out.path().join(format!("{}.xml", name.replace(|c: char| !c.is_ascii_alphanumeric(), "_")));
         std::fs::write(&path, &document).unwrap();
-        let result = Command::new("xmllint").arg("--noout").arg("--schema").arg(&schema).arg(&path).output().expect("xmllint runs");
+        let result = Command::new("xmllint")
+            .arg("--noout")
+            .arg("--schema")
+            .arg(&schema)
+            .arg(&path)
+            .output()
+            .expect("xmllint runs");
         assert!(
             result.status.success(),
             "{name} does not validate:\n{}\n{document}",
@@ -136,6 +142,9 @@ fn contract_files_our_wsdl_offers_everything_intuits_does() {
         assert_eq!(our_elements.get(element), Some(children), "element {element}");
     }
     for extra in ["getServerVersion", "getInteractiveURL", "interactiveDone", "interactiveRejected"] {
-        assert_eq!(our_actions.get(extra).map(String::as_str), Some(format!("http://developer.intuit.com/{extra}").as_str()));
+        assert_eq!(
+            our_actions.get(extra).map(String::as_str),
+            Some(format!("http://developer.intuit.com/{extra}").as_str())
+        );
     }
 }

@@ -37,7 +37,8 @@ pub async fn test_database_url(dir: &std::path::Path) -> String {
         Ok(admin_url) if !admin_url.is_empty() => {
             use sqlx::Executor;
             let name = format!("t_{}", Uuid::new_v4().simple());
-            let mut admin = <sqlx::PgConnection as sqlx::Connection>::connect(&admin_url).await.expect("connect to PostgreSQL");
+            let mut admin =
+                <sqlx::PgConnection as sqlx::Connection>::connect(&admin_url).await.expect("connect to PostgreSQL");
             admin.execute(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}"))).await.expect("create test database");
             let (base, _) = admin_url.rsplit_once('/').expect("the PostgreSQL URL ends with /DATABASE");
             format!("{base}/{name}")
@@ -123,7 +124,11 @@ impl TestApp {
         self.simulate_with(self.sim_options(), quickbooks).await
     }
 
-    pub async fn simulate_with(&self, options: SimOptions, mut quickbooks: FakeQuickBooks) -> (SimReport, FakeQuickBooks) {
+    pub async fn simulate_with(
+        &self,
+        options: SimOptions,
+        mut quickbooks: FakeQuickBooks,
+    ) -> (SimReport, FakeQuickBooks) {
         tokio::task::spawn_blocking(move || {
             let report = simulate::run(&options, &mut quickbooks).expect("the simulated session runs");
             (report, quickbooks)
@@ -295,7 +300,10 @@ pub fn auth_strings(xml: &str) -> Vec<String> {
 /// Logs in over SOAP and returns the ticket.
 pub async fn authenticate(app: &TestApp) -> String {
     let (status, _, body) = app
-        .soap("authenticate", envelope("authenticate", &[("strUserName", &app.conn.username), ("strPassword", &app.conn.password)]))
+        .soap(
+            "authenticate",
+            envelope("authenticate", &[("strUserName", &app.conn.username), ("strPassword", &app.conn.password)]),
+        )
         .await;
     assert_eq!(status, 200, "{body}");
     let strings = auth_strings(&body);
@@ -310,7 +318,10 @@ pub enum Auth {
     None,
     Bearer(String),
     /// The session cookie's value, and the CSRF token to send (if any).
-    Session { cookie: String, csrf: Option<String> },
+    Session {
+        cookie: String,
+        csrf: Option<String>,
+    },
 }
 
 /// An API answer: status, JSON body (or the text as a JSON string), and headers.
@@ -381,7 +392,14 @@ impl TestApp {
         let email = format!("admin-{}@sparkle.example", Uuid::new_v4().simple());
         let password = "correct horse battery staple";
         catalog::create_admin(&self.db, self.org_id, &email, &secrets::hash_password(password)).await.unwrap();
-        let answer = self.call("POST", "/admin/login", Some(serde_json::json!({ "email": email, "password": password })), &Auth::None).await;
+        let answer = self
+            .call(
+                "POST",
+                "/admin/login",
+                Some(serde_json::json!({ "email": email, "password": password })),
+                &Auth::None,
+            )
+            .await;
         assert_eq!(answer.status, 200, "{:?}", answer.json);
         session_from(&answer)
     }

@@ -11,7 +11,8 @@ fn required_keys(doc: &Value, schema: &Value) -> Vec<String> {
         let name = reference.rsplit('/').next().unwrap();
         return required_keys(doc, &doc["components"]["schemas"][name]);
     }
-    let mut keys: Vec<String> = schema["required"].as_array().into_iter().flatten().filter_map(|k| k.as_str().map(str::to_string)).collect();
+    let mut keys: Vec<String> =
+        schema["required"].as_array().into_iter().flatten().filter_map(|k| k.as_str().map(str::to_string)).collect();
     for part in schema["allOf"].as_array().into_iter().flatten() {
         keys.extend(required_keys(doc, part));
     }
@@ -108,7 +109,11 @@ async fn every_documented_route_answers_as_documented() {
                 check_shape(&doc, documented, &answer.json, &what);
             }
         } else {
-            assert!(answer.json["error"]["code"].is_string() && answer.json["error"]["message"].is_string(), "{what}: {:?}", answer.json);
+            assert!(
+                answer.json["error"]["code"].is_string() && answer.json["error"]["message"].is_string(),
+                "{what}: {:?}",
+                answer.json
+            );
         }
     }
 }

@@ -34,13 +34,16 @@ async fn server_and_client_versions_answer_as_the_contract_says() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_real_web_connector_request_is_understood() {
     let app = spawn_app().await;
-    let (status, _, body) = app.soap("serverVersion", include_str!("../../qbxml-fixtures/soap/serverVersion.request.xml")).await;
+    let (status, _, body) =
+        app.soap("serverVersion", include_str!("../../qbxml-fixtures/soap/serverVersion.request.xml")).await;
     assert_eq!(status, 200, "{body}");
-    let (status, _, body) = app.soap("clientVersion", include_str!("../../qbxml-fixtures/soap/clientVersion.request.xml")).await;
+    let (status, _, body) =
+        app.soap("clientVersion", include_str!("../../qbxml-fixtures/soap/clientVersion.request.xml")).await;
     assert_eq!(status, 200);
     // QBWC 2.0.0.116 is older than the default minimum.
     assert!(result(&body, "clientVersion").starts_with("E:"));
-    let (status, _, body) = app.soap("authenticate", include_str!("../../qbxml-fixtures/soap/authenticate.request.xml")).await;
+    let (status, _, body) =
+        app.soap("authenticate", include_str!("../../qbxml-fixtures/soap/authenticate.request.xml")).await;
     assert_eq!(status, 200);
     assert_eq!(auth_strings(&body), vec!["".to_string(), "nvu".to_string()]);
 }
@@ -49,11 +52,17 @@ async fn a_real_web_connector_request_is_understood() {
 async fn bad_credentials_answer_nvu_and_a_disabled_connection_answers_none() {
     let app = spawn_app().await;
     let (_, _, body) = app
-        .soap("authenticate", envelope("authenticate", &[("strUserName", &app.conn.username), ("strPassword", "wrong")]))
+        .soap(
+            "authenticate",
+            envelope("authenticate", &[("strUserName", &app.conn.username), ("strPassword", "wrong")]),
+        )
         .await;
     assert_eq!(auth_strings(&body), vec!["", "nvu"]);
     let (_, _, body) = app
-        .soap("authenticate", envelope("authenticate", &[("strUserName", "nobody"), ("strPassword", &app.conn.password)]))
+        .soap(
+            "authenticate",
+            envelope("authenticate", &[("strUserName", "nobody"), ("strPassword", &app.conn.password)]),
+        )
         .await;
     assert_eq!(auth_strings(&body), vec!["", "nvu"]);
     let (_, _, body) = app.soap("authenticate", envelope("authenticate", &[])).await;
@@ -61,7 +70,10 @@ async fn bad_credentials_answer_nvu_and_a_disabled_connection_answers_none() {
 
     qbsync::store::catalog::set_connection_enabled(&app.db, app.conn.id, false).await.unwrap();
     let (_, _, body) = app
-        .soap("authenticate", envelope("authenticate", &[("strUserName", &app.conn.username), ("strPassword", &app.conn.password)]))
+        .soap(
+            "authenticate",
+            envelope("authenticate", &[("strUserName", &app.conn.username), ("strPassword", &app.conn.password)]),
+        )
         .await;
     assert_eq!(auth_strings(&body), vec!["", "none"]);
 }
@@ -75,7 +87,10 @@ async fn a_ticket_is_long_random_and_names_the_configured_company_file() {
     let other = add_connection(&app.db, app.org_id, "Second file").await;
     qbsync::store::catalog::set_company_file(&app.db, other.id, r"C:\Company Files\Sparkle & Co.qbw").await.unwrap();
     let (_, _, body) = app
-        .soap("authenticate", envelope("authenticate", &[("strUserName", &other.username), ("strPassword", &other.password)]))
+        .soap(
+            "authenticate",
+            envelope("authenticate", &[("strUserName", &other.username), ("strPassword", &other.password)]),
+        )
         .await;
     let strings = auth_strings(&body);
     assert_eq!(strings[1], r"C:\Company Files\Sparkle & Co.qbw");
@@ -90,7 +105,14 @@ async fn unknown_tickets_never_fault() {
             "sendRequestXML",
             envelope(
                 "sendRequestXML",
-                &[("ticket", ticket), ("strHCPResponse", ""), ("strCompanyFileName", ""), ("qbXMLCountry", "US"), ("qbXMLMajorVers", "13"), ("qbXMLMinorVers", "0")],
+                &[
+                    ("ticket", ticket),
+                    ("strHCPResponse", ""),
+                    ("strCompanyFileName", ""),
+                    ("qbXMLCountry", "US"),
+                    ("qbXMLMajorVers", "13"),
+                    ("qbXMLMinorVers", "0"),
+                ],
             ),
         )
         .await;
@@ -99,7 +121,13 @@ async fn unknown_tickets_never_fault() {
 
     let response = "<?xml version=\"1.0\" ?><QBXML><QBXMLMsgsRs><CustomerQueryRs requestID=\"cust-1\" statusCode=\"1\" statusSeverity=\"Info\" statusMessage=\"none\"/></QBXMLMsgsRs></QBXML>";
     let (status, _, body) = app
-        .soap("receiveResponseXML", envelope("receiveResponseXML", &[("ticket", ticket), ("response", response), ("hresult", ""), ("message", "")]))
+        .soap(
+            "receiveResponseXML",
+            envelope(
+                "receiveResponseXML",
+                &[("ticket", ticket), ("response", response), ("hresult", ""), ("message", "")],
+            ),
+        )
         .await;
     assert_eq!(status, 200, "{body}");
     assert!(result(&body, "receiveResponseXML").parse::<i32>().unwrap() < 0);
@@ -109,7 +137,10 @@ async fn unknown_tickets_never_fault() {
     assert!(result(&body, "getLastError").contains("does not know this Web Connector session"), "{body}");
 
     let (status, _, body) = app
-        .soap("connectionError", envelope("connectionError", &[("ticket", ticket), ("hresult", "0x80040408"), ("message", "x")]))
+        .soap(
+            "connectionError",
+            envelope("connectionError", &[("ticket", ticket), ("hresult", "0x80040408"), ("message", "x")]),
+        )
         .await;
     assert_eq!(status, 200);
     assert_eq!(result(&body, "connectionError"), "done");
@@ -128,7 +159,17 @@ async fn an_idle_ticket_expires_and_the_next_run_can_start() {
     let (status, _, body) = app
         .soap(
             "sendRequestXML",
-            envelope("sendRequestXML", &[("ticket", &ticket), ("strHCPResponse", ""), ("strCompanyFileName", ""), ("qbXMLCountry", "US"), ("qbXMLMajorVers", "13"), ("qbXMLMinorVers", "0")]),
+            envelope(
+                "sendRequestXML",
+                &[
+                    ("ticket", &ticket),
+                    ("strHCPResponse", ""),
+                    ("strCompanyFileName", ""),
+                    ("qbXMLCountry", "US"),
+                    ("qbXMLMajorVers", "13"),
+                    ("qbXMLMinorVers", "0"),
+                ],
+            ),
         )
         .await;
     assert_eq!(status, 200);
@@ -144,12 +185,14 @@ async fn an_idle_ticket_expires_and_the_next_run_can_start() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn interactive_mode_methods_answer_as_a_service_without_it() {
     let app = spawn_app().await;
-    let (status, _, body) = app.soap("getInteractiveURL", envelope("getInteractiveURL", &[("wcTicket", "x"), ("sessionID", "y")])).await;
+    let (status, _, body) =
+        app.soap("getInteractiveURL", envelope("getInteractiveURL", &[("wcTicket", "x"), ("sessionID", "y")])).await;
     assert_eq!(status, 200);
     assert_eq!(result(&body, "getInteractiveURL"), "");
     let (_, _, body) = app.soap("interactiveDone", envelope("interactiveDone", &[("wcTicket", "x")])).await;
     assert_eq!(result(&body, "interactiveDone"), "Done");
-    let (status, _, _) = app.soap("interactiveRejected", envelope("interactiveRejected", &[("wcTicket", "x"), ("reason", "no")])).await;
+    let (status, _, _) =
+        app.soap("interactiveRejected", envelope("interactiveRejected", &[("wcTicket", "x"), ("reason", "no")])).await;
     assert_eq!(status, 200);
 }
 
@@ -162,7 +205,16 @@ async fn the_wsdl_is_served_with_our_address() {
         assert!(content_type.starts_with("text/xml"));
         assert!(body.contains("targetNamespace=\"http://developer.intuit.com/\""));
         assert!(body.contains("https://sync.example.com/qbwc"), "the address is the public URL");
-        for op in ["serverVersion", "clientVersion", "authenticate", "sendRequestXML", "receiveResponseXML", "connectionError", "getLastError", "closeConnection"] {
+        for op in [
+            "serverVersion",
+            "clientVersion",
+            "authenticate",
+            "sendRequestXML",
+            "receiveResponseXML",
+            "connectionError",
+            "getLastError",
+            "closeConnection",
+        ] {
             assert!(body.contains(&format!("soapAction=\"http://developer.intuit.com/{op}\"")), "{op}");
         }
     }
@@ -176,17 +228,43 @@ async fn bad_envelopes_get_soap_faults() {
     let cases: Vec<(&str, Vec<u8>, &str)> = vec![
         ("not xml", b"hello, world".to_vec(), ""),
         ("empty body", Vec::new(), ""),
-        ("invalid utf-8", {
-            let mut body = envelope("authenticate", &[("strUserName", "a"), ("strPassword", "b")]).into_bytes();
-            let at = body.len() / 2;
-            body.splice(at..at, [0xff, 0xfe, 0xc3]);
-            body
-        }, ""),
-        ("soap 1.2", envelope("serverVersion", &[]).replace("http://schemas.xmlsoap.org/soap/envelope/", "http://www.w3.org/2003/05/soap-envelope").into_bytes(), "VersionMismatch"),
-        ("wrong method namespace", envelope("serverVersion", &[]).replace("http://developer.intuit.com/", "http://example.com/").into_bytes(), ""),
+        (
+            "invalid utf-8",
+            {
+                let mut body = envelope("authenticate", &[("strUserName", "a"), ("strPassword", "b")]).into_bytes();
+                let at = body.len() / 2;
+                body.splice(at..at, [0xff, 0xfe, 0xc3]);
+                body
+            },
+            "",
+        ),
+        (
+            "soap 1.2",
+            envelope("serverVersion", &[])
+                .replace("http://schemas.xmlsoap.org/soap/envelope/", "http://www.w3.org/2003/05/soap-envelope")
+                .into_bytes(),
+            "VersionMismatch",
+        ),
+        (
+            "wrong method namespace",
+            envelope("serverVersion", &[]).replace("http://developer.intuit.com/", "http://example.com/").into_bytes(),
+            "",
+        ),
         ("unknown method", envelope("dropTables", &[]).into_bytes(), ""),
-        ("doctype", format!("<?xml version=\"1.0\"?><!DOCTYPE x [<!ENTITY a \"aaaa\"><!ENTITY b \"&a;&a;&a;\">]>{}", &envelope("serverVersion", &[])[38..]).into_bytes(), ""),
-        ("no body", b"<soap:Envelope xmlns:soap=\"http://schemas.xmlsoap.org/soap/envelope/\"></soap:Envelope>".to_vec(), ""),
+        (
+            "doctype",
+            format!(
+                "<?xml version=\"1.0\"?><!DOCTYPE x [<!ENTITY a \"aaaa\"><!ENTITY b \"&a;&a;&a;\">]>{}",
+                &envelope("serverVersion", &[])[38..]
+            )
+            .into_bytes(),
+            "",
+        ),
+        (
+            "no body",
+            b"<soap:Envelope xmlns:soap=\"http://schemas.xmlsoap.org/soap/envelope/\"></soap:Envelope>".to_vec(),
+            "",
+        ),
         ("truncated", envelope("authenticate", &[("strUserName", "a")]).as_bytes()[..120].to_vec(), ""),
     ];
     // Small bodies are parsed whole on arrival, chunked ones as they stream in: both refuse.
@@ -194,7 +272,10 @@ async fn bad_envelopes_get_soap_faults() {
         for chunked in [false, true] {
             let (status, content_type, text) =
                 if chunked { app.soap_chunked("", body.clone()).await } else { app.soap("", body.clone()).await };
-            assert!(is_fault(status, &content_type, &text), "{name} (chunked: {chunked}): {status} {content_type} {text}");
+            assert!(
+                is_fault(status, &content_type, &text),
+                "{name} (chunked: {chunked}): {status} {content_type} {text}"
+            );
             if !code.is_empty() {
                 assert!(text.contains(code), "{name}: {text}");
             }
@@ -250,7 +331,13 @@ async fn a_body_over_the_limit_is_refused_and_nothing_is_staged() {
     let ticket = authenticate(&app).await;
     let big = "x".repeat(100 * 1024);
     let (status, _, body) = app
-        .soap("receiveResponseXML", envelope("receiveResponseXML", &[("ticket", &ticket), ("response", &big), ("hresult", ""), ("message", "")]))
+        .soap(
+            "receiveResponseXML",
+            envelope(
+                "receiveResponseXML",
+                &[("ticket", &ticket), ("response", &big), ("hresult", ""), ("message", "")],
+            ),
+        )
         .await;
     assert_eq!(status, 500);
     assert!(body.contains("limit"), "{body}");
@@ -265,7 +352,17 @@ async fn a_repeated_response_is_applied_once() {
     let (_, _, body) = app
         .soap(
             "sendRequestXML",
-            envelope("sendRequestXML", &[("ticket", &ticket), ("strHCPResponse", ""), ("strCompanyFileName", "C:\\a.qbw"), ("qbXMLCountry", "US"), ("qbXMLMajorVers", "13"), ("qbXMLMinorVers", "0")]),
+            envelope(
+                "sendRequestXML",
+                &[
+                    ("ticket", &ticket),
+                    ("strHCPResponse", ""),
+                    ("strCompanyFileName", "C:\\a.qbw"),
+                    ("qbXMLCountry", "US"),
+                    ("qbXMLMajorVers", "13"),
+                    ("qbXMLMinorVers", "0"),
+                ],
+            ),
         )
         .await;
     let request = result(&body, "sendRequestXML");
@@ -274,7 +371,20 @@ async fn a_repeated_response_is_applied_once() {
 
     // The same sendRequestXML again (a retry) hands out the same request.
     let (_, _, again) = app
-        .soap("sendRequestXML", envelope("sendRequestXML", &[("ticket", &ticket), ("strHCPResponse", ""), ("strCompanyFileName", ""), ("qbXMLCountry", "US"), ("qbXMLMajorVers", "13"), ("qbXMLMinorVers", "0")]))
+        .soap(
+            "sendRequestXML",
+            envelope(
+                "sendRequestXML",
+                &[
+                    ("ticket", &ticket),
+                    ("strHCPResponse", ""),
+                    ("strCompanyFileName", ""),
+                    ("qbXMLCountry", "US"),
+                    ("qbXMLMajorVers", "13"),
+                    ("qbXMLMinorVers", "0"),
+                ],
+            ),
+        )
         .await;
     assert_eq!(result(&again, "sendRequestXML"), request);
 
@@ -282,7 +392,10 @@ async fn a_repeated_response_is_applied_once() {
         <CustomerRet><ListID>80000001-1</ListID><TimeCreated>2024-01-02T03:04:05-05:00</TimeCreated><TimeModified>2024-01-02T03:04:05-05:00</TimeModified><EditSequence>1</EditSequence><Name>A &amp; B</Name><FullName>A &amp; B</FullName><IsActive>true</IsActive><Sublevel>0</Sublevel></CustomerRet>\n\
         <CustomerRet><ListID>80000002-1</ListID><TimeCreated>2024-01-02T03:04:05-05:00</TimeCreated><TimeModified>2024-01-02T03:04:05-05:00</TimeModified><EditSequence>1</EditSequence><Name>Caf&#233;</Name><FullName>Caf&#233;</FullName><IsActive>false</IsActive><Sublevel>0</Sublevel></CustomerRet>\n\
         </CustomerQueryRs>\n</QBXMLMsgsRs>\n</QBXML>\n";
-    let call = envelope("receiveResponseXML", &[("ticket", &ticket), ("response", response), ("hresult", ""), ("message", "")]);
+    let call = envelope(
+        "receiveResponseXML",
+        &[("ticket", &ticket), ("response", response), ("hresult", ""), ("message", "")],
+    );
     let (_, _, first) = app.soap("receiveResponseXML", call.clone()).await;
     let (_, _, second) = app.soap("receiveResponseXML", call).await;
     assert_eq!(result(&first, "receiveResponseXML"), "90");
@@ -302,13 +415,26 @@ async fn bad_records_are_skipped_with_a_warning_and_the_rest_is_staged() {
     let ticket = authenticate(&app).await;
     app.soap(
         "sendRequestXML",
-        envelope("sendRequestXML", &[("ticket", &ticket), ("strHCPResponse", ""), ("strCompanyFileName", ""), ("qbXMLCountry", "US"), ("qbXMLMajorVers", "13"), ("qbXMLMinorVers", "0")]),
+        envelope(
+            "sendRequestXML",
+            &[
+                ("ticket", &ticket),
+                ("strHCPResponse", ""),
+                ("strCompanyFileName", ""),
+                ("qbXMLCountry", "US"),
+                ("qbXMLMajorVers", "13"),
+                ("qbXMLMinorVers", "0"),
+            ],
+        ),
     )
     .await;
     let good = |n: u32| {
-        format!("<CustomerRet><ListID>8000{n:04}-1</ListID><EditSequence>1</EditSequence><Name>Good {n}</Name><FullName>Good {n}</FullName><IsActive>true</IsActive><Sublevel>0</Sublevel></CustomerRet>")
+        format!(
+            "<CustomerRet><ListID>8000{n:04}-1</ListID><EditSequence>1</EditSequence><Name>Good {n}</Name><FullName>Good {n}</FullName><IsActive>true</IsActive><Sublevel>0</Sublevel></CustomerRet>"
+        )
     };
-    let no_list_id = "<CustomerRet><EditSequence>1</EditSequence><Name>No id</Name><FullName>No id</FullName></CustomerRet>";
+    let no_list_id =
+        "<CustomerRet><EditSequence>1</EditSequence><Name>No id</Name><FullName>No id</FullName></CustomerRet>";
     let bad_date = "<CustomerRet><ListID>8000BAD1-1</ListID><TimeModified>yesterday</TimeModified><Name>Bad date</Name><FullName>Bad date</FullName></CustomerRet>";
     let response = format!(
         "<?xml version=\"1.0\" ?><QBXML><QBXMLMsgsRs><CustomerQueryRs requestID=\"cust-1\" statusCode=\"0\" statusSeverity=\"Info\" statusMessage=\"Status OK\" iteratorRemainingCount=\"0\" iteratorID=\"{{i}}\">{}{no_list_id}{}{bad_date}{}</CustomerQueryRs></QBXMLMsgsRs></QBXML>",
@@ -317,14 +443,25 @@ async fn bad_records_are_skipped_with_a_warning_and_the_rest_is_staged() {
         good(3)
     );
     let (_, _, body) = app
-        .soap("receiveResponseXML", envelope("receiveResponseXML", &[("ticket", &ticket), ("response", &response), ("hresult", ""), ("message", "")]))
+        .soap(
+            "receiveResponseXML",
+            envelope(
+                "receiveResponseXML",
+                &[("ticket", &ticket), ("response", &response), ("hresult", ""), ("message", "")],
+            ),
+        )
         .await;
     assert_eq!(result(&body, "receiveResponseXML"), "90");
     let staged = app.all_customers("").await;
     let names: Vec<_> = staged.iter().map(|c| c["name"].as_str().unwrap()).collect();
     assert_eq!(names, vec!["Good 1", "Good 2", "Good 3"]);
     let runs = app.runs().await;
-    let skipped: Vec<_> = runs[0]["events"].as_array().unwrap().iter().filter(|e| e["message"].as_str().unwrap().starts_with("skipped a QuickBooks record")).collect();
+    let skipped: Vec<_> = runs[0]["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["message"].as_str().unwrap().starts_with("skipped a QuickBooks record"))
+        .collect();
     assert_eq!(skipped.len(), 2, "{}", runs[0]["events"]);
     assert!(skipped.iter().any(|e| e["message"].as_str().unwrap().contains("8000BAD1-1")));
     assert_eq!(runs[0]["counts"]["customers"], 3);
@@ -352,7 +489,11 @@ async fn expect_100_continue_is_answered_before_the_body() {
         .unwrap();
         let mut interim = [0u8; 25];
         stream.read_exact(&mut interim).unwrap();
-        assert!(String::from_utf8_lossy(&interim).starts_with("HTTP/1.1 100 Continue"), "{}", String::from_utf8_lossy(&interim));
+        assert!(
+            String::from_utf8_lossy(&interim).starts_with("HTTP/1.1 100 Continue"),
+            "{}",
+            String::from_utf8_lossy(&interim)
+        );
         stream.write_all(body.as_bytes()).unwrap();
         let mut rest = String::new();
         stream.read_to_string(&mut rest).unwrap();

@@ -60,7 +60,11 @@ async fn an_error_status_for_employees_is_explained_and_customers_are_kept() {
 async fn an_hresult_ends_the_run_with_an_explanation_and_stages_nothing_of_that_response() {
     let app = spawn_app_with(|s| s.sync.page_size = 10).await;
     let faults = Faults {
-        hresult_on_request: Some((2, "0x80040400".into(), "QuickBooks found an error when parsing the provided XML text stream.".into())),
+        hresult_on_request: Some((
+            2,
+            "0x80040400".into(),
+            "QuickBooks found an error when parsing the provided XML text stream.".into(),
+        )),
         ..Faults::default()
     };
     let (report, _) = app.simulate(quickbooks(30, 2, faults)).await;
@@ -99,7 +103,10 @@ async fn a_response_that_does_not_parse_answers_negative_and_stages_nothing_of_i
 async fn a_connection_error_is_recorded_with_its_explanation() {
     let app = spawn_app().await;
     let faults = Faults {
-        connection_error: Some(("0x80040418".into(), "This application has not accessed this QuickBooks company data file before.".into())),
+        connection_error: Some((
+            "0x80040418".into(),
+            "This application has not accessed this QuickBooks company data file before.".into(),
+        )),
         ..Faults::default()
     };
     let (report, _) = app.simulate(quickbooks(3, 1, faults)).await;
@@ -151,7 +158,10 @@ async fn a_connection_deleted_after_an_unfinished_run_leaves_nothing_behind() {
     // Arrange: a run that staged one page of customers and then failed, so what it saw of the
     // customer list is still kept for a deletion sweep that never came.
     let app = spawn_app_with(|s| s.sync.page_size = 10).await;
-    let faults = Faults { hresult_on_request: Some((2, "0x80040400".into(), "QuickBooks found an error.".into())), ..Faults::default() };
+    let faults = Faults {
+        hresult_on_request: Some((2, "0x80040400".into(), "QuickBooks found an error.".into())),
+        ..Faults::default()
+    };
     app.simulate(quickbooks(30, 2, faults)).await;
     assert_eq!(count_rows(&app.db, "list_seen").await, 1);
 

@@ -191,7 +191,11 @@ async fn jobs_non_ascii_names_and_missing_fields_are_staged_faithfully() {
     for c in markup {
         assert_eq!(staged[&c.list_id]["full_name"], c.full_name.as_str());
     }
-    let bare = data.customers.iter().find(|c| c.email.is_none() && c.bill.is_none()).expect("a customer without email or address");
+    let bare = data
+        .customers
+        .iter()
+        .find(|c| c.email.is_none() && c.bill.is_none())
+        .expect("a customer without email or address");
     assert!(staged[&bare.list_id]["email"].is_null());
     assert!(staged[&bare.list_id]["bill_address"]["line1"].is_null());
 }

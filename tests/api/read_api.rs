@@ -33,7 +33,8 @@ async fn another_organizations_records_are_invisible() {
     assert_eq!(status, 200);
     assert_eq!(body["items"].as_array().unwrap().len(), 0);
     for path in ["", "/runs", "/qwc"] {
-        let (status, body) = app.get_json_as(&format!("/api/v1/connections/{}{path}", app.conn.id), Some(&other_token)).await;
+        let (status, body) =
+            app.get_json_as(&format!("/api/v1/connections/{}{path}", app.conn.id), Some(&other_token)).await;
         assert_eq!(status, 404, "{path}: {body}");
         assert_eq!(body["error"]["code"], "not_found");
     }
@@ -61,7 +62,8 @@ async fn connections_show_their_quickbooks_and_last_run() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_qwc_download_names_our_endpoint_and_the_connection() {
     let app = spawn_app_with(|s| s.public_url = "https://sync.sparkle.example".into()).await;
-    let (status, content_type, body) = app.get_as(&format!("/api/v1/connections/{}/qwc", app.conn.id), Some(&app.token)).await;
+    let (status, content_type, body) =
+        app.get_as(&format!("/api/v1/connections/{}/qwc", app.conn.id), Some(&app.token)).await;
     assert_eq!(status, 200, "{body}");
     assert!(content_type.contains("xml"));
     assert!(body.contains("<AppURL>https://sync.sparkle.example/qbwc</AppURL>"));
@@ -123,10 +125,17 @@ async fn staged_customers_filter_search_and_page() {
     let needle: String = target.full_name.chars().take(6).collect();
     let found = app.all_customers(&format!("q={}", urlencode(&needle.to_uppercase()))).await;
     assert!(found.iter().any(|c| c["list_id"] == target.list_id.as_str()), "{needle}");
-    assert!(found.iter().all(|c| c["full_name"].as_str().unwrap().to_lowercase().contains(&needle.to_lowercase())
-        || c["company_name"].as_str().unwrap_or_default().to_lowercase().contains(&needle.to_lowercase())
-        || c["email"].as_str().unwrap_or_default().to_lowercase().contains(&needle.to_lowercase())
-        || c["ship_address"]["city"].as_str().or(c["bill_address"]["city"].as_str()).unwrap_or_default().to_lowercase().contains(&needle.to_lowercase())));
+    assert!(found.iter().all(|c| {
+        c["full_name"].as_str().unwrap().to_lowercase().contains(&needle.to_lowercase())
+            || c["company_name"].as_str().unwrap_or_default().to_lowercase().contains(&needle.to_lowercase())
+            || c["email"].as_str().unwrap_or_default().to_lowercase().contains(&needle.to_lowercase())
+            || c["ship_address"]["city"]
+                .as_str()
+                .or(c["bill_address"]["city"].as_str())
+                .unwrap_or_default()
+                .to_lowercase()
+                .contains(&needle.to_lowercase())
+    }));
     assert!(app.all_customers("q=%25").await.iter().all(|c| c.to_string().contains('%')), "% is matched literally");
 
     for bad in ["limit=0", "limit=501", "limit=x", "status=gone", "linked=maybe", "cursor=zz", "connection=nope"] {

@@ -78,7 +78,8 @@ async fn twenty_organizations_syncing_at_once_each_see_only_their_own_records() 
     for (n, _, token, data) in &tenants {
         let (status, page) = app.get_json_as("/api/v1/qb/customers?limit=500", Some(token)).await;
         assert_eq!(status, 200);
-        let mut seen: Vec<String> = page["items"].as_array().unwrap().iter().map(|c| c["list_id"].as_str().unwrap().to_string()).collect();
+        let mut seen: Vec<String> =
+            page["items"].as_array().unwrap().iter().map(|c| c["list_id"].as_str().unwrap().to_string()).collect();
         let mut expected: Vec<String> = data.customers.iter().map(|c| c.list_id.clone()).collect();
         seen.sort();
         expected.sort();
@@ -96,7 +97,17 @@ async fn the_same_response_sent_many_times_at_once_is_applied_once() {
     let (_, _, body) = app
         .soap(
             "sendRequestXML",
-            envelope("sendRequestXML", &[("ticket", &ticket), ("strHCPResponse", ""), ("strCompanyFileName", ""), ("qbXMLCountry", "US"), ("qbXMLMajorVers", "13"), ("qbXMLMinorVers", "0")]),
+            envelope(
+                "sendRequestXML",
+                &[
+                    ("ticket", &ticket),
+                    ("strHCPResponse", ""),
+                    ("strCompanyFileName", ""),
+                    ("qbXMLCountry", "US"),
+                    ("qbXMLMajorVers", "13"),
+                    ("qbXMLMinorVers", "0"),
+                ],
+            ),
         )
         .await;
     assert!(body.contains("cust-1"));
@@ -109,7 +120,10 @@ async fn the_same_response_sent_many_times_at_once_is_applied_once() {
     let response = format!(
         "<?xml version=\"1.0\" ?><QBXML><QBXMLMsgsRs><CustomerQueryRs requestID=\"cust-1\" statusCode=\"0\" statusSeverity=\"Info\" statusMessage=\"Status OK\" iteratorRemainingCount=\"0\" iteratorID=\"{{x}}\">{customers}</CustomerQueryRs></QBXMLMsgsRs></QBXML>"
     );
-    let call = envelope("receiveResponseXML", &[("ticket", &ticket), ("response", &response), ("hresult", ""), ("message", "")]);
+    let call = envelope(
+        "receiveResponseXML",
+        &[("ticket", &ticket), ("response", &response), ("hresult", ""), ("message", "")],
+    );
     let mut answers = Vec::new();
     for _ in 0..8 {
         let call = call.clone();
@@ -140,7 +154,12 @@ async fn simultaneous_logins_of_one_connection_get_one_ticket() {
         let (base, user, pass) = (app.base.clone(), app.conn.username.clone(), app.conn.password.clone());
         logins.push(tokio::task::spawn_blocking(move || {
             let body = envelope("authenticate", &[("strUserName", &user), ("strPassword", &pass)]);
-            let text = ureq::post(&format!("{base}/qbwc")).set("Content-Type", "text/xml").send_string(&body).unwrap().into_string().unwrap();
+            let text = ureq::post(&format!("{base}/qbwc"))
+                .set("Content-Type", "text/xml")
+                .send_string(&body)
+                .unwrap()
+                .into_string()
+                .unwrap();
             auth_strings(&text)[1].clone()
         }));
     }

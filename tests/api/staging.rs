@@ -122,12 +122,28 @@ async fn staged_customer(app: &TestApp) -> Customer {
         last_name: r.last_name.clone(),
         job_title: r.job_title.clone(),
         bill_address: address_of([
-            &r.bill_addr1, &r.bill_addr2, &r.bill_addr3, &r.bill_addr4, &r.bill_addr5,
-            &r.bill_city, &r.bill_state, &r.bill_postal_code, &r.bill_country, &r.bill_note,
+            &r.bill_addr1,
+            &r.bill_addr2,
+            &r.bill_addr3,
+            &r.bill_addr4,
+            &r.bill_addr5,
+            &r.bill_city,
+            &r.bill_state,
+            &r.bill_postal_code,
+            &r.bill_country,
+            &r.bill_note,
         ]),
         ship_address: address_of([
-            &r.ship_addr1, &r.ship_addr2, &r.ship_addr3, &r.ship_addr4, &r.ship_addr5,
-            &r.ship_city, &r.ship_state, &r.ship_postal_code, &r.ship_country, &r.ship_note,
+            &r.ship_addr1,
+            &r.ship_addr2,
+            &r.ship_addr3,
+            &r.ship_addr4,
+            &r.ship_addr5,
+            &r.ship_city,
+            &r.ship_state,
+            &r.ship_postal_code,
+            &r.ship_country,
+            &r.ship_note,
         ]),
         phone: r.phone.clone(),
         alt_phone: r.alt_phone.clone(),
@@ -157,7 +173,16 @@ async fn staged_employee(app: &TestApp) -> Employee {
         last_name: r.last_name.clone(),
         job_title: r.job_title.clone(),
         address: address_of([
-            &r.addr1, &r.addr2, &r.addr3, &r.addr4, &r.addr5, &r.city, &r.state, &r.postal_code, &r.country, &r.address_note,
+            &r.addr1,
+            &r.addr2,
+            &r.addr3,
+            &r.addr4,
+            &r.addr5,
+            &r.city,
+            &r.state,
+            &r.postal_code,
+            &r.country,
+            &r.address_note,
         ]),
         phone: r.phone.clone(),
         mobile: r.mobile.clone(),
@@ -176,7 +201,8 @@ async fn every_field_of_a_record_is_stored_exactly_on_insert_and_on_update() {
     // Arrange
     let app = spawn_app().await;
     let run = runs::start_run(&app.db, app.conn.id, "a-ticket-hash", Utc::now()).await.unwrap();
-    let ctx = StageContext { connection_id: app.conn.id, organization_id: app.org_id, run_id: run.run_id, at: Utc::now() };
+    let ctx =
+        StageContext { connection_id: app.conn.id, organization_id: app.org_id, run_id: run.run_id, at: Utc::now() };
 
     for (customer, employee) in [
         (customer("first", 2, true), employee("first", false)),

@@ -50,7 +50,11 @@ pub async fn list_connections(caller: Caller, state: web::Data<AppState>) -> Res
 }
 
 /// `GET /api/v1/connections/{id}`
-pub async fn get_connection(caller: Caller, path: web::Path<String>, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+pub async fn get_connection(
+    caller: Caller,
+    path: web::Path<String>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
     let conn = catalog::get_connection(&state.db, Some(caller.organization_id), parse_id(&path)?).await?;
     let mut value = connection_json(&conn);
     let (customers, employees) = staging::staged_counts(&state.db, conn.connection_id).await?;
@@ -61,14 +65,15 @@ pub async fn get_connection(caller: Caller, path: web::Path<String>, state: web:
 }
 
 /// `GET /api/v1/connections/{id}/qwc`: the Web Connector file, as a download.
-pub async fn connection_qwc(caller: Caller, path: web::Path<String>, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+pub async fn connection_qwc(
+    caller: Caller,
+    path: web::Path<String>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
     let conn = catalog::get_connection(&state.db, Some(caller.organization_id), parse_id(&path)?).await?;
     let body = render_qwc(&state, &conn)?;
-    let filename: String = conn
-        .name
-        .chars()
-        .map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' { c } else { '-' })
-        .collect();
+    let filename: String =
+        conn.name.chars().map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' { c } else { '-' }).collect();
     Ok(HttpResponse::Ok()
         .content_type("application/xml; charset=utf-8")
         .insert_header(("Content-Disposition", format!("attachment; filename=\"qbsync-{filename}.qwc\"")))
@@ -181,7 +186,11 @@ const CREATE_FIELDS: &[&str] = &["name", "company_file", "run_every_minutes", "u
 const CHANGE_FIELDS: &[&str] = &["name", "enabled", "company_file", "run_every_minutes"];
 
 /// `POST /api/v1/connections`: answers the connection with its Web Connector password, once.
-pub async fn create(caller: Caller, body: web::Json<Value>, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+pub async fn create(
+    caller: Caller,
+    body: web::Json<Value>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
     use super::input::Body;
     let body = Body::parse(body.into_inner(), CREATE_FIELDS)?;
     let name = body.required_text("name", 100)?;
@@ -194,7 +203,11 @@ pub async fn create(caller: Caller, body: web::Json<Value>, state: web::Data<App
     // A derived user name may already be taken by another organization: add a short suffix.
     let mut attempt = 0;
     let conn = loop {
-        let username = if attempt == 0 { base.clone() } else { format!("{base}-{}", &uuid::Uuid::new_v4().simple().to_string()[..6]) };
+        let username = if attempt == 0 {
+            base.clone()
+        } else {
+            format!("{base}-{}", &uuid::Uuid::new_v4().simple().to_string()[..6])
+        };
         let result = catalog::create_connection(
             &state.db,
             catalog::NewConnection {
@@ -209,7 +222,8 @@ pub async fn create(caller: Caller, body: web::Json<Value>, state: web::Data<App
         .await;
         match result {
             Err(crate::store::StoreError::Conflict(message)) => {
-                let name_taken = catalog::list_connections(&state.db, caller.organization_id).await?.iter().any(|c| c.name == name);
+                let name_taken =
+                    catalog::list_connections(&state.db, caller.organization_id).await?.iter().any(|c| c.name == name);
                 if name_taken || requested.is_some() || attempt >= 3 {
                     return Err(ApiError::Conflict(message));
                 }
@@ -225,7 +239,12 @@ pub async fn create(caller: Caller, body: web::Json<Value>, state: web::Data<App
 }
 
 /// `PATCH /api/v1/connections/{id}`
-pub async fn update(caller: Caller, path: web::Path<String>, body: web::Json<Value>, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+pub async fn update(
+    caller: Caller,
+    path: web::Path<String>,
+    body: web::Json<Value>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
     use super::input::Body;
     let id = parse_id(&path)?;
     let body = Body::parse(body.into_inner(), CHANGE_FIELDS)?;
@@ -241,13 +260,21 @@ pub async fn update(caller: Caller, path: web::Path<String>, body: web::Json<Val
 
 /// `DELETE /api/v1/connections/{id}`: with its runs and staged records; linked locations and
 /// staff stay, unlinked.
-pub async fn delete(caller: Caller, path: web::Path<String>, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+pub async fn delete(
+    caller: Caller,
+    path: web::Path<String>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
     catalog::delete_connection(&state.db, caller.organization_id, parse_id(&path)?).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
 /// `POST /api/v1/connections/{id}/password`: a new Web Connector password, shown once.
-pub async fn rotate_password(caller: Caller, path: web::Path<String>, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+pub async fn rotate_password(
+    caller: Caller,
+    path: web::Path<String>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
     let id = parse_id(&path)?;
     let (password, hash) = new_web_connector_password().await?;
     catalog::set_connection_password(&state.db, caller.organization_id, id, &hash).await?;

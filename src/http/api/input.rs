@@ -17,7 +17,10 @@ impl Body {
             return Err(ApiError::BadRequest("the body must be a JSON object".into()));
         };
         if let Some(unknown) = map.keys().find(|k| !allowed.contains(&k.as_str())) {
-            return Err(ApiError::Unprocessable(format!("unknown field {unknown:?}; known fields: {}", allowed.join(", "))));
+            return Err(ApiError::Unprocessable(format!(
+                "unknown field {unknown:?}; known fields: {}",
+                allowed.join(", ")
+            )));
         }
         Ok(Body { map })
     }
@@ -66,7 +69,9 @@ impl Body {
     pub fn optional_email(&self, key: &str) -> Result<Option<Option<String>>, ApiError> {
         let value = self.optional_text(key, 254)?;
         if let Some(Some(email)) = &value {
-            let valid = email.split_once('@').is_some_and(|(user, host)| !user.is_empty() && !host.is_empty() && !email.contains(' '));
+            let valid = email
+                .split_once('@')
+                .is_some_and(|(user, host)| !user.is_empty() && !host.is_empty() && !email.contains(' '));
             if !valid {
                 return Err(ApiError::Unprocessable(format!("{key} {email:?} is not an email address")));
             }
@@ -87,7 +92,11 @@ impl Body {
             None => Ok(None),
             Some(Value::Number(n)) => match n.as_i64() {
                 Some(v) if range.contains(&v) => Ok(Some(v)),
-                _ => Err(ApiError::Unprocessable(format!("{key} must be a whole number from {} to {}", range.start(), range.end()))),
+                _ => Err(ApiError::Unprocessable(format!(
+                    "{key} must be a whole number from {} to {}",
+                    range.start(),
+                    range.end()
+                ))),
             },
             Some(_) => Err(ApiError::Unprocessable(format!("{key} must be a number"))),
         }

@@ -11,10 +11,22 @@ use crate::http::{ApiError, AppState};
 use crate::store::locations::{self, ListFilter, LocationFields, LocationRow};
 
 const FIELDS: &[&str] = &["name", "description", "address", "phone", "email"];
-const ADDRESS_FIELDS: &[&str] = &["line1", "line2", "line3", "line4", "line5", "city", "state", "postal_code", "country"];
+const ADDRESS_FIELDS: &[&str] =
+    &["line1", "line2", "line3", "line4", "line5", "city", "state", "postal_code", "country"];
 
 pub fn location_json(l: &LocationRow) -> Value {
-    let mut address = address_json([&l.line1, &l.line2, &l.line3, &l.line4, &l.line5, &l.city, &l.state, &l.postal_code, &l.country, &None]);
+    let mut address = address_json([
+        &l.line1,
+        &l.line2,
+        &l.line3,
+        &l.line4,
+        &l.line5,
+        &l.city,
+        &l.state,
+        &l.postal_code,
+        &l.country,
+        &None,
+    ]);
     if let Value::Object(map) = &mut address {
         map.remove("note");
     }
@@ -79,7 +91,11 @@ pub struct ListQuery {
 }
 
 /// `GET /api/v1/locations`
-pub async fn list(caller: Caller, query: web::Query<ListQuery>, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+pub async fn list(
+    caller: Caller,
+    query: web::Query<ListQuery>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
     let wanted = limit(query.limit)?;
     let filter = ListFilter {
         q: query.q.as_deref().map(str::trim).filter(|q| !q.is_empty()).map(str::to_string),
@@ -88,12 +104,20 @@ pub async fn list(caller: Caller, query: web::Query<ListQuery>, state: web::Data
         limit: wanted + 1,
     };
     let (rows, total) = locations::list_locations(&state.db, caller.organization_id, &filter).await?;
-    let next = if rows.len() as i64 > wanted { rows.get(wanted as usize - 1).map(|r| encode_cursor(&r.name, r.location_id)) } else { None };
+    let next = if rows.len() as i64 > wanted {
+        rows.get(wanted as usize - 1).map(|r| encode_cursor(&r.name, r.location_id))
+    } else {
+        None
+    };
     Ok(page(rows.iter().take(wanted as usize).map(location_json).collect(), next, Some(total)))
 }
 
 /// `POST /api/v1/locations`
-pub async fn create(caller: Caller, body: web::Json<Value>, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+pub async fn create(
+    caller: Caller,
+    body: web::Json<Value>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
     let body = Body::parse(body.into_inner(), FIELDS)?;
     let mut fields = LocationFields::default();
     apply(&body, &mut fields, true)?;
@@ -103,13 +127,22 @@ pub async fn create(caller: Caller, body: web::Json<Value>, state: web::Data<App
 }
 
 /// `GET /api/v1/locations/{id}`
-pub async fn get(caller: Caller, path: web::Path<String>, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+pub async fn get(
+    caller: Caller,
+    path: web::Path<String>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
     let row = locations::get_location(&state.db, caller.organization_id, parse_id(&path)?).await?;
     Ok(HttpResponse::Ok().json(location_json(&row)))
 }
 
 /// `PATCH /api/v1/locations/{id}`
-pub async fn update(caller: Caller, path: web::Path<String>, body: web::Json<Value>, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+pub async fn update(
+    caller: Caller,
+    path: web::Path<String>,
+    body: web::Json<Value>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
     let id = parse_id(&path)?;
     let body = Body::parse(body.into_inner(), FIELDS)?;
     let row = locations::get_location(&state.db, caller.organization_id, id).await?;
@@ -121,13 +154,22 @@ pub async fn update(caller: Caller, path: web::Path<String>, body: web::Json<Val
 }
 
 /// `DELETE /api/v1/locations/{id}`
-pub async fn delete(caller: Caller, path: web::Path<String>, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+pub async fn delete(
+    caller: Caller,
+    path: web::Path<String>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
     locations::delete_location(&state.db, caller.organization_id, parse_id(&path)?).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
 /// `PUT /api/v1/locations/{id}/link` with `{"customer_id"}`: 409 when either side is linked.
-pub async fn link(caller: Caller, path: web::Path<String>, body: web::Json<Value>, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+pub async fn link(
+    caller: Caller,
+    path: web::Path<String>,
+    body: web::Json<Value>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
     let id = parse_id(&path)?;
     let body = Body::parse(body.into_inner(), &["customer_id"])?;
     let customer_id = body.required_id("customer_id")?;
@@ -137,7 +179,11 @@ pub async fn link(caller: Caller, path: web::Path<String>, body: web::Json<Value
 }
 
 /// `DELETE /api/v1/locations/{id}/link`
-pub async fn unlink(caller: Caller, path: web::Path<String>, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+pub async fn unlink(
+    caller: Caller,
+    path: web::Path<String>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
     let id = parse_id(&path)?;
     locations::unlink_location(&state.db, caller.organization_id, id).await?;
     let row = locations::get_location(&state.db, caller.organization_id, id).await?;

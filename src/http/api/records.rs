@@ -23,7 +23,8 @@ pub struct RecordQuery {
 fn record_filter(query: &RecordQuery) -> Result<RecordFilter, ApiError> {
     let connection_id = match &query.connection {
         Some(raw) => Some(
-            Uuid::parse_str(raw).map_err(|_| ApiError::BadRequest(format!("connection must be a connection id, not {raw:?}")))?,
+            Uuid::parse_str(raw)
+                .map_err(|_| ApiError::BadRequest(format!("connection must be a connection id, not {raw:?}")))?,
         ),
         None => None,
     };
@@ -127,21 +128,34 @@ pub fn employee_json(e: &EmployeeRow) -> Value {
 }
 
 /// `GET /api/v1/qb/customers`
-pub async fn list_customers(caller: Caller, query: web::Query<RecordQuery>, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+pub async fn list_customers(
+    caller: Caller,
+    query: web::Query<RecordQuery>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
     let filter = record_filter(&query)?;
     let wanted = (filter.limit - 1) as usize;
     let (rows, total) = staging::list_customers(&state.db, caller.organization_id, &filter).await?;
-    let next = if rows.len() > wanted { rows.get(wanted - 1).map(|r| encode_cursor(&r.full_name, r.qb_customer_id)) } else { None };
+    let next = if rows.len() > wanted {
+        rows.get(wanted - 1).map(|r| encode_cursor(&r.full_name, r.qb_customer_id))
+    } else {
+        None
+    };
     let items: Vec<Value> = rows.iter().take(wanted).map(customer_json).collect();
     Ok(page(items, next, Some(total)))
 }
 
 /// `GET /api/v1/qb/employees`
-pub async fn list_employees(caller: Caller, query: web::Query<RecordQuery>, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+pub async fn list_employees(
+    caller: Caller,
+    query: web::Query<RecordQuery>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
     let filter = record_filter(&query)?;
     let wanted = (filter.limit - 1) as usize;
     let (rows, total) = staging::list_employees(&state.db, caller.organization_id, &filter).await?;
-    let next = if rows.len() > wanted { rows.get(wanted - 1).map(|r| encode_cursor(&r.name, r.qb_employee_id)) } else { None };
+    let next =
+        if rows.len() > wanted { rows.get(wanted - 1).map(|r| encode_cursor(&r.name, r.qb_employee_id)) } else { None };
     let items: Vec<Value> = rows.iter().take(wanted).map(employee_json).collect();
     Ok(page(items, next, Some(total)))
 }
@@ -153,7 +167,8 @@ pub async fn create_location_from_customer(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     let customer_id = super::parse_id(&path)?;
-    let location_id = crate::store::locations::create_from_customer(&state.db, caller.organization_id, customer_id).await?;
+    let location_id =
+        crate::store::locations::create_from_customer(&state.db, caller.organization_id, customer_id).await?;
     let location = crate::store::locations::get_location(&state.db, caller.organization_id, location_id).await?;
     Ok(HttpResponse::Created().json(super::locations::location_json(&location)))
 }

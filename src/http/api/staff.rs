@@ -48,7 +48,11 @@ pub struct ListQuery {
 }
 
 /// `GET /api/v1/staff`
-pub async fn list(caller: Caller, query: web::Query<ListQuery>, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+pub async fn list(
+    caller: Caller,
+    query: web::Query<ListQuery>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
     let wanted = limit(query.limit)?;
     let filter = ListFilter {
         q: query.q.as_deref().map(str::trim).filter(|q| !q.is_empty()).map(str::to_string),
@@ -57,12 +61,20 @@ pub async fn list(caller: Caller, query: web::Query<ListQuery>, state: web::Data
         limit: wanted + 1,
     };
     let (rows, total) = staff::list_staff(&state.db, caller.organization_id, &filter).await?;
-    let next = if rows.len() as i64 > wanted { rows.get(wanted as usize - 1).map(|r| encode_cursor(&r.name, r.staff_id)) } else { None };
+    let next = if rows.len() as i64 > wanted {
+        rows.get(wanted as usize - 1).map(|r| encode_cursor(&r.name, r.staff_id))
+    } else {
+        None
+    };
     Ok(page(rows.iter().take(wanted as usize).map(staff_json).collect(), next, Some(total)))
 }
 
 /// `POST /api/v1/staff`
-pub async fn create(caller: Caller, body: web::Json<Value>, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+pub async fn create(
+    caller: Caller,
+    body: web::Json<Value>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
     let body = Body::parse(body.into_inner(), FIELDS)?;
     let mut fields = StaffFields::default();
     apply(&body, &mut fields, true)?;
@@ -72,13 +84,22 @@ pub async fn create(caller: Caller, body: web::Json<Value>, state: web::Data<App
 }
 
 /// `GET /api/v1/staff/{id}`
-pub async fn get(caller: Caller, path: web::Path<String>, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+pub async fn get(
+    caller: Caller,
+    path: web::Path<String>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
     let row = staff::get_staff(&state.db, caller.organization_id, parse_id(&path)?).await?;
     Ok(HttpResponse::Ok().json(staff_json(&row)))
 }
 
 /// `PATCH /api/v1/staff/{id}`
-pub async fn update(caller: Caller, path: web::Path<String>, body: web::Json<Value>, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+pub async fn update(
+    caller: Caller,
+    path: web::Path<String>,
+    body: web::Json<Value>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
     let id = parse_id(&path)?;
     let body = Body::parse(body.into_inner(), FIELDS)?;
     let row = staff::get_staff(&state.db, caller.organization_id, id).await?;
@@ -90,13 +111,22 @@ pub async fn update(caller: Caller, path: web::Path<String>, body: web::Json<Val
 }
 
 /// `DELETE /api/v1/staff/{id}`
-pub async fn delete(caller: Caller, path: web::Path<String>, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+pub async fn delete(
+    caller: Caller,
+    path: web::Path<String>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
     staff::delete_staff(&state.db, caller.organization_id, parse_id(&path)?).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
 /// `PUT /api/v1/staff/{id}/link` with `{"employee_id"}`: 409 when either side is linked.
-pub async fn link(caller: Caller, path: web::Path<String>, body: web::Json<Value>, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+pub async fn link(
+    caller: Caller,
+    path: web::Path<String>,
+    body: web::Json<Value>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
     let id = parse_id(&path)?;
     let body = Body::parse(body.into_inner(), &["employee_id"])?;
     let employee_id = body.required_id("employee_id")?;
@@ -106,7 +136,11 @@ pub async fn link(caller: Caller, path: web::Path<String>, body: web::Json<Value
 }
 
 /// `DELETE /api/v1/staff/{id}/link`
-pub async fn unlink(caller: Caller, path: web::Path<String>, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+pub async fn unlink(
+    caller: Caller,
+    path: web::Path<String>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
     let id = parse_id(&path)?;
     staff::unlink_staff(&state.db, caller.organization_id, id).await?;
     let row = staff::get_staff(&state.db, caller.organization_id, id).await?;
