@@ -19,6 +19,8 @@ pub mod metrics;
 pub mod qbxml;
 /// The `.qwc` file for the Web Connector.
 pub mod qwc;
+/// The staged QuickBooks records: one definition per kind, source-neutral.
+pub mod record;
 /// Tickets, passwords, tokens and their hashes.
 pub mod secrets;
 /// Plays the Web Connector and QuickBooks against a running server.

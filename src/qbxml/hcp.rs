@@ -123,8 +123,10 @@ pub fn parse_hcp(xml: &str) -> Result<Hcp, ParseError> {
             Node::End(_) if depth < 2 => {}
             Node::End(_) => {
                 if CAPTURED.contains(&path.as_str()) {
-                    // Values that are too long are treated as missing.
-                    let value = input.take_text().into_value().unwrap_or(None);
+                    // These describe the install, they are no keys: surrounding whitespace is
+                    // dropped, and values that are blank or too long are treated as missing.
+                    let value =
+                        input.take_text().into_value().ok().map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
                     store(&mut hcp, &path, value, &mut data_ext_name, &mut data_ext_value);
                 } else if path == DATA_EXT && data_ext_name.as_deref() == Some("FileID") && hcp.file_id.is_none() {
                     hcp.file_id = data_ext_value.take();

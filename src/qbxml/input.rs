@@ -30,14 +30,10 @@ use super::error::ParseError;
 
 /// Deepest element nesting accepted (the root element is level 1).
 pub(crate) const MAX_DEPTH: usize = 64;
-/// Longest text value kept for one field, in bytes, after trimming surrounding whitespace.
+/// Longest text value kept for one field, in bytes.
 pub(crate) const MAX_TEXT_BYTES: usize = 8 * 1024;
 /// Largest single token (tag with its attributes, text run, comment) read from the input.
 pub(crate) const MAX_TOKEN_BYTES: u64 = 1024 * 1024;
-/// Captured text may hold this much trailing whitespace beyond `MAX_TEXT_BYTES` before the
-/// value is judged too long (pretty-printed documents end values with a newline and indent).
-const CAPTURE_SLACK_BYTES: usize = 1024;
-
 /// One structural step through the document.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) enum Node {
@@ -53,38 +49,28 @@ pub(crate) enum Node {
 /// Text gathered for one element by [`XmlInput::capture_text`].
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub(crate) struct CapturedText {
-    /// The text with leading whitespace removed (trailing whitespace still present).
+    /// The text, exactly as the document holds it once references are resolved and CR LF read
+    /// as LF: nothing is trimmed.
     pub(crate) text: String,
-    /// True when non-whitespace text was dropped because the value was too long.
+    /// True when text was dropped because the value was too long.
     pub(crate) overflowed: bool,
 }
 
 impl CapturedText {
-    /// The value with surrounding XML whitespace removed; `Err(())` when longer than the limit.
-    /// Control characters that XML 1.0 does not allow are removed. Whitespace-only gives `None`.
-    pub(crate) fn into_value(self) -> Result<Option<String>, TooLong> {
-        let trimmed = trim_end_xml_whitespace(trim_start_xml_whitespace(&self.text));
-        if self.overflowed || trimmed.len() > MAX_TEXT_BYTES {
+    /// The value, or `Err(TooLong)` when longer than the limit. Whitespace is kept as it is
+    /// (an empty element gives an empty string); control characters that XML 1.0 does not
+    /// allow are removed.
+    pub(crate) fn into_value(self) -> Result<String, TooLong> {
+        if self.overflowed || self.text.len() > MAX_TEXT_BYTES {
             return Err(TooLong);
         }
-        if trimmed.is_empty() {
-            return Ok(None);
-        }
-        // Almost every value is clean: then the captured string is reused as it is. Forbidden
+        // Almost every value is clean: then the captured string is handed on as it is. Forbidden
         // characters are controls (one byte below 0x20) or U+FFFE/U+FFFF (lead byte 0xEF).
-        let suspicious = trimmed.bytes().any(|b| (b < 0x20 && !matches!(b, b'\t' | b'\n' | b'\r')) || b == 0xEF);
-        if !suspicious || !trimmed.chars().any(is_forbidden_control) {
-            let start = self.text.len() - trim_start_xml_whitespace(&self.text).len();
-            let end = trim_end_xml_whitespace(&self.text).len();
-            let mut text = self.text;
-            text.truncate(end);
-            if start > 0 {
-                text.drain(..start);
-            }
-            return Ok(Some(text));
+        let suspicious = self.text.bytes().any(|b| (b < 0x20 && !matches!(b, b'\t' | b'\n' | b'\r')) || b == 0xEF);
+        if !suspicious || !self.text.chars().any(is_forbidden_control) {
+            return Ok(self.text);
         }
-        let cleaned: String = trimmed.chars().filter(|c| !is_forbidden_control(*c)).collect();
-        Ok(Some(cleaned))
+        Ok(self.text.chars().filter(|c| !is_forbidden_control(*c)).collect())
     }
 }
 
@@ -94,18 +80,6 @@ pub(crate) struct TooLong;
 
 pub(crate) fn is_xml_whitespace(c: char) -> bool {
     matches!(c, ' ' | '\t' | '\n' | '\r')
-}
-
-/// `text` without leading XML whitespace (all of it ASCII, so bytes can be looked at alone).
-fn trim_start_xml_whitespace(text: &str) -> &str {
-    let start = text.bytes().position(|b| !matches!(b, b' ' | b'\t' | b'\n' | b'\r')).unwrap_or(text.len());
-    &text[start..]
-}
-
-/// `text` without trailing XML whitespace.
-fn trim_end_xml_whitespace(text: &str) -> &str {
-    let end = text.bytes().rposition(|b| !matches!(b, b' ' | b'\t' | b'\n' | b'\r')).map_or(0, |i| i + 1);
-    &text[..end]
 }
 
 /// Characters below U+0020 other than tab, LF and CR are not allowed in XML 1.0 documents.
@@ -560,20 +534,19 @@ fn map_xml_error(error: XmlError, position: u64) -> ParseError {
     }
 }
 
-/// Appends `piece` to the captured text, dropping leading whitespace and bounding the size.
+/// Appends `piece` to the captured text, bounding the size.
 fn push_captured(captured: &mut CapturedText, piece: &str) {
-    let piece = if captured.text.is_empty() { trim_start_xml_whitespace(piece) } else { piece };
     if piece.is_empty() || captured.overflowed {
         return;
     }
-    if captured.text.is_empty() && piece.len() <= MAX_TEXT_BYTES + CAPTURE_SLACK_BYTES {
+    if captured.text.len() + piece.len() > MAX_TEXT_BYTES {
+        captured.overflowed = true;
+        captured.text = String::new();
+    } else if captured.text.is_empty() {
         // Nearly every value is one piece: allocated once, at its size.
         captured.text = String::from(piece);
-    } else if captured.text.len() + piece.len() <= MAX_TEXT_BYTES + CAPTURE_SLACK_BYTES {
+    } else {
         captured.text.push_str(piece);
-    } else if !piece.chars().all(is_xml_whitespace) {
-        captured.overflowed = true;
-        captured.text.clear();
     }
 }
 
@@ -691,7 +664,7 @@ mod tests {
         input.capture_text();
         assert_eq!(input.next().unwrap(), Node::End("a".into()));
         let value = input.take_text().into_value().unwrap();
-        assert_eq!(value.as_deref(), Some("x & yéé<>\"'<z>"));
+        assert_eq!(value, "\n  x & yéé<>\"'<z>\n");
     }
 
     #[test]
@@ -700,7 +673,7 @@ mod tests {
         input.next().unwrap();
         input.capture_text();
         input.next().unwrap();
-        assert_eq!(input.take_text().into_value().unwrap().as_deref(), Some("one\ntwo"));
+        assert_eq!(input.take_text().into_value().unwrap(), "one\ntwo");
     }
 
     #[test]
@@ -813,7 +786,7 @@ mod tests {
                 input.capture_text();
                 assert_eq!(input.next().unwrap(), Node::End("e".into()));
                 let expected = format!("{}t > u&\u{FEFF}v\nwp > q", "f".repeat(i % 97));
-                assert_eq!(input.take_text().into_value().unwrap(), Some(expected), "record {i}");
+                assert_eq!(input.take_text().into_value().unwrap(), expected, "record {i}");
             }
             assert_eq!(input.next().unwrap(), Node::End("r".into()));
             assert_eq!(input.next().unwrap(), Node::Eof);
@@ -840,12 +813,20 @@ mod tests {
 
     #[test]
     fn long_captured_values_are_reported_not_kept() {
-        let exact = format!("<a>\n  {}\n  </a>", "y".repeat(MAX_TEXT_BYTES));
+        // The limit counts every byte of the value, surrounding whitespace included.
+        let exact = format!("<a>\n {}\n</a>", "y".repeat(MAX_TEXT_BYTES - 3));
         let mut input = XmlInput::new(exact.as_bytes(), None);
         input.next().unwrap();
         input.capture_text();
         input.next().unwrap();
-        assert_eq!(input.take_text().into_value().unwrap().map(|v| v.len()), Some(MAX_TEXT_BYTES));
+        assert_eq!(input.take_text().into_value().unwrap().len(), MAX_TEXT_BYTES);
+
+        let over = format!("<a>\n {}\n</a>", "y".repeat(MAX_TEXT_BYTES - 2));
+        let mut input = XmlInput::new(over.as_bytes(), None);
+        input.next().unwrap();
+        input.capture_text();
+        input.next().unwrap();
+        assert_eq!(input.take_text().into_value(), Err(TooLong));
 
         let long = format!("<a>{}&amp;</a>", "y".repeat(MAX_TEXT_BYTES));
         let mut input = XmlInput::new(long.as_bytes(), None);
@@ -864,17 +845,26 @@ mod tests {
     }
 
     #[test]
-    fn whitespace_only_and_control_characters() {
-        let mut input = XmlInput::new("<r><a> \n\t </a><b>x\u{1}y</b></r>".as_bytes(), None);
+    fn whitespace_is_kept_exactly_and_forbidden_control_characters_are_dropped() {
+        let mut input = XmlInput::new("<r><a> \n\t </a><b>x\u{1}y</b><c/><d>\r\n\t x \r</d></r>".as_bytes(), None);
         input.next().unwrap();
         input.next().unwrap();
         input.capture_text();
         input.next().unwrap();
-        assert_eq!(input.take_text().into_value().unwrap(), None);
+        assert_eq!(input.take_text().into_value().unwrap(), " \n\t ");
         input.next().unwrap();
         input.capture_text();
         input.next().unwrap();
-        assert_eq!(input.take_text().into_value().unwrap().as_deref(), Some("xy"));
+        assert_eq!(input.take_text().into_value().unwrap(), "xy");
+        input.next().unwrap();
+        input.capture_text();
+        input.next().unwrap();
+        assert_eq!(input.take_text().into_value().unwrap(), "");
+        input.next().unwrap();
+        input.capture_text();
+        input.next().unwrap();
+        // XML reads CR LF and a lone CR as LF.
+        assert_eq!(input.take_text().into_value().unwrap(), "\n\t x \n");
     }
 
     #[test]

@@ -7,7 +7,7 @@
 //! - [`request`]: rendering `CustomerQueryRq` / `EmployeeQueryRq` documents in schema order
 //!   ([`render_request`]).
 //! - [`response`]: the streaming [`ResponseReader`] over query responses, yielding [`Item`]s.
-//! - [`records`]: the [`Customer`] and [`Employee`] records kept from `CustomerRet` / `EmployeeRet`.
+//! - [`records`]: reading `CustomerRet` / `EmployeeRet` into `record::Customer` / `record::Employee`.
 //! - [`hcp`]: the strHCPResponse (host, company, preferences) read by [`parse_hcp`].
 //! - [`status`]: explanations of qbXML status codes and request-processor HRESULTs.
 //! - [`error`]: [`ParseError`], why a document was rejected.
@@ -28,7 +28,6 @@ pub mod version;
 
 pub use error::ParseError;
 pub use hcp::{Hcp, parse_hcp};
-pub use records::{Address, Customer, Employee};
 #[doc(hidden)]
 pub use request::request_shapes_for_validation;
 pub use request::{

@@ -19,153 +19,7 @@ use super::error::ParseError;
 use smol_str::SmolStr;
 
 use super::input::{MAX_TEXT_BYTES, Node, XmlInput};
-
-/// A postal address (`BillAddress`, `ShipAddress` or `EmployeeAddress`).
-#[derive(Clone, Debug, Default, PartialEq)]
-pub struct Address {
-    /// `Addr1`, the first address line.
-    pub addr1: Option<String>,
-    /// `Addr2`.
-    pub addr2: Option<String>,
-    /// `Addr3`.
-    pub addr3: Option<String>,
-    /// `Addr4`.
-    pub addr4: Option<String>,
-    /// `Addr5`.
-    pub addr5: Option<String>,
-    /// `City`.
-    pub city: Option<String>,
-    /// `State`.
-    pub state: Option<String>,
-    /// `PostalCode`.
-    pub postal_code: Option<String>,
-    /// `Country`.
-    pub country: Option<String>,
-    /// `Note`.
-    pub note: Option<String>,
-}
-
-impl Address {
-    /// True when no part of the address is set.
-    pub fn is_empty(&self) -> bool {
-        [
-            &self.addr1,
-            &self.addr2,
-            &self.addr3,
-            &self.addr4,
-            &self.addr5,
-            &self.city,
-            &self.state,
-            &self.postal_code,
-            &self.country,
-            &self.note,
-        ]
-        .iter()
-        .all(|part| part.is_none())
-    }
-}
-
-/// A QuickBooks customer or job (`CustomerRet`). Jobs have a parent and `sublevel` ≥ 1.
-#[derive(Clone, Debug, Default, PartialEq)]
-pub struct Customer {
-    /// `ListID`, QuickBooks' permanent key for the record.
-    pub list_id: String,
-    /// `TimeCreated`, exactly as QuickBooks sent it (validated DATETIMETYPE).
-    pub time_created: Option<String>,
-    /// `TimeModified`, exactly as QuickBooks sent it (validated DATETIMETYPE).
-    pub time_modified: Option<String>,
-    /// `EditSequence`, changes on every edit.
-    pub edit_sequence: Option<String>,
-    /// `Name`, the leaf name.
-    pub name: String,
-    /// `FullName`, e.g. `Parent:Job`.
-    pub full_name: String,
-    /// `IsActive`; true when QuickBooks leaves it out.
-    pub is_active: bool,
-    /// `ParentRef/ListID` for jobs.
-    pub parent_list_id: Option<String>,
-    /// `ParentRef/FullName` for jobs.
-    pub parent_full_name: Option<String>,
-    /// `Sublevel`: 0 for a top-level customer.
-    pub sublevel: i32,
-    /// `CompanyName`.
-    pub company_name: Option<String>,
-    /// `Salutation`.
-    pub salutation: Option<String>,
-    /// `FirstName`.
-    pub first_name: Option<String>,
-    /// `MiddleName`.
-    pub middle_name: Option<String>,
-    /// `LastName`.
-    pub last_name: Option<String>,
-    /// `JobTitle` (qbXML 12.0 and later).
-    pub job_title: Option<String>,
-    /// `BillAddress`.
-    pub bill_address: Address,
-    /// `ShipAddress`.
-    pub ship_address: Address,
-    /// `Phone`.
-    pub phone: Option<String>,
-    /// `AltPhone`.
-    pub alt_phone: Option<String>,
-    /// `Fax`.
-    pub fax: Option<String>,
-    /// `Email`.
-    pub email: Option<String>,
-    /// `Contact`.
-    pub contact: Option<String>,
-    /// `Notes` (may span several lines).
-    pub notes: Option<String>,
-    /// `JobStatus`, e.g. `None`, `InProgress`, kept as text.
-    pub job_status: Option<String>,
-}
-
-/// A QuickBooks employee (`EmployeeRet`), without any personal or payroll data.
-#[derive(Clone, Debug, Default, PartialEq)]
-pub struct Employee {
-    /// `ListID`, QuickBooks' permanent key for the record.
-    pub list_id: String,
-    /// `TimeCreated`, exactly as QuickBooks sent it (validated DATETIMETYPE).
-    pub time_created: Option<String>,
-    /// `TimeModified`, exactly as QuickBooks sent it (validated DATETIMETYPE).
-    pub time_modified: Option<String>,
-    /// `EditSequence`.
-    pub edit_sequence: Option<String>,
-    /// `Name`, the display name.
-    pub name: String,
-    /// `IsActive`; true when QuickBooks leaves it out.
-    pub is_active: bool,
-    /// `Salutation`.
-    pub salutation: Option<String>,
-    /// `FirstName`.
-    pub first_name: Option<String>,
-    /// `MiddleName`.
-    pub middle_name: Option<String>,
-    /// `LastName`.
-    pub last_name: Option<String>,
-    /// `JobTitle` (qbXML 12.0 and later).
-    pub job_title: Option<String>,
-    /// `EmployeeAddress`.
-    pub address: Address,
-    /// `Phone`.
-    pub phone: Option<String>,
-    /// `Mobile`.
-    pub mobile: Option<String>,
-    /// `AltPhone`.
-    pub alt_phone: Option<String>,
-    /// `Fax`.
-    pub fax: Option<String>,
-    /// `Email`.
-    pub email: Option<String>,
-    /// `EmployeeType`, e.g. `Regular`, kept as text.
-    pub employee_type: Option<String>,
-    /// `HiredDate` (validated `YYYY-MM-DD`).
-    pub hired_date: Option<String>,
-    /// `ReleasedDate` (validated `YYYY-MM-DD`).
-    pub released_date: Option<String>,
-    /// `Notes`.
-    pub notes: Option<String>,
-}
+use crate::record::{Address, Customer, CustomerDetails, Employee, EmployeeDetails};
 
 /// One element a record keeps: a direct child of the Ret element (`parent` empty), or a direct
 /// child of one of its aggregates (`BillAddress/City`).
@@ -401,7 +255,7 @@ pub(crate) fn read_record<R: BufRead>(
             Node::End(_) => {
                 if let Some(slot) = field.take() {
                     match input.take_text().into_value() {
-                        Ok(value) => record.values[slot] = value,
+                        Ok(value) => record.values[slot] = Some(value),
                         Err(_) => {
                             record.note_problem(format!("{} is longer than {MAX_TEXT_BYTES} bytes", spec.slots[slot]))
                         }
@@ -462,30 +316,32 @@ pub(crate) fn build_customer(mut raw: RawRecord) -> Result<Customer, SkipReason>
     };
     Ok(Customer {
         list_id: id,
-        time_created,
-        time_modified,
         edit_sequence,
+        time_modified,
         name,
         full_name,
-        is_active,
         parent_list_id,
-        parent_full_name,
-        sublevel,
-        company_name: raw.take("CompanyName"),
-        salutation: raw.take("Salutation"),
-        first_name: raw.take("FirstName"),
-        middle_name: raw.take("MiddleName"),
-        last_name: raw.take("LastName"),
-        job_title: raw.take("JobTitle"),
-        bill_address: take_address(&mut raw, "BillAddress"),
-        ship_address: take_address(&mut raw, "ShipAddress"),
-        phone: raw.take("Phone"),
-        alt_phone: raw.take("AltPhone"),
-        fax: raw.take("Fax"),
-        email: raw.take("Email"),
-        contact: raw.take("Contact"),
-        job_status: raw.take("JobStatus"),
-        notes: raw.take("Notes"),
+        is_active,
+        details: CustomerDetails {
+            time_created,
+            parent_full_name,
+            sublevel,
+            company_name: raw.take("CompanyName"),
+            salutation: raw.take("Salutation"),
+            first_name: raw.take("FirstName"),
+            middle_name: raw.take("MiddleName"),
+            last_name: raw.take("LastName"),
+            job_title: raw.take("JobTitle"),
+            bill_address: take_address(&mut raw, "BillAddress"),
+            ship_address: take_address(&mut raw, "ShipAddress"),
+            phone: raw.take("Phone"),
+            alt_phone: raw.take("AltPhone"),
+            fax: raw.take("Fax"),
+            email: raw.take("Email"),
+            contact: raw.take("Contact"),
+            job_status: raw.take("JobStatus"),
+            notes: raw.take("Notes"),
+        },
     })
 }
 
@@ -528,37 +384,39 @@ pub(crate) fn build_employee(mut raw: RawRecord) -> Result<Employee, SkipReason>
     let released_date = checked(released_date, "ReleasedDate", Format::Date).map_err(&skip)?;
     Ok(Employee {
         list_id: id,
-        time_created,
-        time_modified,
         edit_sequence,
+        time_modified,
         name,
         is_active,
-        salutation,
-        first_name,
-        middle_name,
-        last_name,
-        job_title,
-        address,
-        phone,
-        mobile,
-        alt_phone,
-        fax,
-        email,
-        employee_type,
-        hired_date,
-        released_date,
-        notes,
+        details: EmployeeDetails {
+            time_created,
+            salutation,
+            first_name,
+            middle_name,
+            last_name,
+            job_title,
+            address,
+            phone,
+            mobile,
+            alt_phone,
+            fax,
+            email,
+            employee_type,
+            hired_date,
+            released_date,
+            notes,
+        },
     })
 }
 
 fn take_address(raw: &mut RawRecord, aggregate: &str) -> Address {
     let mut part = |name: &str| raw.take_in(aggregate, name);
     Address {
-        addr1: part("Addr1"),
-        addr2: part("Addr2"),
-        addr3: part("Addr3"),
-        addr4: part("Addr4"),
-        addr5: part("Addr5"),
+        line1: part("Addr1"),
+        line2: part("Addr2"),
+        line3: part("Addr3"),
+        line4: part("Addr4"),
+        line5: part("Addr5"),
         city: part("City"),
         state: part("State"),
         postal_code: part("PostalCode"),
@@ -737,8 +595,8 @@ mod tests {
     fn defaults_apply_when_optional_elements_are_absent() {
         let c = customer(MINIMAL).unwrap();
         assert!(c.is_active);
-        assert_eq!(c.sublevel, 0);
-        assert!(c.bill_address.is_empty() && c.ship_address.is_empty());
+        assert_eq!(c.details.sublevel, 0);
+        assert!(c.details.bill_address.is_empty() && c.details.ship_address.is_empty());
     }
 
     #[test]
@@ -755,9 +613,9 @@ mod tests {
         assert_eq!(c.name, "Job");
         assert_eq!(c.full_name, "Parent:Job");
         assert_eq!(c.parent_list_id.as_deref(), Some("P-1"));
-        assert_eq!(c.parent_full_name.as_deref(), Some("Parent"));
-        assert_eq!(c.sublevel, 1);
-        assert_eq!(c.ship_address, Address { addr1: Some("Here".into()), ..Address::default() });
+        assert_eq!(c.details.parent_full_name.as_deref(), Some("Parent"));
+        assert_eq!(c.details.sublevel, 1);
+        assert_eq!(c.details.ship_address, Address { line1: Some("Here".into()), ..Address::default() });
     }
 
     #[test]
@@ -783,8 +641,8 @@ mod tests {
         }
         let long = format!("{MINIMAL}<Notes>{}</Notes>", "n".repeat(MAX_TEXT_BYTES + 1));
         assert_eq!(customer(&long).unwrap_err().reason, "Notes is longer than 8192 bytes");
-        let at_limit = format!("{MINIMAL}<Notes>\n{}\n</Notes>", "n".repeat(MAX_TEXT_BYTES));
-        assert_eq!(customer(&at_limit).unwrap().notes.map(|n| n.len()), Some(MAX_TEXT_BYTES));
+        let at_limit = format!("{MINIMAL}<Notes>\n{}\n</Notes>", "n".repeat(MAX_TEXT_BYTES - 2));
+        assert_eq!(customer(&at_limit).unwrap().details.notes.map(|n| n.len()), Some(MAX_TEXT_BYTES));
     }
 
     #[test]
@@ -795,11 +653,19 @@ mod tests {
     }
 
     #[test]
-    fn whitespace_is_trimmed_and_blank_values_are_none() {
-        let c =
-            customer(&format!("{MINIMAL}<CompanyName>\n   </CompanyName><Contact>\n  Mr  Smith \n</Contact>")).unwrap();
-        assert_eq!(c.company_name, None);
-        assert_eq!(c.contact.as_deref(), Some("Mr  Smith"));
+    fn text_values_are_kept_exactly_as_sent() {
+        let body = "<ListID>1-1</ListID><Name>Trailing Space </Name><FullName>\tParent :Trailing Space </FullName>\
+            <CompanyName>\n   </CompanyName><Contact>\n  Mr  Smith \n</Contact>\
+            <Notes>  first line\r\n    indented &amp; more&#x9;\r\n\r\n</Notes>";
+        let c = customer(body).unwrap();
+        assert_eq!(c.name, "Trailing Space ");
+        assert_eq!(c.full_name, "\tParent :Trailing Space ");
+        assert_eq!(c.details.company_name.as_deref(), Some("\n   "));
+        assert_eq!(c.details.contact.as_deref(), Some("\n  Mr  Smith \n"));
+        assert_eq!(c.details.notes.as_deref(), Some("  first line\n    indented & more\t\n\n"));
+        // An element that is there but empty is an empty value, not an absent one.
+        let c = customer(&format!("{MINIMAL}<Phone/><Fax></Fax>")).unwrap();
+        assert_eq!((c.details.phone.as_deref(), c.details.fax.as_deref(), c.details.email), (Some(""), Some(""), None));
     }
 
     #[test]
@@ -828,6 +694,6 @@ mod tests {
         let debug = format!("{c:?}");
         assert!(!debug.contains("None"), "{debug}");
         assert!(!c.is_active);
-        assert_eq!(c.sublevel, 2);
+        assert_eq!(c.details.sublevel, 2);
     }
 }

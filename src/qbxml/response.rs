@@ -10,7 +10,8 @@ use std::io::BufRead;
 
 use super::error::ParseError;
 use super::input::{Node, XmlInput};
-use super::records::{CUSTOMER_SPEC, Customer, EMPLOYEE_SPEC, Employee, build_customer, build_employee, read_record};
+use super::records::{CUSTOMER_SPEC, EMPLOYEE_SPEC, build_customer, build_employee, read_record};
+use crate::record::{Customer, Employee};
 
 /// Which query a `...Rs` element answers.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -272,24 +273,24 @@ mod tests {
         assert_eq!(items.len(), 148);
         let jobs: Vec<_> = all.iter().filter(|c| c.parent_list_id.is_some()).collect();
         assert_eq!(jobs.len(), 82);
-        assert!(jobs.iter().all(|c| c.sublevel == 1 && c.parent_full_name.is_some()));
-        assert!(all.iter().filter(|c| c.parent_list_id.is_none()).all(|c| c.sublevel == 0));
+        assert!(jobs.iter().all(|c| c.details.sublevel == 1 && c.details.parent_full_name.is_some()));
+        assert!(all.iter().filter(|c| c.parent_list_id.is_none()).all(|c| c.details.sublevel == 0));
 
         let kristy = all[0];
         assert_eq!(kristy.list_id, "150000-933272658");
         assert_eq!(kristy.name, "Abercrombie, Kristy");
-        assert_eq!(kristy.time_created.as_deref(), Some("1999-07-29T14:24:18-05:00"));
+        assert_eq!(kristy.details.time_created.as_deref(), Some("1999-07-29T14:24:18-05:00"));
         assert_eq!(kristy.time_modified.as_deref(), Some("2023-12-16T00:06:42-05:00"));
         assert_eq!(kristy.edit_sequence.as_deref(), Some("1702703202"));
-        assert_eq!(kristy.salutation.as_deref(), Some("Mrs."));
-        assert_eq!(kristy.bill_address.addr2.as_deref(), Some("5647 Cypress Hill Rd"));
-        assert_eq!(kristy.bill_address.city.as_deref(), Some("Bayshore"));
-        assert_eq!(kristy.bill_address.addr3, None, "the address block must not leak in");
-        assert_eq!(kristy.ship_address.postal_code.as_deref(), Some("94326"));
-        assert_eq!(kristy.email.as_deref(), Some("kristy@samplename.com"));
-        assert_eq!(kristy.contact.as_deref(), Some("Kristy Abercrombie"));
-        assert_eq!(kristy.job_status.as_deref(), Some("None"));
-        let notes = kristy.notes.as_deref().unwrap();
+        assert_eq!(kristy.details.salutation.as_deref(), Some("Mrs."));
+        assert_eq!(kristy.details.bill_address.line2.as_deref(), Some("5647 Cypress Hill Rd"));
+        assert_eq!(kristy.details.bill_address.city.as_deref(), Some("Bayshore"));
+        assert_eq!(kristy.details.bill_address.line3, None, "the address block must not leak in");
+        assert_eq!(kristy.details.ship_address.postal_code.as_deref(), Some("94326"));
+        assert_eq!(kristy.details.email.as_deref(), Some("kristy@samplename.com"));
+        assert_eq!(kristy.details.contact.as_deref(), Some("Kristy Abercrombie"));
+        assert_eq!(kristy.details.job_status.as_deref(), Some("None"));
+        let notes = kristy.details.notes.as_deref().unwrap();
         assert!(notes.starts_with("9/15/2003:  Send Kristy estimate for den remodel.\n\n9/20/2003:"), "{notes:?}");
         assert!(notes.ends_with("sign the contract now."), "{notes:?}");
 
@@ -298,12 +299,12 @@ mod tests {
         assert_eq!(family_room.name, "Family Room");
         assert_eq!(family_room.list_id, "160000-933272658");
         assert_eq!(family_room.parent_list_id.as_deref(), Some("150000-933272658"));
-        assert_eq!(family_room.parent_full_name.as_deref(), Some("Abercrombie, Kristy"));
+        assert_eq!(family_room.details.parent_full_name.as_deref(), Some("Abercrombie, Kristy"));
 
         let babcock = all.iter().find(|c| c.full_name == "Babcock's Music Shop").expect("apostrophe decoded");
         assert_eq!(babcock.name, "Babcock's Music Shop");
-        assert_eq!(babcock.company_name.as_deref(), Some("Babcock's Music Shop"));
-        assert_eq!(babcock.bill_address.addr1.as_deref(), Some("Babcock's Music Shop"));
+        assert_eq!(babcock.details.company_name.as_deref(), Some("Babcock's Music Shop"));
+        assert_eq!(babcock.details.bill_address.line1.as_deref(), Some("Babcock's Music Shop"));
         assert!(all.iter().all(|c| !c.full_name.contains("&apos;")));
         // ListIDs are unique: no nested ContactsRet or Ref ListID was taken for a record's own.
         let mut ids: Vec<&str> = all.iter().map(|c| c.list_id.as_str()).collect();
@@ -319,8 +320,8 @@ mod tests {
         assert_eq!(status(&items).request_id, None);
         let c = customers(&items)[0];
         assert_eq!(c.list_id, "8000001B-1405777862");
-        assert_eq!(c.salutation.as_deref(), Some("Mr"));
-        assert_eq!(c.email.as_deref(), Some("myUserName@gmail.com"));
+        assert_eq!(c.details.salutation.as_deref(), Some("Mr"));
+        assert_eq!(c.details.email.as_deref(), Some("myUserName@gmail.com"));
     }
 
     #[test]
@@ -329,7 +330,7 @@ mod tests {
         let c = customers(&items)[0];
         assert_eq!(c.name, "Jean-Sébastien Goupil");
         assert_eq!(c.full_name, "Jean-Sébastien Goupil");
-        assert_eq!(c.time_created.as_deref(), Some("2015-01-30T18:24:42-08:00"));
+        assert_eq!(c.details.time_created.as_deref(), Some("2015-01-30T18:24:42-08:00"));
     }
 
     #[test]
@@ -391,10 +392,10 @@ mod tests {
         assert_eq!(status(&items).kind, RsKind::EmployeeQuery);
         assert_eq!(e.list_id, "1111111-111111111");
         assert_eq!(e.name, "Daric Teske");
-        assert_eq!(e.first_name.as_deref(), Some("Daric"));
-        assert_eq!(e.last_name.as_deref(), Some("Teske"));
-        assert_eq!(e.phone.as_deref(), Some("5555555555"));
-        assert_eq!(e.email.as_deref(), Some("tesked@outlook.com"));
+        assert_eq!(e.details.first_name.as_deref(), Some("Daric"));
+        assert_eq!(e.details.last_name.as_deref(), Some("Teske"));
+        assert_eq!(e.details.phone.as_deref(), Some("5555555555"));
+        assert_eq!(e.details.email.as_deref(), Some("tesked@outlook.com"));
         assert!(e.is_active);
         let debug = format!("{items:?}");
         for secret in ["Fake Bank", "111111111111", "Checking", "Weekly", "15.00", "Federal", "StateLived", "PT0H"] {
@@ -414,20 +415,20 @@ mod tests {
         assert_eq!(e.edit_sequence.as_deref(), Some("1404145671"));
         assert_eq!(e.name, "Renée O'Hara");
         assert!(!e.is_active);
-        assert_eq!(e.salutation.as_deref(), Some("Ms."));
-        assert_eq!(e.middle_name.as_deref(), Some("J"));
-        assert_eq!(e.job_title.as_deref(), Some("Crew Lead"));
-        assert_eq!(e.address.addr1.as_deref(), Some("12 Elm & Oak St"));
-        assert_eq!(e.address.city.as_deref(), Some("Middlefield"));
-        assert_eq!(e.address.state.as_deref(), Some("CA"));
-        assert_eq!(e.address.postal_code.as_deref(), Some("94482"));
-        assert_eq!(e.mobile.as_deref(), Some("415-555-0199"));
-        assert_eq!(e.alt_phone.as_deref(), Some("415-555-0100"));
-        assert_eq!(e.fax.as_deref(), Some("415-555-0101"));
-        assert_eq!(e.employee_type.as_deref(), Some("Regular"));
-        assert_eq!(e.hired_date.as_deref(), Some("2012-03-05"));
-        assert_eq!(e.released_date.as_deref(), Some("2014-06-30"));
-        assert_eq!(e.notes.as_deref(), Some("Line one\nLine two"));
+        assert_eq!(e.details.salutation.as_deref(), Some("Ms."));
+        assert_eq!(e.details.middle_name.as_deref(), Some("J"));
+        assert_eq!(e.details.job_title.as_deref(), Some("Crew Lead"));
+        assert_eq!(e.details.address.line1.as_deref(), Some("12 Elm & Oak St"));
+        assert_eq!(e.details.address.city.as_deref(), Some("Middlefield"));
+        assert_eq!(e.details.address.state.as_deref(), Some("CA"));
+        assert_eq!(e.details.address.postal_code.as_deref(), Some("94482"));
+        assert_eq!(e.details.mobile.as_deref(), Some("415-555-0199"));
+        assert_eq!(e.details.alt_phone.as_deref(), Some("415-555-0100"));
+        assert_eq!(e.details.fax.as_deref(), Some("415-555-0101"));
+        assert_eq!(e.details.employee_type.as_deref(), Some("Regular"));
+        assert_eq!(e.details.hired_date.as_deref(), Some("2012-03-05"));
+        assert_eq!(e.details.released_date.as_deref(), Some("2014-06-30"));
+        assert_eq!(e.details.notes.as_deref(), Some("Line one\nLine two"));
         let debug = format!("{items:?}");
         for secret in
             ["123-45-6789", "1980-02-14", "Supervisor Sam", "Spouse", "Jordan", "555-0142", "Female", "Secret custom"]
@@ -564,12 +565,12 @@ mod tests {
         assert_eq!(c.name, "Real Name");
         assert_eq!(c.full_name, "Parent Co:Real Name");
         assert_eq!(c.parent_list_id.as_deref(), Some("80000009-1400000000"));
-        assert_eq!(c.parent_full_name.as_deref(), Some("Parent Co"));
-        assert_eq!(c.bill_address.addr1.as_deref(), Some("1 Bill St"));
-        assert_eq!(c.ship_address.addr1.as_deref(), Some("2 Ship St"));
-        assert_eq!(c.ship_address.note.as_deref(), Some("Side door"));
-        assert_eq!(c.notes.as_deref(), Some("Real notes"));
-        assert_eq!(c.job_title.as_deref(), Some("Owner"));
+        assert_eq!(c.details.parent_full_name.as_deref(), Some("Parent Co"));
+        assert_eq!(c.details.bill_address.line1.as_deref(), Some("1 Bill St"));
+        assert_eq!(c.details.ship_address.line1.as_deref(), Some("2 Ship St"));
+        assert_eq!(c.details.ship_address.note.as_deref(), Some("Side door"));
+        assert_eq!(c.details.notes.as_deref(), Some("Real notes"));
+        assert_eq!(c.details.job_title.as_deref(), Some("Owner"));
         let debug = format!("{c:?}");
         for decoy in ["DECOY", "4111", "Secret"] {
             assert!(!debug.contains(decoy), "{decoy} leaked: {debug}");

@@ -4,8 +4,9 @@
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
-use super::staging::like_pattern;
+use super::staging::{self, like_pattern};
 use super::{Db, Param, Result, StoreError, Tx, links, now, on_db, on_tx, page_and_count};
+use crate::record::Customer;
 
 /// The editable fields of a location.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -217,68 +218,40 @@ pub async fn unlink_location(db: &Db, organization_id: Uuid, location_id: Uuid) 
     links::unlink(db, &links::LOCATION, organization_id, location_id).await
 }
 
-/// The parts of a staged customer a new location is made from.
-#[derive(Clone, Debug, sqlx::FromRow)]
-struct CustomerSource {
-    name: String,
-    full_name: String,
-    company_name: Option<String>,
-    bill_addr1: Option<String>,
-    bill_addr2: Option<String>,
-    bill_addr3: Option<String>,
-    bill_addr4: Option<String>,
-    bill_addr5: Option<String>,
-    bill_city: Option<String>,
-    bill_state: Option<String>,
-    bill_postal_code: Option<String>,
-    bill_country: Option<String>,
-    ship_addr1: Option<String>,
-    ship_addr2: Option<String>,
-    ship_addr3: Option<String>,
-    ship_addr4: Option<String>,
-    ship_addr5: Option<String>,
-    ship_city: Option<String>,
-    ship_state: Option<String>,
-    ship_postal_code: Option<String>,
-    ship_country: Option<String>,
-    phone: Option<String>,
-    email: Option<String>,
+/// A staged value made tidy for the application's own records: staged values are exactly what
+/// QuickBooks holds, but a location or staff member made from one has no use for surrounding
+/// whitespace or blank parts.
+pub(crate) fn tidy(value: &Option<String>) -> Option<String> {
+    value.as_deref().map(str::trim).filter(|v| !v.is_empty()).map(str::to_owned)
 }
 
-fn location_from_customer(c: &CustomerSource) -> LocationFields {
-    let ship = [
-        &c.ship_addr1,
-        &c.ship_addr2,
-        &c.ship_addr3,
-        &c.ship_addr4,
-        &c.ship_addr5,
-        &c.ship_city,
-        &c.ship_state,
-        &c.ship_postal_code,
-        &c.ship_country,
-    ];
-    let use_ship = ship.iter().any(|part| part.is_some());
-    let pick = |ship: &Option<String>, bill: &Option<String>| if use_ship { ship.clone() } else { bill.clone() };
+fn location_from_customer(c: &Customer) -> LocationFields {
+    let d = &c.details;
+    // The ship-to address wins whole when it has any part; parts are never mixed.
+    let ship = &d.ship_address;
+    let use_ship = ship.parts()[..9].iter().any(|part| tidy(part).is_some());
+    let address = if use_ship { ship } else { &d.bill_address };
     // The name is the customer's own (the leaf of a job path); the description keeps the full
     // QuickBooks name and the company, so a job stays recognisable.
-    let mut description = c.full_name.replace(':', " › ");
-    if let Some(company) = c.company_name.as_deref().filter(|co| !co.is_empty() && !c.full_name.contains(*co)) {
+    let full_name = c.full_name.trim();
+    let mut description = full_name.replace(':', " › ");
+    if let Some(company) = tidy(&d.company_name).filter(|co| !full_name.contains(co.as_str())) {
         description.push_str(&format!(" ({company})"));
     }
     LocationFields {
-        name: c.name.clone(),
+        name: c.name.trim().to_owned(),
         description,
-        line1: pick(&c.ship_addr1, &c.bill_addr1),
-        line2: pick(&c.ship_addr2, &c.bill_addr2),
-        line3: pick(&c.ship_addr3, &c.bill_addr3),
-        line4: pick(&c.ship_addr4, &c.bill_addr4),
-        line5: pick(&c.ship_addr5, &c.bill_addr5),
-        city: pick(&c.ship_city, &c.bill_city),
-        state: pick(&c.ship_state, &c.bill_state),
-        postal_code: pick(&c.ship_postal_code, &c.bill_postal_code),
-        country: pick(&c.ship_country, &c.bill_country),
-        phone: c.phone.clone(),
-        email: c.email.clone(),
+        line1: tidy(&address.line1),
+        line2: tidy(&address.line2),
+        line3: tidy(&address.line3),
+        line4: tidy(&address.line4),
+        line5: tidy(&address.line5),
+        city: tidy(&address.city),
+        state: tidy(&address.state),
+        postal_code: tidy(&address.postal_code),
+        country: tidy(&address.country),
+        phone: tidy(&d.phone),
+        email: tidy(&d.email),
     }
 }
 
@@ -286,21 +259,9 @@ fn location_from_customer(c: &CustomerSource) -> LocationFields {
 /// [`StoreError::Conflict`] when the customer is already linked.
 pub async fn create_from_customer(db: &Db, organization_id: Uuid, qb_customer_id: Uuid) -> Result<Uuid> {
     let mut tx = db.begin().await?;
-    let source = on_tx!(&mut tx, conn => {
-        sqlx::query_as::<_, CustomerSource>(
-            "SELECT name, full_name, company_name, bill_addr1, bill_addr2, bill_addr3, bill_addr4, \
-             bill_addr5, bill_city, bill_state, bill_postal_code, bill_country, ship_addr1, ship_addr2, ship_addr3, \
-             ship_addr4, ship_addr5, ship_city, ship_state, ship_postal_code, ship_country, phone, email \
-             FROM qb_customer WHERE qb_customer_id = $1 AND organization_id = $2",
-        )
-        .bind(qb_customer_id)
-        .bind(organization_id)
-        .fetch_optional(&mut *conn)
-        .await?
-    });
-    let Some(source) = source else {
-        tx.rollback().await?;
-        return Err(StoreError::NotFound);
+    let source = match staging::customer_in(&mut tx, organization_id, qb_customer_id).await {
+        Ok(source) => source,
+        Err(err) => return tx.finish(Err(err)).await,
     };
     let result = insert(&mut tx, organization_id, &location_from_customer(&source), Some(qb_customer_id))
         .await
@@ -316,32 +277,27 @@ pub async fn create_from_customer(db: &Db, organization_id: Uuid, qb_customer_id
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::record::{Address, CustomerDetails};
 
-    fn source() -> CustomerSource {
-        CustomerSource {
-            name: "Family Room".into(),
-            full_name: "Abercrombie, Kristy:Family Room".into(),
-            company_name: Some("Kristy's Kitchens".into()),
-            bill_addr1: Some("5647 Cypress Hill Rd".into()),
-            bill_addr2: None,
-            bill_addr3: None,
-            bill_addr4: None,
-            bill_addr5: None,
-            bill_city: Some("Bayshore".into()),
-            bill_state: Some("CA".into()),
-            bill_postal_code: Some("94326".into()),
-            bill_country: None,
-            ship_addr1: None,
-            ship_addr2: None,
-            ship_addr3: None,
-            ship_addr4: None,
-            ship_addr5: None,
-            ship_city: None,
-            ship_state: None,
-            ship_postal_code: None,
-            ship_country: None,
-            phone: Some("415-555-6579".into()),
-            email: Some("kristy@samplename.com".into()),
+    fn source() -> Customer {
+        Customer {
+            name: "Family Room ".into(),
+            full_name: "Abercrombie, Kristy:Family Room ".into(),
+            details: CustomerDetails {
+                company_name: Some("Kristy's Kitchens".into()),
+                bill_address: Address {
+                    line1: Some("5647 Cypress Hill Rd".into()),
+                    city: Some("Bayshore".into()),
+                    state: Some("CA".into()),
+                    postal_code: Some("94326".into()),
+                    ..Address::default()
+                },
+                ship_address: Address { note: Some("not an address part".into()), ..Address::default() },
+                phone: Some(" 415-555-6579".into()),
+                email: Some("kristy@samplename.com".into()),
+                ..CustomerDetails::default()
+            },
+            ..Customer::default()
         }
     }
 
@@ -358,8 +314,8 @@ mod tests {
     #[test]
     fn the_ship_to_address_wins_whole() {
         let mut c = source();
-        c.ship_addr1 = Some("1 Harbor Way".into());
-        c.ship_city = Some("Middlefield".into());
+        c.details.ship_address.line1 = Some("1 Harbor Way".into());
+        c.details.ship_address.city = Some("Middlefield".into());
         let fields = location_from_customer(&c);
         assert_eq!(fields.line1.as_deref(), Some("1 Harbor Way"));
         assert_eq!(fields.city.as_deref(), Some("Middlefield"));

@@ -5,8 +5,10 @@ use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use super::locations::ListFilter;
-use super::staging::like_pattern;
+use super::locations::tidy;
+use super::staging::{self, like_pattern};
 use super::{Db, Param, Result, StoreError, Tx, links, now, on_db, on_tx, page_and_count};
+use crate::record::Employee;
 
 /// The editable fields of a staff member.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -139,40 +141,22 @@ pub async fn unlink_staff(db: &Db, organization_id: Uuid, staff_id: Uuid) -> Res
     links::unlink(db, &links::STAFF, organization_id, staff_id).await
 }
 
-#[derive(sqlx::FromRow)]
-struct EmployeeSource {
-    name: String,
-    first_name: Option<String>,
-    last_name: Option<String>,
-    email: Option<String>,
-    phone: Option<String>,
-    mobile: Option<String>,
-}
-
-fn staff_from_employee(e: &EmployeeSource) -> StaffFields {
-    let full = match (&e.first_name, &e.last_name) {
+fn staff_from_employee(e: &Employee) -> StaffFields {
+    let d = &e.details;
+    let full = match (tidy(&d.first_name), tidy(&d.last_name)) {
         (Some(first), Some(last)) => format!("{first} {last}"),
-        _ => e.name.clone(),
+        _ => e.name.trim().to_owned(),
     };
-    StaffFields { name: full, email: e.email.clone(), phone: e.mobile.clone().or_else(|| e.phone.clone()) }
+    StaffFields { name: full, email: tidy(&d.email), phone: tidy(&d.mobile).or_else(|| tidy(&d.phone)) }
 }
 
 /// Creates a staff member from a staged employee (name, email, phone) and links it, in one
 /// transaction. [`StoreError::Conflict`] when the employee is already linked.
 pub async fn create_from_employee(db: &Db, organization_id: Uuid, qb_employee_id: Uuid) -> Result<Uuid> {
     let mut tx = db.begin().await?;
-    let source = on_tx!(&mut tx, conn => {
-        sqlx::query_as::<_, EmployeeSource>(
-            "SELECT name, first_name, last_name, email, phone, mobile FROM qb_employee WHERE qb_employee_id = $1 AND organization_id = $2",
-        )
-        .bind(qb_employee_id)
-        .bind(organization_id)
-        .fetch_optional(&mut *conn)
-        .await?
-    });
-    let Some(source) = source else {
-        tx.rollback().await?;
-        return Err(StoreError::NotFound);
+    let source = match staging::employee_in(&mut tx, organization_id, qb_employee_id).await {
+        Ok(source) => source,
+        Err(err) => return tx.finish(Err(err)).await,
     };
     let result =
         insert(&mut tx, organization_id, &staff_from_employee(&source), Some(qb_employee_id)).await.map_err(|err| {
@@ -192,13 +176,17 @@ mod tests {
 
     #[test]
     fn staff_take_the_employees_name_email_and_best_phone() {
-        let e = EmployeeSource {
+        let e = Employee {
             name: "Teske, Daric".into(),
-            first_name: Some("Daric".into()),
-            last_name: Some("Teske".into()),
-            email: Some("tesked@example.com".into()),
-            phone: Some("555-0100".into()),
-            mobile: None,
+            details: crate::record::EmployeeDetails {
+                first_name: Some("Daric ".into()),
+                last_name: Some("Teske".into()),
+                email: Some("tesked@example.com".into()),
+                phone: Some("555-0100".into()),
+                mobile: Some("  ".into()),
+                ..Default::default()
+            },
+            ..Employee::default()
         };
         assert_eq!(
             staff_from_employee(&e),

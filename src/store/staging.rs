@@ -4,8 +4,8 @@
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
-use super::{Db, Param, Result, Tx, on_db, on_tx, page_and_count};
-use crate::qbxml::{Customer, Employee};
+use super::{Db, Param, Result, StoreError, Tx, on_db, on_tx, page_and_count};
+use crate::record::{Customer, Employee, LinkedTo, RecordStatus, StagedCustomer, StagedEmployee};
 
 /// Where staged rows come from: the connection, its organization, the run and when.
 #[derive(Clone, Copy, Debug)]
@@ -108,184 +108,125 @@ async fn to_write<T>(
 /// Stages a batch of customers (no ListID twice): new and edited ones are written whole; rows
 /// QuickBooks has not edited since they were staged are left as they are.
 pub async fn stage_customers(tx: &mut Tx, ctx: &StageContext, batch: Vec<Customer>) -> Result<()> {
-    let changed =
-        to_write(tx, ctx, List::Customers, batch, |c| (c.list_id.as_str(), c.edit_sequence.as_deref())).await?;
-    upsert_customers(tx, ctx, changed).await
+    stage(tx, ctx, batch).await
 }
 
 /// Stages a batch of employees, as [`stage_customers`] does customers.
 pub async fn stage_employees(tx: &mut Tx, ctx: &StageContext, batch: Vec<Employee>) -> Result<()> {
-    let changed =
-        to_write(tx, ctx, List::Employees, batch, |e| (e.list_id.as_str(), e.edit_sequence.as_deref())).await?;
-    upsert_employees(tx, ctx, changed).await
+    stage(tx, ctx, batch).await
 }
 
-/// Inserts or updates a batch of customers in one statement (see [`upsert_head`]). New rows get
-/// time-ordered (v7) ids, so a large first sync appends to the primary-key index instead of
-/// scattering over it. The batch must not hold the same ListID twice (PostgreSQL refuses to
-/// touch a row twice in one statement).
-async fn upsert_customers(tx: &mut Tx, ctx: &StageContext, batch: Vec<Customer>) -> Result<()> {
+/// How a kind of record lies in its staging table: a column for each field that reads filter,
+/// sort or join on, `search` (see `Customer::search_text`), and `details`, the rest of the
+/// record as one JSON document.
+trait StagedKind: Sized {
+    const LIST: List;
+    /// The record's text columns, in the order of [`StagedKind::text_columns`].
+    const TEXT_COLUMNS: &'static [&'static str];
+    fn key(&self) -> (&str, Option<&str>);
+    fn is_active(&self) -> bool;
+    fn search_text(&self) -> String;
+    fn details_json(&self) -> serde_json::Result<String>;
+    fn text_columns(self) -> Vec<Option<String>>;
+}
+
+impl StagedKind for Customer {
+    const LIST: List = List::Customers;
+    const TEXT_COLUMNS: &'static [&'static str] =
+        &["list_id", "edit_sequence", "time_modified", "name", "full_name", "parent_list_id"];
+    fn key(&self) -> (&str, Option<&str>) {
+        (&self.list_id, self.edit_sequence.as_deref())
+    }
+    fn is_active(&self) -> bool {
+        self.is_active
+    }
+    fn search_text(&self) -> String {
+        Customer::search_text(self)
+    }
+    fn details_json(&self) -> serde_json::Result<String> {
+        serde_json::to_string(&self.details)
+    }
+    fn text_columns(self) -> Vec<Option<String>> {
+        vec![
+            Some(self.list_id),
+            self.edit_sequence,
+            self.time_modified,
+            Some(self.name),
+            Some(self.full_name),
+            self.parent_list_id,
+        ]
+    }
+}
+
+impl StagedKind for Employee {
+    const LIST: List = List::Employees;
+    const TEXT_COLUMNS: &'static [&'static str] = &["list_id", "edit_sequence", "time_modified", "name"];
+    fn key(&self) -> (&str, Option<&str>) {
+        (&self.list_id, self.edit_sequence.as_deref())
+    }
+    fn is_active(&self) -> bool {
+        self.is_active
+    }
+    fn search_text(&self) -> String {
+        Employee::search_text(self)
+    }
+    fn details_json(&self) -> serde_json::Result<String> {
+        serde_json::to_string(&self.details)
+    }
+    fn text_columns(self) -> Vec<Option<String>> {
+        vec![Some(self.list_id), self.edit_sequence, self.time_modified, Some(self.name)]
+    }
+}
+
+/// Writes the records of a batch that are new or edited (see [`to_write`]).
+async fn stage<T: StagedKind>(tx: &mut Tx, ctx: &StageContext, batch: Vec<T>) -> Result<()> {
+    let changed = to_write(tx, ctx, T::LIST, batch, |record| record.key()).await?;
+    upsert(tx, ctx, changed).await
+}
+
+/// Inserts or updates a batch of records in one statement. The rows bring their own columns as
+/// `VALUES` rows, which both databases name `column1`, `column2`...; the columns every row of a
+/// batch shares (connection, organization, seen_at, created_at) are bound once for the whole
+/// statement. New rows get time-ordered (v7) ids, so a large first sync appends to the
+/// primary-key index instead of scattering over it. The batch must not hold the same ListID
+/// twice (PostgreSQL refuses to touch a row twice in one statement).
+async fn upsert<T: StagedKind>(tx: &mut Tx, ctx: &StageContext, batch: Vec<T>) -> Result<()> {
     if batch.is_empty() {
         return Ok(());
     }
-    on_tx!(tx, conn => {
-        let mut qb = sqlx::QueryBuilder::new(upsert_head(
-            "qb_customer",
-            &[
-                "qb_customer_id", "list_id", "time_created", "time_modified", "edit_sequence", "name", "full_name",
-                "is_active", "parent_list_id", "parent_full_name", "sublevel", "company_name", "salutation",
-                "first_name", "middle_name", "last_name", "job_title", "bill_addr1", "bill_addr2", "bill_addr3",
-                "bill_addr4", "bill_addr5", "bill_city", "bill_state", "bill_postal_code", "bill_country", "bill_note",
-                "ship_addr1", "ship_addr2", "ship_addr3", "ship_addr4", "ship_addr5", "ship_city", "ship_state",
-                "ship_postal_code", "ship_country", "ship_note", "phone", "alt_phone", "fax", "email", "contact",
-                "notes", "job_status",
-            ],
-        ));
-        qb.push_bind(ctx.connection_id).push(", ").push_bind(ctx.organization_id).push(", ");
-        qb.push_bind(ctx.at).push(", ").push_bind(ctx.at).push(" FROM (");
-        qb.push_values(batch, |mut row, c| {
-            row.push_bind(Uuid::now_v7())
-                .push_bind(c.list_id)
-                .push_bind(c.time_created)
-                .push_bind(c.time_modified)
-                .push_bind(c.edit_sequence)
-                .push_bind(c.name)
-                .push_bind(c.full_name)
-                .push_bind(c.is_active)
-                .push_bind(c.parent_list_id)
-                .push_bind(c.parent_full_name)
-                .push_bind(i64::from(c.sublevel))
-                .push_bind(c.company_name)
-                .push_bind(c.salutation)
-                .push_bind(c.first_name)
-                .push_bind(c.middle_name)
-                .push_bind(c.last_name)
-                .push_bind(c.job_title);
-            for a in [c.bill_address, c.ship_address] {
-                row.push_bind(a.addr1)
-                    .push_bind(a.addr2)
-                    .push_bind(a.addr3)
-                    .push_bind(a.addr4)
-                    .push_bind(a.addr5)
-                    .push_bind(a.city)
-                    .push_bind(a.state)
-                    .push_bind(a.postal_code)
-                    .push_bind(a.country)
-                    .push_bind(a.note);
-            }
-            row.push_bind(c.phone)
-                .push_bind(c.alt_phone)
-                .push_bind(c.fax)
-                .push_bind(c.email)
-                .push_bind(c.contact)
-                .push_bind(c.notes)
-                .push_bind(c.job_status);
-        });
-        qb.push(
-            ") AS v WHERE true ON CONFLICT (connection_id, list_id) DO UPDATE SET time_created = excluded.time_created, \
-             time_modified = excluded.time_modified, edit_sequence = excluded.edit_sequence, name = excluded.name, \
-             full_name = excluded.full_name, is_active = excluded.is_active, parent_list_id = excluded.parent_list_id, \
-             parent_full_name = excluded.parent_full_name, sublevel = excluded.sublevel, \
-             company_name = excluded.company_name, salutation = excluded.salutation, first_name = excluded.first_name, \
-             middle_name = excluded.middle_name, last_name = excluded.last_name, job_title = excluded.job_title, \
-             bill_addr1 = excluded.bill_addr1, bill_addr2 = excluded.bill_addr2, bill_addr3 = excluded.bill_addr3, \
-             bill_addr4 = excluded.bill_addr4, bill_addr5 = excluded.bill_addr5, bill_city = excluded.bill_city, \
-             bill_state = excluded.bill_state, bill_postal_code = excluded.bill_postal_code, \
-             bill_country = excluded.bill_country, bill_note = excluded.bill_note, ship_addr1 = excluded.ship_addr1, \
-             ship_addr2 = excluded.ship_addr2, ship_addr3 = excluded.ship_addr3, ship_addr4 = excluded.ship_addr4, \
-             ship_addr5 = excluded.ship_addr5, ship_city = excluded.ship_city, ship_state = excluded.ship_state, \
-             ship_postal_code = excluded.ship_postal_code, ship_country = excluded.ship_country, \
-             ship_note = excluded.ship_note, phone = excluded.phone, alt_phone = excluded.alt_phone, \
-             fax = excluded.fax, email = excluded.email, contact = excluded.contact, notes = excluded.notes, \
-             job_status = excluded.job_status, seen_at = excluded.seen_at, deleted_at = NULL",
-        );
-        qb.build().execute(&mut *conn).await?;
-    });
-    Ok(())
-}
-
-/// The start of an upsert into `table` whose rows bring their own `columns` (the new row's id
-/// first) as `VALUES` rows, which both databases name `column1`, `column2`...: the columns every
-/// row of a batch shares (connection, organization, seen_at, created_at) are bound once for the
-/// whole statement instead of once per row. The caller binds those four, then the rows, then
-/// closes `) AS v WHERE true ON CONFLICT ...` (SQLite needs the WHERE to read ON CONFLICT as
-/// the upsert's).
-fn upsert_head(table: &str, columns: &[&str]) -> String {
+    let (table, id_column) = table(T::LIST);
+    let mut rows = Vec::with_capacity(batch.len());
+    for record in batch {
+        let details = record.details_json().map_err(|err| sqlx::Error::Encode(Box::new(err)))?;
+        let (is_active, search) = (record.is_active(), record.search_text());
+        rows.push((record.text_columns(), is_active, search, details));
+    }
+    let own: Vec<&str> = T::TEXT_COLUMNS.iter().copied().chain(["is_active", "search", "details"]).collect();
     let mut sql = format!(
-        "INSERT INTO {table} ({}, connection_id, organization_id, seen_at, created_at) SELECT ",
-        columns.join(", ")
+        "INSERT INTO {table} ({id_column}, {}, connection_id, organization_id, seen_at, created_at) SELECT ",
+        own.join(", ")
     );
-    for i in 1..=columns.len() {
+    for i in 1..=own.len() + 1 {
         sql.push_str(&format!("v.column{i}, "));
     }
-    sql
-}
-
-/// Inserts or updates a batch of employees in one statement, as [`upsert_customers`] does
-/// customers (no ListID twice in a batch).
-async fn upsert_employees(tx: &mut Tx, ctx: &StageContext, batch: Vec<Employee>) -> Result<()> {
-    if batch.is_empty() {
-        return Ok(());
+    let mut tail = String::from(") AS v WHERE true ON CONFLICT (connection_id, list_id) DO UPDATE SET ");
+    for column in own.iter().filter(|c| **c != "list_id") {
+        tail.push_str(&format!("{column} = excluded.{column}, "));
     }
+    // SQLite needs the WHERE above to read ON CONFLICT as the upsert's.
+    tail.push_str("seen_at = excluded.seen_at, deleted_at = NULL");
     on_tx!(tx, conn => {
-        let mut qb = sqlx::QueryBuilder::new(upsert_head(
-            "qb_employee",
-            &[
-                "qb_employee_id", "list_id", "time_created", "time_modified", "edit_sequence", "name", "is_active",
-                "salutation", "first_name", "middle_name", "last_name", "job_title", "addr1", "addr2", "addr3",
-                "addr4", "addr5", "city", "state", "postal_code", "country", "address_note", "phone", "mobile",
-                "alt_phone", "fax", "email", "employee_type", "hired_date", "released_date", "notes",
-            ],
-        ));
+        let mut qb = sqlx::QueryBuilder::new(sql);
         qb.push_bind(ctx.connection_id).push(", ").push_bind(ctx.organization_id).push(", ");
         qb.push_bind(ctx.at).push(", ").push_bind(ctx.at).push(" FROM (");
-        qb.push_values(batch, |mut row, e| {
-            let a = e.address;
-            row.push_bind(Uuid::now_v7())
-                .push_bind(e.list_id)
-                .push_bind(e.time_created)
-                .push_bind(e.time_modified)
-                .push_bind(e.edit_sequence)
-                .push_bind(e.name)
-                .push_bind(e.is_active)
-                .push_bind(e.salutation)
-                .push_bind(e.first_name)
-                .push_bind(e.middle_name)
-                .push_bind(e.last_name)
-                .push_bind(e.job_title)
-                .push_bind(a.addr1)
-                .push_bind(a.addr2)
-                .push_bind(a.addr3)
-                .push_bind(a.addr4)
-                .push_bind(a.addr5)
-                .push_bind(a.city)
-                .push_bind(a.state)
-                .push_bind(a.postal_code)
-                .push_bind(a.country)
-                .push_bind(a.note)
-                .push_bind(e.phone)
-                .push_bind(e.mobile)
-                .push_bind(e.alt_phone)
-                .push_bind(e.fax)
-                .push_bind(e.email)
-                .push_bind(e.employee_type)
-                .push_bind(e.hired_date)
-                .push_bind(e.released_date)
-                .push_bind(e.notes);
+        qb.push_values(rows, |mut row, (text, is_active, search, details)| {
+            row.push_bind(Uuid::now_v7());
+            for value in text {
+                row.push_bind(value);
+            }
+            row.push_bind(is_active).push_bind(search).push_bind(details);
         });
-        qb.push(
-            ") AS v WHERE true ON CONFLICT (connection_id, list_id) DO UPDATE SET time_created = excluded.time_created, \
-             time_modified = excluded.time_modified, edit_sequence = excluded.edit_sequence, name = excluded.name, \
-             is_active = excluded.is_active, salutation = excluded.salutation, first_name = excluded.first_name, \
-             middle_name = excluded.middle_name, last_name = excluded.last_name, job_title = excluded.job_title, \
-             addr1 = excluded.addr1, addr2 = excluded.addr2, addr3 = excluded.addr3, addr4 = excluded.addr4, \
-             addr5 = excluded.addr5, city = excluded.city, state = excluded.state, postal_code = excluded.postal_code, \
-             country = excluded.country, address_note = excluded.address_note, phone = excluded.phone, \
-             mobile = excluded.mobile, alt_phone = excluded.alt_phone, fax = excluded.fax, email = excluded.email, \
-             employee_type = excluded.employee_type, hired_date = excluded.hired_date, \
-             released_date = excluded.released_date, notes = excluded.notes, seen_at = excluded.seen_at, \
-             deleted_at = NULL",
-        );
+        qb.push(tail);
         qb.build().execute(&mut *conn).await?;
     });
     Ok(())
@@ -394,118 +335,102 @@ fn last_seen(written: DateTime<Utc>, deleted: bool, listed: Option<DateTime<Utc>
     }
 }
 
-/// A staged customer as the API shows it, with the location it is linked to.
+/// A staged customer's row, with the location it is linked to.
 #[derive(Clone, Debug, sqlx::FromRow)]
-pub struct CustomerRow {
-    pub qb_customer_id: Uuid,
-    pub connection_id: Uuid,
-    pub list_id: String,
-    pub time_created: Option<String>,
-    pub time_modified: Option<String>,
-    pub edit_sequence: Option<String>,
-    pub name: String,
-    pub full_name: String,
-    pub is_active: bool,
-    pub parent_list_id: Option<String>,
-    pub parent_full_name: Option<String>,
-    pub sublevel: i64,
-    pub company_name: Option<String>,
-    pub salutation: Option<String>,
-    pub first_name: Option<String>,
-    pub middle_name: Option<String>,
-    pub last_name: Option<String>,
-    pub job_title: Option<String>,
-    pub bill_addr1: Option<String>,
-    pub bill_addr2: Option<String>,
-    pub bill_addr3: Option<String>,
-    pub bill_addr4: Option<String>,
-    pub bill_addr5: Option<String>,
-    pub bill_city: Option<String>,
-    pub bill_state: Option<String>,
-    pub bill_postal_code: Option<String>,
-    pub bill_country: Option<String>,
-    pub bill_note: Option<String>,
-    pub ship_addr1: Option<String>,
-    pub ship_addr2: Option<String>,
-    pub ship_addr3: Option<String>,
-    pub ship_addr4: Option<String>,
-    pub ship_addr5: Option<String>,
-    pub ship_city: Option<String>,
-    pub ship_state: Option<String>,
-    pub ship_postal_code: Option<String>,
-    pub ship_country: Option<String>,
-    pub ship_note: Option<String>,
-    pub phone: Option<String>,
-    pub alt_phone: Option<String>,
-    pub fax: Option<String>,
-    pub email: Option<String>,
-    pub contact: Option<String>,
-    pub notes: Option<String>,
-    pub job_status: Option<String>,
-    /// When qbsync last wrote the record (see [`CustomerRow::last_seen`]).
-    pub seen_at: DateTime<Utc>,
-    pub deleted_at: Option<DateTime<Utc>>,
+struct CustomerRow {
+    qb_customer_id: Uuid,
+    connection_id: Uuid,
+    list_id: String,
+    edit_sequence: Option<String>,
+    time_modified: Option<String>,
+    name: String,
+    full_name: String,
+    parent_list_id: Option<String>,
+    is_active: bool,
+    details: String,
+    /// When qbsync last wrote the record (see [`last_seen`]).
+    seen_at: DateTime<Utc>,
+    deleted_at: Option<DateTime<Utc>>,
     /// When the connection's customer list was last complete.
-    pub listed_at: Option<DateTime<Utc>>,
-    pub link_location_id: Option<Uuid>,
-    pub link_location_name: Option<String>,
+    listed_at: Option<DateTime<Utc>>,
+    link_location_id: Option<Uuid>,
+    link_location_name: Option<String>,
 }
 
-impl CustomerRow {
-    /// When QuickBooks last listed this customer.
-    pub fn last_seen(&self) -> DateTime<Utc> {
-        last_seen(self.seen_at, self.deleted_at.is_some(), self.listed_at)
+/// A details document that does not read back is a database fault, not a panic.
+fn details<T: serde::de::DeserializeOwned>(json: &str) -> Result<T> {
+    serde_json::from_str(json).map_err(|err| StoreError::Database(sqlx::Error::Decode(Box::new(err))))
+}
+
+fn linked_to(id: Option<Uuid>, name: Option<String>) -> Option<LinkedTo> {
+    id.map(|id| LinkedTo { id, name: name.unwrap_or_default() })
+}
+
+impl TryFrom<CustomerRow> for StagedCustomer {
+    type Error = StoreError;
+
+    fn try_from(row: CustomerRow) -> Result<StagedCustomer> {
+        let deleted = row.deleted_at.is_some();
+        Ok(StagedCustomer {
+            id: row.qb_customer_id,
+            connection_id: row.connection_id,
+            status: RecordStatus::of(row.is_active, deleted),
+            seen_at: last_seen(row.seen_at, deleted, row.listed_at),
+            deleted_at: row.deleted_at,
+            link: linked_to(row.link_location_id, row.link_location_name),
+            record: Customer {
+                list_id: row.list_id,
+                edit_sequence: row.edit_sequence,
+                time_modified: row.time_modified,
+                name: row.name,
+                full_name: row.full_name,
+                parent_list_id: row.parent_list_id,
+                is_active: row.is_active,
+                details: details(&row.details)?,
+            },
+        })
     }
 }
 
-/// A staged employee as the API shows it, with the staff member it is linked to.
+/// A staged employee's row, with the staff member it is linked to.
 #[derive(Clone, Debug, sqlx::FromRow)]
-pub struct EmployeeRow {
-    pub qb_employee_id: Uuid,
-    pub connection_id: Uuid,
-    pub list_id: String,
-    pub time_created: Option<String>,
-    pub time_modified: Option<String>,
-    pub edit_sequence: Option<String>,
-    pub name: String,
-    pub is_active: bool,
-    pub salutation: Option<String>,
-    pub first_name: Option<String>,
-    pub middle_name: Option<String>,
-    pub last_name: Option<String>,
-    pub job_title: Option<String>,
-    pub addr1: Option<String>,
-    pub addr2: Option<String>,
-    pub addr3: Option<String>,
-    pub addr4: Option<String>,
-    pub addr5: Option<String>,
-    pub city: Option<String>,
-    pub state: Option<String>,
-    pub postal_code: Option<String>,
-    pub country: Option<String>,
-    pub address_note: Option<String>,
-    pub phone: Option<String>,
-    pub mobile: Option<String>,
-    pub alt_phone: Option<String>,
-    pub fax: Option<String>,
-    pub email: Option<String>,
-    pub employee_type: Option<String>,
-    pub hired_date: Option<String>,
-    pub released_date: Option<String>,
-    pub notes: Option<String>,
-    /// When qbsync last wrote the record (see [`EmployeeRow::last_seen`]).
-    pub seen_at: DateTime<Utc>,
-    pub deleted_at: Option<DateTime<Utc>>,
-    /// When the connection's employee list was last complete.
-    pub listed_at: Option<DateTime<Utc>>,
-    pub link_staff_id: Option<Uuid>,
-    pub link_staff_name: Option<String>,
+struct EmployeeRow {
+    qb_employee_id: Uuid,
+    connection_id: Uuid,
+    list_id: String,
+    edit_sequence: Option<String>,
+    time_modified: Option<String>,
+    name: String,
+    is_active: bool,
+    details: String,
+    seen_at: DateTime<Utc>,
+    deleted_at: Option<DateTime<Utc>>,
+    listed_at: Option<DateTime<Utc>>,
+    link_staff_id: Option<Uuid>,
+    link_staff_name: Option<String>,
 }
 
-impl EmployeeRow {
-    /// When QuickBooks last listed this employee.
-    pub fn last_seen(&self) -> DateTime<Utc> {
-        last_seen(self.seen_at, self.deleted_at.is_some(), self.listed_at)
+impl TryFrom<EmployeeRow> for StagedEmployee {
+    type Error = StoreError;
+
+    fn try_from(row: EmployeeRow) -> Result<StagedEmployee> {
+        let deleted = row.deleted_at.is_some();
+        Ok(StagedEmployee {
+            id: row.qb_employee_id,
+            connection_id: row.connection_id,
+            status: RecordStatus::of(row.is_active, deleted),
+            seen_at: last_seen(row.seen_at, deleted, row.listed_at),
+            deleted_at: row.deleted_at,
+            link: linked_to(row.link_staff_id, row.link_staff_name),
+            record: Employee {
+                list_id: row.list_id,
+                edit_sequence: row.edit_sequence,
+                time_modified: row.time_modified,
+                name: row.name,
+                is_active: row.is_active,
+                details: details(&row.details)?,
+            },
+        })
     }
 }
 
@@ -516,7 +441,7 @@ pub struct RecordFilter {
     /// `active`, `inactive` or `deleted`.
     pub status: Option<String>,
     pub linked: Option<bool>,
-    /// Free text; matched case-insensitively against names, company and email.
+    /// Free text; matched case-insensitively against the record's search text.
     pub q: Option<String>,
     /// Resume after this (sort name, id).
     pub after: Option<(String, Uuid)>,
@@ -546,15 +471,16 @@ const CUSTOMER_FILTER: &str = " WHERE c.organization_id = $1 \
          OR (CAST($3 AS TEXT) = 'inactive' AND NOT c.is_active AND c.deleted_at IS NULL) \
          OR (CAST($3 AS TEXT) = 'deleted' AND c.deleted_at IS NOT NULL)) \
     AND (CAST($4 AS BOOLEAN) IS NULL OR CAST($4 AS BOOLEAN) = (l.location_id IS NOT NULL)) \
-    AND (CAST($5 AS TEXT) IS NULL OR LOWER(c.full_name) LIKE CAST($5 AS TEXT) ESCAPE '\\' \
-         OR LOWER(COALESCE(c.company_name, '')) LIKE CAST($5 AS TEXT) ESCAPE '\\' \
-         OR LOWER(COALESCE(c.email, '')) LIKE CAST($5 AS TEXT) ESCAPE '\\' \
-         OR LOWER(COALESCE(c.ship_city, c.bill_city, '')) LIKE CAST($5 AS TEXT) ESCAPE '\\')";
+    AND (CAST($5 AS TEXT) IS NULL OR c.search LIKE CAST($5 AS TEXT) ESCAPE '\\')";
 
 const CUSTOMER_FROM: &str = " FROM qb_customer c LEFT JOIN location l ON l.qb_customer_id = c.qb_customer_id";
 
 /// One page of an organization's staged customers, and how many match in all.
-pub async fn list_customers(db: &Db, organization_id: Uuid, filter: &RecordFilter) -> Result<(Vec<CustomerRow>, i64)> {
+pub async fn list_customers(
+    db: &Db,
+    organization_id: Uuid,
+    filter: &RecordFilter,
+) -> Result<(Vec<StagedCustomer>, i64)> {
     let page_sql = format!(
         "SELECT c.*, (SELECT k.customers_listed_at FROM connection k WHERE k.connection_id = c.connection_id) AS listed_at, \
          l.location_id AS link_location_id, l.name AS link_location_name{CUSTOMER_FROM}{CUSTOMER_FILTER} \
@@ -563,7 +489,10 @@ pub async fn list_customers(db: &Db, organization_id: Uuid, filter: &RecordFilte
          ORDER BY c.full_name, c.qb_customer_id LIMIT $8"
     );
     let count_sql = format!("SELECT COUNT(*){CUSTOMER_FROM}{CUSTOMER_FILTER}");
-    page_and_count(db, page_sql, count_sql, &record_params(organization_id, filter), &filter.after, filter.limit).await
+    let params = record_params(organization_id, filter);
+    let (rows, total) =
+        page_and_count::<CustomerRow>(db, page_sql, count_sql, &params, &filter.after, filter.limit).await?;
+    Ok((rows.into_iter().map(StagedCustomer::try_from).collect::<Result<_>>()?, total))
 }
 
 /// Shared WHERE clause of the employee list and its count (parameters as for customers).
@@ -574,14 +503,16 @@ const EMPLOYEE_FILTER: &str = " WHERE e.organization_id = $1 \
          OR (CAST($3 AS TEXT) = 'inactive' AND NOT e.is_active AND e.deleted_at IS NULL) \
          OR (CAST($3 AS TEXT) = 'deleted' AND e.deleted_at IS NOT NULL)) \
     AND (CAST($4 AS BOOLEAN) IS NULL OR CAST($4 AS BOOLEAN) = (s.staff_id IS NOT NULL)) \
-    AND (CAST($5 AS TEXT) IS NULL OR LOWER(e.name) LIKE CAST($5 AS TEXT) ESCAPE '\\' \
-         OR LOWER(COALESCE(e.email, '')) LIKE CAST($5 AS TEXT) ESCAPE '\\' \
-         OR LOWER(COALESCE(e.job_title, '')) LIKE CAST($5 AS TEXT) ESCAPE '\\')";
+    AND (CAST($5 AS TEXT) IS NULL OR e.search LIKE CAST($5 AS TEXT) ESCAPE '\\')";
 
 const EMPLOYEE_FROM: &str = " FROM qb_employee e LEFT JOIN staff s ON s.qb_employee_id = e.qb_employee_id";
 
 /// One page of an organization's staged employees, and how many match in all.
-pub async fn list_employees(db: &Db, organization_id: Uuid, filter: &RecordFilter) -> Result<(Vec<EmployeeRow>, i64)> {
+pub async fn list_employees(
+    db: &Db,
+    organization_id: Uuid,
+    filter: &RecordFilter,
+) -> Result<(Vec<StagedEmployee>, i64)> {
     let page_sql = format!(
         "SELECT e.*, (SELECT k.employees_listed_at FROM connection k WHERE k.connection_id = e.connection_id) AS listed_at, \
          s.staff_id AS link_staff_id, s.name AS link_staff_name{EMPLOYEE_FROM}{EMPLOYEE_FILTER} \
@@ -590,7 +521,40 @@ pub async fn list_employees(db: &Db, organization_id: Uuid, filter: &RecordFilte
          ORDER BY e.name, e.qb_employee_id LIMIT $8"
     );
     let count_sql = format!("SELECT COUNT(*){EMPLOYEE_FROM}{EMPLOYEE_FILTER}");
-    page_and_count(db, page_sql, count_sql, &record_params(organization_id, filter), &filter.after, filter.limit).await
+    let params = record_params(organization_id, filter);
+    let (rows, total) =
+        page_and_count::<EmployeeRow>(db, page_sql, count_sql, &params, &filter.after, filter.limit).await?;
+    Ok((rows.into_iter().map(StagedEmployee::try_from).collect::<Result<_>>()?, total))
+}
+
+/// A staged customer of the organization, for making a location from it inside `tx`.
+pub async fn customer_in(tx: &mut Tx, organization_id: Uuid, qb_customer_id: Uuid) -> Result<Customer> {
+    let row = on_tx!(tx, conn => {
+        sqlx::query_as::<_, CustomerRow>(
+            "SELECT c.*, NULL AS listed_at, NULL AS link_location_id, NULL AS link_location_name \
+             FROM qb_customer c WHERE c.qb_customer_id = $1 AND c.organization_id = $2",
+        )
+        .bind(qb_customer_id)
+        .bind(organization_id)
+        .fetch_optional(&mut *conn)
+        .await?
+    });
+    Ok(StagedCustomer::try_from(row.ok_or(StoreError::NotFound)?)?.record)
+}
+
+/// A staged employee of the organization, for making a staff member from it inside `tx`.
+pub async fn employee_in(tx: &mut Tx, organization_id: Uuid, qb_employee_id: Uuid) -> Result<Employee> {
+    let row = on_tx!(tx, conn => {
+        sqlx::query_as::<_, EmployeeRow>(
+            "SELECT e.*, NULL AS listed_at, NULL AS link_staff_id, NULL AS link_staff_name \
+             FROM qb_employee e WHERE e.qb_employee_id = $1 AND e.organization_id = $2",
+        )
+        .bind(qb_employee_id)
+        .bind(organization_id)
+        .fetch_optional(&mut *conn)
+        .await?
+    });
+    Ok(StagedEmployee::try_from(row.ok_or(StoreError::NotFound)?)?.record)
 }
 
 /// The filter parameters of both staged lists, in their WHERE clauses' order.

@@ -16,7 +16,8 @@ use chrono::{DateTime, Utc};
 use tracing::{info, warn};
 
 use crate::metrics::Metrics;
-use crate::qbxml::{self, Customer, Employee, Item, QbxmlVersion, RsKind, RsStatus};
+use crate::qbxml::{self, Item, QbxmlVersion, RsKind, RsStatus};
+use crate::record::{Customer, Employee};
 use crate::secrets;
 use crate::soap::{Call, Reply};
 use crate::store::catalog::{self, QuickBooksInfo};

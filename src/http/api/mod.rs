@@ -57,7 +57,7 @@ pub fn address_json(parts: [&Option<String>; 10]) -> Value {
 }
 
 /// A list page: items, the cursor of the next page, and optionally how many match in all.
-pub fn page(items: Vec<Value>, next: Option<String>, total: Option<i64>) -> HttpResponse {
+pub fn page<T: serde::Serialize>(items: Vec<T>, next: Option<String>, total: Option<i64>) -> HttpResponse {
     let mut body = json!({ "items": items, "next": next });
     if let Some(total) = total {
         body["total"] = json!(total);

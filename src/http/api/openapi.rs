@@ -3,6 +3,9 @@
 
 use actix_web::HttpResponse;
 use serde_json::{Value, json};
+use utoipa::PartialSchema;
+
+use crate::record::{StagedCustomer, StagedEmployee};
 
 fn error_response(description: &str) -> Value {
     json!({ "description": description, "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Error" } } } })
@@ -46,13 +49,11 @@ fn nullable_string() -> Value {
     json!({ "type": ["string", "null"] })
 }
 
-fn address_schema(with_note: bool) -> Value {
+/// A location's address (a staged record's is `QbAddress`, derived from `record::Address`).
+fn address_schema() -> Value {
     let mut props = serde_json::Map::new();
     for key in ["line1", "line2", "line3", "line4", "line5", "city", "state", "postal_code", "country"] {
         props.insert(key.into(), nullable_string());
-    }
-    if with_note {
-        props.insert("note".into(), nullable_string());
     }
     json!({ "type": "object", "properties": props })
 }
@@ -69,6 +70,24 @@ fn page_schema(item: &str) -> Value {
     })
 }
 
+/// The schemas of the staged records, derived from their Rust types (`crate::record`) with the
+/// ones they refer to, so the document says exactly what the API serializes.
+fn record_schemas() -> Vec<(String, Value)> {
+    use utoipa::ToSchema;
+    let mut found = Vec::new();
+    for (name, schema) in
+        [(StagedCustomer::name(), StagedCustomer::schema()), (StagedEmployee::name(), StagedEmployee::schema())]
+    {
+        found.push((name.into_owned(), schema));
+    }
+    StagedCustomer::schemas(&mut found);
+    StagedEmployee::schemas(&mut found);
+    found
+        .into_iter()
+        .map(|(name, schema)| (name, serde_json::to_value(schema).expect("a schema is plain JSON")))
+        .collect()
+}
+
 /// The document itself.
 pub fn openapi() -> Value {
     let unauthorized = error_response("Not signed in, or no valid bearer token");
@@ -77,7 +96,7 @@ pub fn openapi() -> Value {
     let bad_request = error_response("A malformed query or body");
     let unprocessable = error_response("A well-formed body with invalid values");
     let conflict = error_response("Already linked, or a name already taken; nothing changed");
-    json!({
+    let mut document = json!({
         "openapi": "3.1.0",
         "info": {
             "title": "qbsync API",
@@ -241,8 +260,7 @@ pub fn openapi() -> Value {
                         "counts": { "type": "object" }, "last_error": nullable_string(), "summary": nullable_string(),
                         "events": { "type": "array" }, "errors": { "type": "array" } } },
                 "RunPage": page_schema("Run"),
-                "Address": address_schema(false),
-                "QbAddress": address_schema(true),
+                "Address": address_schema(),
                 "LocationInput": { "type": "object", "properties": {
                     "name": { "type": "string" }, "description": { "type": "string" }, "address": { "$ref": "#/components/schemas/Address" },
                     "phone": nullable_string(), "email": nullable_string() } },
@@ -260,31 +278,79 @@ pub fn openapi() -> Value {
                         "list_id": { "type": "string" }, "name": { "type": "string" } } } } },
                 "StaffPage": page_schema("Staff"),
                 "EmployeeLink": { "type": "object", "required": ["employee_id"], "properties": { "employee_id": { "type": "string", "format": "uuid" } } },
-                "Customer": { "type": "object",
-                    "required": ["id", "connection_id", "list_id", "name", "full_name", "parent_list_id", "company_name", "bill_address", "ship_address",
-                                 "phone", "email", "is_active", "edit_sequence", "time_modified", "seen_at", "link"],
-                    "properties": { "id": { "type": "string" }, "connection_id": { "type": "string" }, "list_id": { "type": "string" },
-                        "name": { "type": "string" }, "full_name": { "type": "string" }, "parent_list_id": nullable_string(),
-                        "company_name": nullable_string(), "bill_address": { "$ref": "#/components/schemas/QbAddress" },
-                        "ship_address": { "$ref": "#/components/schemas/QbAddress" }, "phone": nullable_string(), "email": nullable_string(),
-                        "is_active": { "type": "boolean" }, "status": { "type": "string", "enum": ["active", "inactive", "deleted"] },
-                        "edit_sequence": nullable_string(), "time_modified": nullable_string(), "seen_at": { "type": "string" },
-                        "link": { "type": ["object", "null"], "properties": { "id": { "type": "string" }, "name": { "type": "string" } } } } },
                 "CustomerPage": page_schema("Customer"),
-                "Employee": { "type": "object",
-                    "required": ["id", "connection_id", "list_id", "name", "address", "phone", "mobile", "email", "is_active", "edit_sequence", "time_modified", "seen_at", "link"],
-                    "properties": { "id": { "type": "string" }, "connection_id": { "type": "string" }, "list_id": { "type": "string" },
-                        "name": { "type": "string" }, "address": { "$ref": "#/components/schemas/QbAddress" }, "phone": nullable_string(),
-                        "mobile": nullable_string(), "email": nullable_string(), "is_active": { "type": "boolean" },
-                        "edit_sequence": nullable_string(), "time_modified": nullable_string(), "seen_at": { "type": "string" },
-                        "link": { "type": ["object", "null"], "properties": { "id": { "type": "string" }, "name": { "type": "string" } } } } },
                 "EmployeePage": page_schema("Employee")
             }
         }
-    })
+    });
+    if let Some(schemas) = document["components"]["schemas"].as_object_mut() {
+        schemas.extend(record_schemas());
+    }
+    document
 }
 
 /// `GET /api/openapi.json`
 pub async fn document() -> HttpResponse {
     HttpResponse::Ok().json(openapi())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+
+    use super::*;
+    use crate::record::{Customer, Employee, LinkedTo, RecordStatus};
+
+    /// The property names of a schema, following `$ref` and `allOf`.
+    fn properties(schemas: &serde_json::Map<String, Value>, schema: &Value) -> BTreeSet<String> {
+        if let Some(name) = schema["$ref"].as_str().and_then(|r| r.strip_prefix("#/components/schemas/")) {
+            return properties(schemas, &schemas[name]);
+        }
+        let mut keys: BTreeSet<String> =
+            schema["properties"].as_object().into_iter().flatten().map(|(k, _)| k.clone()).collect();
+        for part in schema["allOf"].as_array().into_iter().flatten() {
+            keys.extend(properties(schemas, part));
+        }
+        keys
+    }
+
+    #[test]
+    fn record_schemas_name_exactly_the_keys_the_records_serialize() {
+        let document = openapi();
+        let schemas = document["components"]["schemas"].as_object().unwrap();
+        let link = Some(LinkedTo { id: uuid::Uuid::nil(), name: "Site".into() });
+        let customer = serde_json::to_value(StagedCustomer {
+            id: uuid::Uuid::nil(),
+            connection_id: uuid::Uuid::nil(),
+            record: Customer::default(),
+            status: RecordStatus::Active,
+            deleted_at: None,
+            seen_at: chrono::Utc::now(),
+            link: link.clone(),
+        })
+        .unwrap();
+        let employee = serde_json::to_value(StagedEmployee {
+            id: uuid::Uuid::nil(),
+            connection_id: uuid::Uuid::nil(),
+            record: Employee::default(),
+            status: RecordStatus::Active,
+            deleted_at: None,
+            seen_at: chrono::Utc::now(),
+            link,
+        })
+        .unwrap();
+        for (name, value, address_key) in [("Customer", customer, "bill_address"), ("Employee", employee, "address")] {
+            let keys: BTreeSet<String> = value.as_object().unwrap().keys().cloned().collect();
+            assert_eq!(properties(schemas, &schemas[name]), keys, "{name}");
+            let address: BTreeSet<String> = value[address_key].as_object().unwrap().keys().cloned().collect();
+            assert_eq!(properties(schemas, &schemas["QbAddress"]), address, "{name}.{address_key}");
+            assert!(keys.contains("job_status") == (name == "Customer") && keys.contains("notes"), "{keys:?}");
+        }
+        // Every reference in the document leads somewhere.
+        let text = document.to_string();
+        for reference in text.split("\"#/components/schemas/").skip(1) {
+            let name = &reference[..reference.find('"').unwrap()];
+            assert!(schemas.contains_key(name), "dangling reference to {name}");
+        }
+    }
 }
