@@ -13,3 +13,4 @@ mod qbwc_sessions;
 mod read_api;
 mod scale_out;
 mod staging;
+mod upgrade;
