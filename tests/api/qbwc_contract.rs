@@ -407,6 +407,74 @@ async fn a_repeated_response_is_applied_once() {
     assert_eq!(names, vec!["A & B", "Café"]);
 }
 
+/// Values are staged and shown exactly as QuickBooks sent them: surrounding spaces and tabs,
+/// indented and trailing lines kept, CR LF read as LF, references resolved, nothing trimmed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn text_values_are_staged_and_shown_exactly_as_quickbooks_sent_them() {
+    // Arrange
+    let app = spawn_app().await;
+    let ticket = authenticate(&app).await;
+    app.soap(
+        "sendRequestXML",
+        envelope(
+            "sendRequestXML",
+            &[
+                ("ticket", &ticket),
+                ("strHCPResponse", ""),
+                ("strCompanyFileName", ""),
+                ("qbXMLCountry", "US"),
+                ("qbXMLMajorVers", "13"),
+                ("qbXMLMinorVers", "0"),
+            ],
+        ),
+    )
+    .await;
+    let record = "<CustomerRet><ListID>80000001-1</ListID><EditSequence> 7 </EditSequence>\
+        <Name>  Lead &amp; Trail\t </Name><FullName>Parent :  Lead &amp; Trail\t </FullName>\
+        <ParentRef><ListID>80000000-1</ListID><FullName>Parent </FullName></ParentRef><Sublevel>1</Sublevel>\
+        <CompanyName>\tTabbed Co </CompanyName>\
+        <BillAddress><Addr1> 12 Elm St  </Addr1><City>Caf&#233; &#x263A; &lt;x&gt;</City></BillAddress>\
+        <Phone></Phone><Contact>\r\n  Mr  Smith \r\n</Contact>\
+        <Notes>  Line one\r\n    indented line\r\n\r\n</Notes></CustomerRet>";
+    let response = format!(
+        "<?xml version=\"1.0\" ?><QBXML><QBXMLMsgsRs><CustomerQueryRs requestID=\"cust-1\" statusCode=\"0\" \
+         statusSeverity=\"Info\" statusMessage=\"Status OK\" iteratorRemainingCount=\"0\" iteratorID=\"{{i}}\">\
+         {record}</CustomerQueryRs></QBXMLMsgsRs></QBXML>"
+    );
+
+    // Act
+    let (_, _, body) = app
+        .soap(
+            "receiveResponseXML",
+            envelope(
+                "receiveResponseXML",
+                &[("ticket", &ticket), ("response", &response), ("hresult", ""), ("message", "")],
+            ),
+        )
+        .await;
+
+    // Assert
+    assert_eq!(result(&body, "receiveResponseXML"), "90", "{body}");
+    let staged = app.all_customers("").await;
+    assert_eq!(staged.len(), 1, "{staged:?}");
+    let c = &staged[0];
+    assert_eq!(c["edit_sequence"], " 7 ");
+    assert_eq!(c["name"], "  Lead & Trail\t ");
+    assert_eq!(c["full_name"], "Parent :  Lead & Trail\t ");
+    assert_eq!(c["parent_full_name"], "Parent ");
+    assert_eq!(c["company_name"], "\tTabbed Co ");
+    assert_eq!(c["bill_address"]["line1"], " 12 Elm St  ");
+    assert_eq!(c["bill_address"]["city"], "Café ☺ <x>");
+    assert_eq!(c["phone"], "");
+    assert_eq!(c["fax"], serde_json::Value::Null);
+    assert_eq!(c["contact"], "\n  Mr  Smith \n");
+    assert_eq!(c["notes"], "  Line one\n    indented line\n\n");
+    // Search finds the value whatever its case and surrounding whitespace.
+    assert_eq!(app.all_customers("q=lead%20%26%20trail").await.len(), 1);
+    assert_eq!(app.all_customers("q=12%20ELM").await.len(), 1);
+    assert_eq!(app.all_customers("q=lead%20and%20trail").await.len(), 0);
+}
+
 /// A response with two unusable records among good ones stages the good ones and records one
 /// warning per bad record; the run goes on.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
