@@ -121,13 +121,19 @@ pub async fn stage_employees(tx: &mut Tx, ctx: &StageContext, batch: Vec<Employe
 /// record as one JSON document.
 trait StagedKind: Sized {
     const LIST: List;
-    /// The record's text columns, in the order of [`StagedKind::text_columns`].
+    /// The record's text columns, in the order of [`StagingRow::text`].
     const TEXT_COLUMNS: &'static [&'static str];
+    /// ListID and EditSequence.
     fn key(&self) -> (&str, Option<&str>);
-    fn is_active(&self) -> bool;
-    fn search_text(&self) -> String;
-    fn details_json(&self) -> serde_json::Result<String>;
-    fn text_columns(self) -> Vec<Option<String>>;
+    fn into_row(self) -> serde_json::Result<StagingRow>;
+}
+
+/// The values of one staging row.
+struct StagingRow {
+    text: Vec<Option<String>>,
+    is_active: bool,
+    search: String,
+    details: String,
 }
 
 impl StagedKind for Customer {
@@ -137,24 +143,20 @@ impl StagedKind for Customer {
     fn key(&self) -> (&str, Option<&str>) {
         (&self.list_id, self.edit_sequence.as_deref())
     }
-    fn is_active(&self) -> bool {
-        self.is_active
-    }
-    fn search_text(&self) -> String {
-        Customer::search_text(self)
-    }
-    fn details_json(&self) -> serde_json::Result<String> {
-        serde_json::to_string(&self.details)
-    }
-    fn text_columns(self) -> Vec<Option<String>> {
-        vec![
-            Some(self.list_id),
-            self.edit_sequence,
-            self.time_modified,
-            Some(self.name),
-            Some(self.full_name),
-            self.parent_list_id,
-        ]
+    fn into_row(self) -> serde_json::Result<StagingRow> {
+        Ok(StagingRow {
+            search: self.search_text(),
+            details: serde_json::to_string(&self.details)?,
+            is_active: self.is_active,
+            text: vec![
+                Some(self.list_id),
+                self.edit_sequence,
+                self.time_modified,
+                Some(self.name),
+                Some(self.full_name),
+                self.parent_list_id,
+            ],
+        })
     }
 }
 
@@ -164,17 +166,13 @@ impl StagedKind for Employee {
     fn key(&self) -> (&str, Option<&str>) {
         (&self.list_id, self.edit_sequence.as_deref())
     }
-    fn is_active(&self) -> bool {
-        self.is_active
-    }
-    fn search_text(&self) -> String {
-        Employee::search_text(self)
-    }
-    fn details_json(&self) -> serde_json::Result<String> {
-        serde_json::to_string(&self.details)
-    }
-    fn text_columns(self) -> Vec<Option<String>> {
-        vec![Some(self.list_id), self.edit_sequence, self.time_modified, Some(self.name)]
+    fn into_row(self) -> serde_json::Result<StagingRow> {
+        Ok(StagingRow {
+            search: self.search_text(),
+            details: serde_json::to_string(&self.details)?,
+            is_active: self.is_active,
+            text: vec![Some(self.list_id), self.edit_sequence, self.time_modified, Some(self.name)],
+        })
     }
 }
 
@@ -195,12 +193,11 @@ async fn upsert<T: StagedKind>(tx: &mut Tx, ctx: &StageContext, batch: Vec<T>) -
         return Ok(());
     }
     let (table, id_column) = table(T::LIST);
-    let mut rows = Vec::with_capacity(batch.len());
-    for record in batch {
-        let details = record.details_json().map_err(|err| sqlx::Error::Encode(Box::new(err)))?;
-        let (is_active, search) = (record.is_active(), record.search_text());
-        rows.push((record.text_columns(), is_active, search, details));
-    }
+    let rows = batch
+        .into_iter()
+        .map(StagedKind::into_row)
+        .collect::<serde_json::Result<Vec<_>>>()
+        .map_err(|err| sqlx::Error::Encode(Box::new(err)))?;
     let own: Vec<&str> = T::TEXT_COLUMNS.iter().copied().chain(["is_active", "search", "details"]).collect();
     let mut sql = format!(
         "INSERT INTO {table} ({id_column}, {}, connection_id, organization_id, seen_at, created_at) SELECT ",
@@ -219,12 +216,12 @@ async fn upsert<T: StagedKind>(tx: &mut Tx, ctx: &StageContext, batch: Vec<T>) -
         let mut qb = sqlx::QueryBuilder::new(sql);
         qb.push_bind(ctx.connection_id).push(", ").push_bind(ctx.organization_id).push(", ");
         qb.push_bind(ctx.at).push(", ").push_bind(ctx.at).push(" FROM (");
-        qb.push_values(rows, |mut row, (text, is_active, search, details)| {
+        qb.push_values(rows, |mut row, values| {
             row.push_bind(Uuid::now_v7());
-            for value in text {
+            for value in values.text {
                 row.push_bind(value);
             }
-            row.push_bind(is_active).push_bind(search).push_bind(details);
+            row.push_bind(values.is_active).push_bind(values.search).push_bind(values.details);
         });
         qb.push(tail);
         qb.build().execute(&mut *conn).await?;

@@ -142,14 +142,22 @@ async fn a_database_of_the_previous_release_upgrades_in_place_with_its_records_a
     let url = test_database_url(dir.path()).await;
     let old = Db::connect(&url, &DbOptions::default()).await.unwrap();
     previous_release_schema(&old).await;
-    let (org, connection, job, gone, employee, location, staff) =
-        (Uuid::new_v4(), Uuid::new_v4(), Uuid::new_v4(), Uuid::new_v4(), Uuid::new_v4(), Uuid::new_v4(), Uuid::new_v4());
+    let (org, connection, job, gone, employee, location, staff) = (
+        Uuid::new_v4(),
+        Uuid::new_v4(),
+        Uuid::new_v4(),
+        Uuid::new_v4(),
+        Uuid::new_v4(),
+        Uuid::new_v4(),
+        Uuid::new_v4(),
+    );
     let at = Utc.with_ymd_and_hms(2026, 11, 2, 9, 30, 0).unwrap();
-    insert(&old, "organization", &["organization_id", "name", "created_at"], vec![
-        Bound::Id(org),
-        Bound::Text(Some("Upgraded Cleaning".into())),
-        Bound::Time(Some(at)),
-    ])
+    insert(
+        &old,
+        "organization",
+        &["organization_id", "name", "created_at"],
+        vec![Bound::Id(org), Bound::Text(Some("Upgraded Cleaning".into())), Bound::Time(Some(at))],
+    )
     .await;
     insert(
         &old,
@@ -201,8 +209,16 @@ async fn a_database_of_the_previous_release_upgrades_in_place_with_its_records_a
         values.extend(CUSTOMER_COLUMNS.iter().map(|(column, _)| Bound::Text(filled.then(|| value_of(column)))));
         insert(&old, "qb_customer", &columns, values).await;
     }
-    let mut columns =
-        vec!["qb_employee_id", "connection_id", "organization_id", "list_id", "name", "is_active", "seen_at", "created_at"];
+    let mut columns = vec![
+        "qb_employee_id",
+        "connection_id",
+        "organization_id",
+        "list_id",
+        "name",
+        "is_active",
+        "seen_at",
+        "created_at",
+    ];
     columns.extend(EMPLOYEE_COLUMNS.iter().map(|(column, _)| *column));
     let mut values = vec![
         Bound::Id(employee),
