@@ -33,3 +33,5 @@ pub mod startup;
 pub mod store;
 /// The per-run state machine: which request next, what an answer does, progress.
 pub mod sync;
+/// XML 1.0 rules shared by `soap` and `qbxml`: references and characters.
+mod xml;

@@ -550,38 +550,15 @@ fn push_captured(captured: &mut CapturedText, piece: &str) {
     }
 }
 
-/// Resolves the body of `&...;` (without `&` and `;`): a predefined entity or a character
-/// reference. Anything else is refused.
-pub(crate) fn resolve_reference<'a>(name: &'a str, utf8: &'a mut [u8; 4]) -> Result<&'a str, ParseError> {
-    match name {
-        "lt" => return Ok("<"),
-        "gt" => return Ok(">"),
-        "amp" => return Ok("&"),
-        "quot" => return Ok("\""),
-        "apos" => return Ok("'"),
-        _ => {}
+/// Resolves the body of `&...;` (without `&` and `;`) by the shared XML rules: a predefined
+/// entity or a character reference. Anything else is refused.
+pub(crate) fn resolve_reference<'a>(name: &str, utf8: &'a mut [u8; 4]) -> Result<&'a str, ParseError> {
+    use crate::xml::ReferenceError;
+    match crate::xml::resolve_reference(name) {
+        Ok(c) => Ok(c.encode_utf8(utf8)),
+        Err(ReferenceError::UnknownEntity) => Err(ParseError::UnknownEntity(shorten(name))),
+        Err(ReferenceError::InvalidCharRef) => Err(ParseError::InvalidCharRef(shorten(name))),
     }
-    let Some(number) = name.strip_prefix('#') else {
-        return Err(ParseError::UnknownEntity(shorten(name)));
-    };
-    let code = match number.strip_prefix('x') {
-        Some(hex) if !hex.is_empty() && hex.len() <= 8 && hex.bytes().all(|b| b.is_ascii_hexdigit()) => {
-            u32::from_str_radix(hex, 16).ok()
-        }
-        None if !number.is_empty() && number.len() <= 10 && number.bytes().all(|b| b.is_ascii_digit()) => {
-            number.parse::<u32>().ok()
-        }
-        _ => None,
-    };
-    match code.and_then(char::from_u32) {
-        Some(c) if is_xml_char(c) => Ok(c.encode_utf8(utf8)),
-        _ => Err(ParseError::InvalidCharRef(shorten(name))),
-    }
-}
-
-/// The XML 1.0 `Char` production (Rust `char` already excludes surrogates).
-fn is_xml_char(c: char) -> bool {
-    matches!(c, '\t' | '\n' | '\r') || (c >= ' ' && c != '\u{FFFE}' && c != '\u{FFFF}')
 }
 
 fn shorten(name: &str) -> String {

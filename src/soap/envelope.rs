@@ -22,12 +22,13 @@
 use std::io::{self, BufRead, Read};
 
 use quick_xml::NsReader;
-use quick_xml::events::{BytesRef, BytesStart, Event};
+use quick_xml::events::{BytesStart, Event};
 use quick_xml::name::{NamespaceResolver, ResolveResult};
 
 use super::call::{Call, MAX_PARAMS, Method};
 use super::error::EnvelopeError;
 use super::{QBWC_NS, SOAP11_NS};
+use crate::xml::ReferenceError;
 
 /// Size and depth bounds applied while reading a request.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -275,27 +276,13 @@ fn open_element(resolver: &NamespaceResolver, start: &BytesStart, name: &mut Str
     })
 }
 
-/// Resolves `&name;`: character references and the five predefined entities only.
-fn resolve_reference(reference: &BytesRef) -> Result<char, EnvelopeError> {
-    if reference.is_char_ref() {
-        return match reference.resolve_char_ref() {
-            Ok(Some(ch)) => Ok(ch),
-            _ => Err(EnvelopeError::InvalidCharRef(shorten(reference))),
-        };
-    }
-    predefined_entity(reference)
-}
-
-/// One of the five entities XML predefines; any other name is refused (no DTD declares more).
-fn predefined_entity(name: &str) -> Result<char, EnvelopeError> {
-    match name {
-        "lt" => Ok('<'),
-        "gt" => Ok('>'),
-        "amp" => Ok('&'),
-        "apos" => Ok('\''),
-        "quot" => Ok('"'),
-        other => Err(EnvelopeError::UnknownEntity(shorten(other))),
-    }
+/// Resolves the body of `&...;` (without `&` and `;`) by the shared XML rules: the five
+/// predefined entities and character references only.
+fn resolve_reference(body: &str) -> Result<char, EnvelopeError> {
+    crate::xml::resolve_reference(body).map_err(|err| match err {
+        ReferenceError::UnknownEntity => EnvelopeError::UnknownEntity(shorten(body)),
+        ReferenceError::InvalidCharRef => EnvelopeError::InvalidCharRef(shorten(body)),
+    })
 }
 
 fn is_utf8_label(label: &str) -> bool {
@@ -571,7 +558,7 @@ impl<R: BufRead> ResponseReader<'_, R> {
             input.consume(end + 1);
             let reference = self.reference.take().unwrap_or_default();
             let body = std::str::from_utf8(&reference).map_err(|_| EnvelopeError::InvalidUtf8)?;
-            push_char(&mut self.chunk, resolve_reference_text(body)?);
+            push_char(&mut self.chunk, resolve_reference(body)?);
             self.after_cr = false;
             return Ok(());
         }
@@ -618,25 +605,19 @@ impl<R: BufRead> ResponseReader<'_, R> {
             }
             let body = &rest[amp + 1..];
             self.after_cr = false;
-            // The predefined entities QBWC writes around every tag come first.
-            let predefined = match body {
-                [b'l', b't', b';', ..] => Some((b'<', 3)),
-                [b'g', b't', b';', ..] => Some((b'>', 3)),
-                [b'a', b'm', b'p', b';', ..] => Some((b'&', 4)),
-                [b'q', b'u', b'o', b't', b';', ..] => Some((b'"', 5)),
-                [b'a', b'p', b'o', b's', b';', ..] => Some((b'\'', 5)),
-                _ => None,
-            };
-            if let Some((byte, len)) = predefined {
+            // `&lt;` and `&gt;` come around every tag: checked in place first (see
+            // `predefined_entity_prefix` for what that saves).
+            if let Some((byte, len)) = crate::xml::predefined_entity_prefix(body) {
                 self.chunk.push(byte);
                 at += amp + 1 + len;
                 continue;
             }
-            match memchr::memchr(b';', &body[..body.len().min(MAX_REFERENCE + 1)]) {
+            // A reference is a few bytes long: a plain search again.
+            match body.iter().take(MAX_REFERENCE + 1).position(|&b| b == b';') {
                 Some(end) => {
                     // `text` is valid UTF-8 and `&`, `;` are ASCII, so this cannot fail.
                     let name = std::str::from_utf8(&body[..end]).map_err(|_| EnvelopeError::InvalidUtf8)?;
-                    push_char(&mut self.chunk, resolve_reference_text(name)?);
+                    push_char(&mut self.chunk, resolve_reference(name)?);
                     at += amp + 1 + end + 1;
                 }
                 None if body.len() > MAX_REFERENCE || markup.is_some() => {
@@ -717,24 +698,6 @@ fn utf8_sequence_len(lead: u8) -> usize {
         0xF0..=0xF7 => 4,
         _ => 1,
     }
-}
-
-/// Resolves the body of `&...;` as it appears in text.
-fn resolve_reference_text(body: &str) -> Result<char, EnvelopeError> {
-    let numeric = |digits: &str, radix: u32| {
-        u32::from_str_radix(digits, radix)
-            .ok()
-            .and_then(char::from_u32)
-            .filter(|&c| matches!(c, '\t' | '\n' | '\r') || (c >= ' ' && c != '\u{FFFE}' && c != '\u{FFFF}'))
-            .ok_or_else(|| EnvelopeError::InvalidCharRef(shorten(body)))
-    };
-    if let Some(hex) = body.strip_prefix("#x") {
-        return numeric(hex, 16);
-    }
-    if let Some(decimal) = body.strip_prefix('#') {
-        return numeric(decimal, 10);
-    }
-    predefined_entity(body)
 }
 
 fn to_io_error(err: &EnvelopeError) -> io::Error {

@@ -49,25 +49,76 @@ fn nullable_string() -> Value {
     json!({ "type": ["string", "null"] })
 }
 
+fn uuid() -> Value {
+    json!({ "type": "string", "format": "uuid" })
+}
+
+fn date_time() -> Value {
+    json!({ "type": "string", "format": "date-time" })
+}
+
+fn nullable_date_time() -> Value {
+    json!({ "type": ["string", "null"], "format": "date-time" })
+}
+
+fn integer() -> Value {
+    json!({ "type": "integer" })
+}
+
+fn schema_ref(name: &str) -> Value {
+    json!({ "$ref": format!("#/components/schemas/{name}") })
+}
+
+/// An object schema whose listed properties are all always present (the API writes null for an
+/// absent value rather than leaving the key out).
+fn object(properties: Value) -> Value {
+    let required: Vec<String> = properties.as_object().map(|p| p.keys().cloned().collect()).unwrap_or_default();
+    json!({ "type": "object", "required": required, "properties": properties })
+}
+
+/// Like [`object`], but the whole object may be null (a link that is not there).
+fn nullable_object(properties: Value) -> Value {
+    let mut schema = object(properties);
+    schema["type"] = json!(["object", "null"]);
+    schema
+}
+
 /// A location's address (a staged record's is `QbAddress`, derived from `record::Address`).
 fn address_schema() -> Value {
     let mut props = serde_json::Map::new();
     for key in ["line1", "line2", "line3", "line4", "line5", "city", "state", "postal_code", "country"] {
         props.insert(key.into(), nullable_string());
     }
-    json!({ "type": "object", "properties": props })
+    object(Value::Object(props))
 }
 
-fn page_schema(item: &str) -> Value {
-    json!({
-        "type": "object",
-        "required": ["items", "next"],
-        "properties": {
-            "items": { "type": "array", "items": { "$ref": format!("#/components/schemas/{item}") } },
-            "next": { "type": ["string", "null"], "description": "Cursor of the next page, null on the last" },
-            "total": { "type": "integer", "description": "How many records match in all" }
-        }
-    })
+/// A list page. `with_total`: the page also says how many records match in all.
+fn page_schema(item: &str, with_total: bool) -> Value {
+    let mut properties = json!({
+        "items": { "type": "array", "items": schema_ref(item) },
+        "next": { "type": ["string", "null"], "description": "Cursor of the next page, null on the last" }
+    });
+    if with_total {
+        properties["total"] = json!({ "type": "integer", "description": "How many records match in all" });
+    }
+    object(properties)
+}
+
+fn run_schema() -> Value {
+    object(json!({
+        "id": uuid(), "connection_id": uuid(),
+        "state": { "type": "string", "enum": ["live", "ended"] },
+        "outcome": { "type": ["string", "null"], "enum": [null, "success", "warnings", "errors", "failed", "expired", "connection_error"] },
+        "started_at": date_time(), "ended_at": nullable_date_time(), "last_call_at": date_time(),
+        "step": { "type": "string", "enum": ["customers", "employees", "done"], "description": "The list being read" },
+        "percent": { "type": "integer", "minimum": 0, "maximum": 100 },
+        "qbxml_version": nullable_string(),
+        "requests": { "type": "integer", "description": "qbXML requests sent so far" },
+        "counts": object(json!({
+            "customers": integer(), "employees": integer(), "customers_deleted": integer(), "employees_deleted": integer(),
+            "warnings": integer(), "errors": integer() })),
+        "last_error": nullable_string(), "summary": nullable_string()
+    }))
 }
 
 /// The schemas of the staged records, derived from their Rust types (`crate::record`) with the
@@ -122,10 +173,10 @@ pub fn openapi() -> Value {
             "/api/v1/connections/{id}": {
                 "parameters": [id_param()],
                 "get": { "summary": "One connection with its staged counts", "responses": {
-                    "200": json_response("The connection", "Connection"), "401": unauthorized.clone(), "404": not_found.clone() } },
+                    "200": json_response("The connection with its staged counts", "ConnectionDetail"), "401": unauthorized.clone(), "404": not_found.clone() } },
                 "patch": { "summary": "Change a connection",
                     "requestBody": body("ConnectionChanges", json!({ "enabled": true, "run_every_minutes": 45 })),
-                    "responses": { "200": json_response("Changed", "Connection"), "400": bad_request.clone(), "401": unauthorized.clone(),
+                    "responses": { "200": json_response("Changed, with its staged counts", "ConnectionDetail"), "400": bad_request.clone(), "401": unauthorized.clone(),
                         "403": forbidden.clone(), "404": not_found.clone(), "409": conflict.clone(), "422": unprocessable.clone() } },
                 "delete": { "summary": "Delete a connection, its runs and staged records (linked locations and staff stay, unlinked)",
                     "responses": { "204": { "description": "Deleted" }, "401": unauthorized.clone(), "403": forbidden.clone(), "404": not_found.clone() } }
@@ -233,53 +284,61 @@ pub fn openapi() -> Value {
                     "description": "The admin page's session; writes also need the X-CSRF-Token header" }
             },
             "schemas": {
-                "Error": { "type": "object", "required": ["error"], "properties": { "error": { "type": "object", "required": ["code", "message"],
-                    "properties": { "code": { "type": "string" }, "message": { "type": "string" } } } } },
-                "Session": { "type": "object", "required": ["admin", "org", "csrf_token"], "properties": {
-                    "admin": { "type": "object" }, "org": { "type": "object" }, "csrf_token": { "type": "string" } } },
-                "Password": { "type": "object", "required": ["password"], "properties": { "password": { "type": "string" } } },
+                "Error": object(json!({ "error": object(json!({ "code": { "type": "string" }, "message": { "type": "string" } })) })),
+                "Session": object(json!({
+                    "admin": object(json!({ "id": uuid(), "email": { "type": "string" } })),
+                    "org": object(json!({ "id": uuid(), "name": { "type": "string" } })),
+                    "csrf_token": { "type": "string", "description": "Send it in the X-CSRF-Token header of every write" } })),
+                "Password": object(json!({ "password": { "type": "string" } })),
                 "NewConnection": { "type": "object", "required": ["name"], "properties": {
                     "name": { "type": "string" }, "company_file": { "type": "string" }, "username": { "type": "string" },
                     "run_every_minutes": { "type": "integer", "minimum": 1, "maximum": 1440 } } },
                 "ConnectionChanges": { "type": "object", "properties": {
                     "name": { "type": "string" }, "enabled": { "type": "boolean" }, "company_file": { "type": "string" },
                     "run_every_minutes": { "type": "integer", "minimum": 1, "maximum": 1440 } } },
-                "Connection": { "type": "object", "required": ["id", "org_id", "name", "username", "owner_id", "file_id", "enabled", "quickbooks", "last_run"],
-                    "properties": { "id": { "type": "string", "format": "uuid" }, "org_id": { "type": "string", "format": "uuid" },
-                        "name": { "type": "string" }, "username": { "type": "string" }, "owner_id": { "type": "string" }, "file_id": { "type": "string" },
-                        "enabled": { "type": "boolean" }, "company_file": { "type": "string" }, "run_every_minutes": { "type": "integer" },
-                        "quickbooks": { "type": "object" }, "last_run": { "oneOf": [{ "$ref": "#/components/schemas/Run" }, { "type": "null" }] },
-                        "staged": { "type": "object" } } },
-                "ConnectionWithPassword": { "allOf": [{ "$ref": "#/components/schemas/Connection" },
-                    { "type": "object", "required": ["password"], "properties": { "password": { "type": "string" } } }] },
-                "ConnectionPage": page_schema("Connection"),
-                "Run": { "type": "object", "required": ["id", "state", "outcome", "started_at", "ended_at", "percent", "counts", "last_error", "summary"],
-                    "properties": { "id": { "type": "string" }, "state": { "type": "string", "enum": ["live", "ended"] },
-                        "outcome": { "type": ["string", "null"], "enum": [null, "success", "warnings", "errors", "failed", "expired", "connection_error"] },
-                        "started_at": { "type": "string" }, "ended_at": { "type": ["string", "null"] }, "percent": { "type": "integer" },
-                        "counts": { "type": "object" }, "last_error": nullable_string(), "summary": nullable_string(),
-                        "events": { "type": "array" }, "errors": { "type": "array" } } },
-                "RunPage": page_schema("Run"),
+                "Connection": object(json!({
+                    "id": uuid(), "org_id": uuid(), "name": { "type": "string" }, "username": { "type": "string" },
+                    "owner_id": { "type": "string" }, "file_id": { "type": "string" }, "enabled": { "type": "boolean" },
+                    "company_file": { "type": "string" }, "run_every_minutes": { "type": "integer" },
+                    "quickbooks": object(json!({ "product": nullable_string(), "version": nullable_string(),
+                        "country": nullable_string(), "company_name": nullable_string(), "file_path": nullable_string(),
+                        "qbxml_version": nullable_string(), "seen_at": nullable_date_time() })),
+                    "created_at": date_time(),
+                    "last_run": { "oneOf": [schema_ref("Run"), { "type": "null" }] } })),
+                "ConnectionDetail": { "allOf": [schema_ref("Connection"), object(json!({
+                    "staged": object(json!({ "customers": integer(), "employees": integer() })) }))] },
+                "ConnectionWithPassword": { "allOf": [schema_ref("Connection"), object(json!({ "password": { "type": "string" } }))] },
+                "ConnectionPage": page_schema("Connection", false),
+                "Run": run_schema(),
+                "RunWithEvents": { "allOf": [schema_ref("Run"), object(json!({
+                    "events": { "type": "array", "description": "Warnings and errors, oldest first", "items": object(json!({
+                        "at": date_time(), "level": { "type": "string", "enum": ["warning", "error"] },
+                        "code": nullable_string(), "message": { "type": "string" }, "explanation": nullable_string() })) },
+                    "errors": { "type": "array", "description": "The events of level error", "items": object(json!({
+                        "code": nullable_string(), "message": { "type": "string" }, "explanation": nullable_string() })) } }))] },
+                "RunPage": page_schema("RunWithEvents", false),
                 "Address": address_schema(),
                 "LocationInput": { "type": "object", "properties": {
-                    "name": { "type": "string" }, "description": { "type": "string" }, "address": { "$ref": "#/components/schemas/Address" },
+                    "name": { "type": "string" }, "description": { "type": "string" }, "address": schema_ref("Address"),
                     "phone": nullable_string(), "email": nullable_string() } },
-                "Location": { "type": "object", "required": ["id", "name", "description", "address", "phone", "email", "link"],
-                    "properties": { "id": { "type": "string", "format": "uuid" }, "name": { "type": "string" }, "description": { "type": "string" },
-                        "address": { "$ref": "#/components/schemas/Address" }, "phone": nullable_string(), "email": nullable_string(),
-                        "link": { "type": ["object", "null"], "properties": { "customer_id": { "type": "string" }, "connection_id": { "type": "string" },
-                            "list_id": { "type": "string" }, "full_name": { "type": "string" } } } } },
-                "LocationPage": page_schema("Location"),
-                "CustomerLink": { "type": "object", "required": ["customer_id"], "properties": { "customer_id": { "type": "string", "format": "uuid" } } },
+                "Location": object(json!({
+                    "id": uuid(), "name": { "type": "string" }, "description": { "type": "string" },
+                    "address": schema_ref("Address"), "phone": nullable_string(), "email": nullable_string(),
+                    "link": nullable_object(json!({ "customer_id": uuid(), "connection_id": uuid(),
+                        "list_id": { "type": "string" }, "full_name": { "type": "string" } })),
+                    "created_at": date_time(), "updated_at": date_time() })),
+                "LocationPage": page_schema("Location", true),
+                "CustomerLink": { "type": "object", "required": ["customer_id"], "properties": { "customer_id": uuid() } },
                 "StaffInput": { "type": "object", "properties": { "name": { "type": "string" }, "email": nullable_string(), "phone": nullable_string() } },
-                "Staff": { "type": "object", "required": ["id", "name", "email", "phone", "link"], "properties": {
-                    "id": { "type": "string", "format": "uuid" }, "name": { "type": "string" }, "email": nullable_string(), "phone": nullable_string(),
-                    "link": { "type": ["object", "null"], "properties": { "employee_id": { "type": "string" }, "connection_id": { "type": "string" },
-                        "list_id": { "type": "string" }, "name": { "type": "string" } } } } },
-                "StaffPage": page_schema("Staff"),
-                "EmployeeLink": { "type": "object", "required": ["employee_id"], "properties": { "employee_id": { "type": "string", "format": "uuid" } } },
-                "CustomerPage": page_schema("Customer"),
-                "EmployeePage": page_schema("Employee")
+                "Staff": object(json!({
+                    "id": uuid(), "name": { "type": "string" }, "email": nullable_string(), "phone": nullable_string(),
+                    "link": nullable_object(json!({ "employee_id": uuid(), "connection_id": uuid(),
+                        "list_id": { "type": "string" }, "name": { "type": "string" } })),
+                    "created_at": date_time(), "updated_at": date_time() })),
+                "StaffPage": page_schema("Staff", true),
+                "EmployeeLink": { "type": "object", "required": ["employee_id"], "properties": { "employee_id": uuid() } },
+                "CustomerPage": page_schema("Customer", true),
+                "EmployeePage": page_schema("Employee", true)
             }
         }
     });
