@@ -220,11 +220,12 @@ async fn consume(service: &Service, mut events: Events) -> Consumed {
     while let Some(event) = events.next().await {
         match event {
             ParseEvent::ResponseStart(ticket) => {
+                let ticket = ticket.map(secrets::Ticket::from);
                 if let Some(ticket) = &ticket {
-                    tracing::Span::current().record("ticket", secrets::ticket_prefix(ticket));
+                    tracing::Span::current().record("ticket", ticket.prefix());
                 }
                 read = ResponseRead::Failed("the response ended early".into());
-                match service.begin_response(ticket.as_deref()).await {
+                match service.begin_response(ticket.as_ref()).await {
                     Ok(opened) => stager = opened,
                     Err(err) => answer = Some(Err(err)),
                 }
@@ -250,7 +251,13 @@ async fn consume(service: &Service, mut events: Events) -> Consumed {
                 }
                 answer = Some(match call {
                     Call::ReceiveResponseXml { ticket, hresult, message } => service
-                        .finish_response(&ticket, &hresult, &message, stager.take(), read.clone())
+                        .finish_response(
+                            &secrets::Ticket::from(ticket),
+                            &hresult,
+                            &message,
+                            stager.take(),
+                            read.clone(),
+                        )
                         .await
                         .map(Reply::ReceiveResponseXml),
                     other => service.handle(other).await,
