@@ -1,13 +1,15 @@
 //! A Web Connector run, call by call.
 //!
-//! [`Service::handle`] answers every QBWC method but `receiveResponseXML`, whose qbXML answer is
-//! streamed: the HTTP layer opens a [`Stager`] with [`Service::begin_response`] when the response
-//! starts, feeds it records as the parser produces them, and settles the run with
-//! [`Service::finish_response`]. Every bit of run state is read from and written to the database
-//! under the ticket (see `store::runs`), so consecutive calls may be served by different processes.
-//! What the run does next is decided by the pure functions of [`plan`].
+//! [`receive::receive`] takes one call from its body bytes to its answer. [`Service::handle`]
+//! answers every QBWC method but `receiveResponseXML`, whose qbXML answer is streamed: `receive`
+//! opens a [`Stager`] with [`Service::begin_response`] when the response starts, feeds it records
+//! as the parser produces them, and settles the run with [`Service::finish_response`]. Every bit
+//! of run state is read from and written to the database under the ticket (see `store::runs`), so
+//! consecutive calls may be served by different processes. What the run does next is decided by
+//! the pure functions of [`plan`].
 
 pub mod plan;
+pub mod receive;
 
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -395,7 +397,7 @@ impl Service {
     }
 
     /// The response began: opens a staging transaction when the ticket's run is waiting for one.
-    pub async fn begin_response(&self, ticket: Option<&Ticket>) -> Result<Option<Stager>, SyncError> {
+    async fn begin_response(&self, ticket: Option<&Ticket>) -> Result<Option<Stager>, SyncError> {
         let Some(ticket) = ticket else { return Ok(None) };
         let Session::Live(run) = self.session(ticket, store::now()).await? else {
             return Ok(None);
@@ -436,7 +438,7 @@ impl Service {
 
     /// QBWC guide, receiveResponseXML: settles the response that `stager` staged (if any) and
     /// answers the percent done, or a negative number that getLastError then explains.
-    pub async fn finish_response(
+    async fn finish_response(
         &self,
         ticket: &Ticket,
         hresult: &str,
@@ -731,9 +733,9 @@ async fn save_in(tx: &mut Tx, run: &mut Run, notes: &[Note]) -> Result<bool, Sto
     Ok(true)
 }
 
-/// How reading the `response` parameter went, as far as the HTTP layer knows.
+/// How reading the `response` parameter went, as far as the parser knows.
 #[derive(Clone, Debug)]
-pub enum ResponseRead {
+enum ResponseRead {
     /// The parameter was empty or absent.
     Absent,
     /// It was read to its end.
@@ -752,7 +754,7 @@ impl ResponseRead {
 }
 
 /// Stages one qbXML response as its records arrive, inside one transaction, in batches.
-pub struct Stager {
+struct Stager {
     run: Run,
     ctx: StageContext,
     tx: Option<Tx>,
@@ -775,7 +777,7 @@ pub struct Stager {
 
 impl Stager {
     /// Takes the next parsed item of the response.
-    pub async fn push(&mut self, item: Item) {
+    async fn push(&mut self, item: Item) {
         if self.failed.is_some() {
             return;
         }
@@ -856,7 +858,7 @@ impl Stager {
     }
 
     /// Rolls back everything staged from this response.
-    pub async fn abandon(mut self) {
+    async fn abandon(mut self) {
         if let Some(tx) = self.tx.take() {
             let _ = tx.rollback().await;
         }
