@@ -93,6 +93,77 @@ pub fn waste_admin_password_check(password: &str) {
     let _ = verify_password(password, phc);
 }
 
+/// A Web Connector ticket as a call presents it, with its SHA-256 hex (how runs are stored and
+/// looked up) computed once, when the call is read. Its `Debug` shows only [`Ticket::prefix`]:
+/// tickets are never logged in full.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Ticket {
+    text: String,
+    hash: String,
+}
+
+impl Ticket {
+    /// A fresh random ticket ([`new_ticket`]).
+    pub fn generate() -> Ticket {
+        Ticket::from(new_ticket())
+    }
+
+    /// The ticket as the Web Connector sends it back.
+    pub fn as_str(&self) -> &str {
+        &self.text
+    }
+
+    /// SHA-256 of the ticket, hex-encoded: the `run.ticket_hash` it is looked up by.
+    pub fn hash(&self) -> &str {
+        &self.hash
+    }
+
+    /// The first 8 characters, for logs ([`ticket_prefix`]).
+    pub fn prefix(&self) -> &str {
+        ticket_prefix(&self.text)
+    }
+
+    /// A call without a ticket (`<ticket />`).
+    pub fn is_empty(&self) -> bool {
+        self.text.is_empty()
+    }
+}
+
+impl From<String> for Ticket {
+    fn from(text: String) -> Ticket {
+        let hash = sha256_hex(&text);
+        Ticket { text, hash }
+    }
+}
+
+impl From<&str> for Ticket {
+    fn from(text: &str) -> Ticket {
+        Ticket::from(text.to_string())
+    }
+}
+
+impl std::fmt::Debug for Ticket {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Ticket({}…)", self.prefix())
+    }
+}
+
+#[cfg(test)]
+mod ticket_tests {
+    use super::*;
+
+    #[test]
+    fn a_ticket_carries_its_sha256_and_shows_only_its_prefix() {
+        let ticket = Ticket::generate();
+        assert_eq!(ticket.hash(), sha256_hex(ticket.as_str()));
+        assert_eq!(ticket.prefix(), &ticket.as_str()[..8]);
+        let shown = format!("{ticket:?}");
+        assert!(shown.contains(ticket.prefix()));
+        assert!(!shown.contains(ticket.as_str()), "{shown}");
+        assert_ne!(Ticket::generate(), ticket);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -19,34 +19,9 @@ pub struct Application {
     state: AppState,
 }
 
-/// Keeps glibc's allocator from growing one heap ("arena") per thread: the parser threads and
-/// HTTP workers each allocating in their own arena is what makes a long-lived server's memory
-/// creep. Two arenas are plenty for a server that mostly streams. A fixed mmap threshold keeps
-/// large buffers (request body chunks, batch statements) out of the heaps, so they go back to
-/// the kernel when freed instead of leaving the heaps fragmented at a higher high-water mark.
-fn limit_malloc_arenas() {
-    #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    // SAFETY: mallopt only changes allocator tuning; M_ARENA_MAX and M_MMAP_THRESHOLD with
-    // positive values are valid.
-    unsafe {
-        libc::mallopt(libc::M_ARENA_MAX, 2);
-        libc::mallopt(libc::M_MMAP_THRESHOLD, 256 * 1024);
-    }
-}
-
-/// Hands memory freed by a large request back to the operating system.
-pub fn release_freed_memory() {
-    #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    // SAFETY: malloc_trim only returns free pages of the allocator's heaps to the kernel.
-    unsafe {
-        libc::malloc_trim(0);
-    }
-}
-
 impl Application {
     /// Opens the database, applies migrations and binds `settings.listen`.
     pub async fn build(settings: Settings) -> anyhow::Result<Application> {
-        limit_malloc_arenas();
         let db = Db::connect(&settings.database_url, &settings.db)
             .await
             .with_context(|| format!("opening the database {}", store::redact_url(&settings.database_url)))?;

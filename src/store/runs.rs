@@ -2,11 +2,170 @@
 //!
 //! A run row is only ever changed by [`save_run`], a compare-and-set on its `seq` column inside the
 //! caller's transaction, so two calls for one ticket can never both apply their changes.
+//!
+//! A run's state, step, outcome and event levels are enums stored as the text the schema
+//! documents (`live`, `customers`, `connection_error`, ...). They live here, beside the row, so
+//! the store can read and write them; `sync` re-exports them and its planner computes them.
+
+use std::fmt;
+use std::str::FromStr;
 
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use super::{Db, Result, Tx, now, on_db, on_tx};
+use crate::secrets::Ticket;
+
+/// A stored text that is not one of an enum's values.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{text:?} is not a run {what}; expected one of: {}", .expected.join(", "))]
+pub struct UnknownText {
+    pub what: &'static str,
+    pub text: String,
+    pub expected: &'static [&'static str],
+}
+
+/// An enum kept as one of a fixed set of texts: `as_str`, `FromStr`/`TryFrom<&str>`, `Display`,
+/// `Serialize` as that text, and sqlx `Type`/`Encode`/`Decode` on any database that stores
+/// `str`, so one definition binds and decodes on SQLite and PostgreSQL alike.
+macro_rules! text_enum {
+    ($(#[$meta:meta])* $name:ident ($what:literal) { $($(#[$vmeta:meta])* $variant:ident = $text:literal,)+ }) => {
+        $(#[$meta])*
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+        pub enum $name {
+            $($(#[$vmeta])* $variant,)+
+        }
+
+        impl $name {
+            /// Every value, in declaration order.
+            pub const ALL: &'static [$name] = &[$($name::$variant,)+];
+
+            /// The stored (and JSON) text.
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $($name::$variant => $text,)+
+                }
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+
+        impl FromStr for $name {
+            type Err = UnknownText;
+
+            fn from_str(text: &str) -> std::result::Result<Self, UnknownText> {
+                match text {
+                    $($text => Ok($name::$variant),)+
+                    _ => Err(UnknownText {
+                        what: $what,
+                        text: text.to_string(),
+                        expected: &[$($text),+],
+                    }),
+                }
+            }
+        }
+
+        impl TryFrom<&str> for $name {
+            type Error = UnknownText;
+
+            fn try_from(text: &str) -> std::result::Result<Self, UnknownText> {
+                text.parse()
+            }
+        }
+
+        impl serde::Serialize for $name {
+            fn serialize<S: serde::Serializer>(&self, serializer: S) -> std::result::Result<S::Ok, S::Error> {
+                serializer.serialize_str(self.as_str())
+            }
+        }
+
+        impl<DB: sqlx::Database> sqlx::Type<DB> for $name
+        where
+            str: sqlx::Type<DB>,
+        {
+            fn type_info() -> DB::TypeInfo {
+                <str as sqlx::Type<DB>>::type_info()
+            }
+
+            fn compatible(ty: &DB::TypeInfo) -> bool {
+                <str as sqlx::Type<DB>>::compatible(ty)
+            }
+        }
+
+        impl<'q, DB: sqlx::Database> sqlx::Encode<'q, DB> for $name
+        where
+            &'static str: sqlx::Encode<'q, DB>,
+        {
+            fn encode_by_ref(
+                &self,
+                buf: &mut <DB as sqlx::Database>::ArgumentBuffer,
+            ) -> std::result::Result<sqlx::encode::IsNull, sqlx::error::BoxDynError> {
+                <&'static str as sqlx::Encode<'q, DB>>::encode(self.as_str(), buf)
+            }
+        }
+
+        impl<'r, DB: sqlx::Database> sqlx::Decode<'r, DB> for $name
+        where
+            &'r str: sqlx::Decode<'r, DB>,
+        {
+            fn decode(value: <DB as sqlx::Database>::ValueRef<'r>) -> std::result::Result<Self, sqlx::error::BoxDynError> {
+                Ok(<&'r str as sqlx::Decode<'r, DB>>::decode(value)?.parse::<$name>()?)
+            }
+        }
+    };
+}
+
+text_enum! {
+    /// Whether a run still takes calls (`run.state`).
+    RunState("state") {
+        Live = "live",
+        Ended = "ended",
+    }
+}
+
+text_enum! {
+    /// Where a run stands (`run.step`), in the order a run goes through them.
+    Step("step") {
+        /// Authenticated; the first sendRequestXML has not come yet.
+        Start = "start",
+        /// Paging through the customer list.
+        Customers = "customers",
+        /// Asking for the employee list.
+        Employees = "employees",
+        /// Nothing left to ask.
+        Done = "done",
+    }
+}
+
+text_enum! {
+    /// How an ended run went (`run.outcome`).
+    Outcome("outcome") {
+        /// Every list read, no warning.
+        Success = "success",
+        /// Every list read, with warnings.
+        Warnings = "warnings",
+        /// Every step done, some with errors, something staged.
+        Errors = "errors",
+        /// Stopped before the end, or nothing staged despite errors.
+        Failed = "failed",
+        /// The Web Connector stopped calling for longer than the ticket lifetime.
+        Expired = "expired",
+        /// The Web Connector could not open QuickBooks (connectionError).
+        ConnectionError = "connection_error",
+    }
+}
+
+text_enum! {
+    /// The level of a run event (`run_event.level`).
+    EventLevel("event level") {
+        Warning = "warning",
+        Error = "error",
+    }
+}
 
 /// One Web Connector session and where it stands.
 #[derive(Clone, Debug, PartialEq, sqlx::FromRow)]
@@ -14,9 +173,9 @@ pub struct Run {
     pub run_id: Uuid,
     pub connection_id: Uuid,
     pub ticket_hash: String,
-    pub state: String,
-    pub outcome: Option<String>,
-    pub step: String,
+    pub state: RunState,
+    pub outcome: Option<Outcome>,
+    pub step: Step,
     pub awaiting: Option<String>,
     pub iterator_id: Option<String>,
     pub iterator_remaining: Option<i64>,
@@ -46,7 +205,7 @@ pub struct RunEvent {
     pub run_event_id: Uuid,
     pub run_id: Uuid,
     pub at: DateTime<Utc>,
-    pub level: String,
+    pub level: EventLevel,
     pub code: Option<String>,
     pub message: String,
     pub explanation: Option<String>,
@@ -54,14 +213,14 @@ pub struct RunEvent {
 
 /// A new live run for a connection. Fails with [`StoreError::Conflict`] when the connection
 /// already has a live run (the unique partial index `run_one_live_per_connection`).
-pub async fn start_run(db: &Db, connection_id: Uuid, ticket_hash: &str, at: DateTime<Utc>) -> Result<Run> {
+pub async fn start_run(db: &Db, connection_id: Uuid, ticket: &Ticket, at: DateTime<Utc>) -> Result<Run> {
     let run = Run {
         run_id: Uuid::new_v4(),
         connection_id,
-        ticket_hash: ticket_hash.to_string(),
-        state: "live".into(),
+        ticket_hash: ticket.hash().to_string(),
+        state: RunState::Live,
         outcome: None,
-        step: "start".into(),
+        step: Step::Start,
         awaiting: None,
         iterator_id: None,
         iterator_remaining: None,
@@ -87,11 +246,13 @@ pub async fn start_run(db: &Db, connection_id: Uuid, ticket_hash: &str, at: Date
     on_db!(db, pool => {
         sqlx::query(
             "INSERT INTO run (run_id, connection_id, ticket_hash, state, step, started_at, last_call_at) \
-             VALUES ($1, $2, $3, 'live', 'start', $4, $4)",
+             VALUES ($1, $2, $3, $4, $5, $6, $6)",
         )
         .bind(run.run_id)
         .bind(connection_id)
-        .bind(ticket_hash)
+        .bind(&run.ticket_hash)
+        .bind(run.state)
+        .bind(run.step)
         .bind(at)
         .execute(pool)
         .await?;
@@ -101,6 +262,8 @@ pub async fn start_run(db: &Db, connection_id: Uuid, ticket_hash: &str, at: Date
 
 pub async fn live_run_for_connection(db: &Db, connection_id: Uuid) -> Result<Option<Run>> {
     Ok(on_db!(db, pool => {
+        // `'live'` is written out (it is `RunState::Live`): a bound parameter would keep the
+        // planner from using the partial index `run_one_live_per_connection`.
         sqlx::query_as::<_, Run>("SELECT * FROM run WHERE connection_id = $1 AND state = 'live'")
             .bind(connection_id)
             .fetch_optional(pool)
@@ -111,14 +274,16 @@ pub async fn live_run_for_connection(db: &Db, connection_id: Uuid) -> Result<Opt
 /// How many runs are live in the whole database.
 pub async fn count_live_runs(db: &Db) -> Result<i64> {
     Ok(on_db!(db, pool => {
+        // `'live'` written out for the partial index, as in `live_run_for_connection`.
         sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM run WHERE state = 'live'").fetch_one(pool).await?
     }))
 }
 
-pub async fn run_by_ticket(db: &Db, ticket_hash: &str) -> Result<Option<Run>> {
+/// The run a ticket opened, looked up by the ticket's hash.
+pub async fn run_by_ticket(db: &Db, ticket: &Ticket) -> Result<Option<Run>> {
     Ok(on_db!(db, pool => {
         sqlx::query_as::<_, Run>("SELECT * FROM run WHERE ticket_hash = $1")
-            .bind(ticket_hash)
+            .bind(ticket.hash())
             .fetch_optional(pool)
             .await?
     }))
@@ -137,9 +302,9 @@ macro_rules! save_run_query {
         sqlx::query(SAVE_RUN)
             .bind($run.run_id)
             .bind($run.seq)
-            .bind(&$run.state)
-            .bind(&$run.outcome)
-            .bind(&$run.step)
+            .bind($run.state)
+            .bind($run.outcome)
+            .bind($run.step)
             .bind(&$run.awaiting)
             .bind(&$run.iterator_id)
             .bind($run.iterator_remaining)
@@ -185,7 +350,7 @@ pub async fn save_run_alone(db: &Db, run: &mut Run) -> Result<bool> {
 pub async fn add_event(
     tx: &mut Tx,
     run_id: Uuid,
-    level: &str,
+    level: EventLevel,
     code: Option<&str>,
     message: &str,
     explanation: Option<&str>,
@@ -242,4 +407,81 @@ pub async fn run_events(db: &Db, run_id: Uuid) -> Result<Vec<RunEvent>> {
             .fetch_all(pool)
             .await?
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::DbOptions;
+
+    #[test]
+    fn the_enums_are_stored_as_the_texts_the_schema_documents() {
+        let texts = |all: &[&'static str]| all.join(" ");
+        assert_eq!(texts(&RunState::ALL.iter().map(|v| v.as_str()).collect::<Vec<_>>()), "live ended");
+        assert_eq!(texts(&Step::ALL.iter().map(|v| v.as_str()).collect::<Vec<_>>()), "start customers employees done");
+        assert_eq!(
+            texts(&Outcome::ALL.iter().map(|v| v.as_str()).collect::<Vec<_>>()),
+            "success warnings errors failed expired connection_error"
+        );
+        assert_eq!(texts(&EventLevel::ALL.iter().map(|v| v.as_str()).collect::<Vec<_>>()), "warning error");
+        for step in Step::ALL {
+            assert_eq!(step.as_str().parse::<Step>(), Ok(*step));
+            assert_eq!(serde_json::to_value(step).unwrap(), serde_json::json!(step.as_str()));
+        }
+        for outcome in Outcome::ALL {
+            assert_eq!(Outcome::try_from(outcome.as_str()), Ok(*outcome));
+        }
+    }
+
+    #[test]
+    fn an_unknown_text_is_an_error_that_names_the_expected_ones() {
+        let err = "Live".parse::<RunState>().unwrap_err();
+        assert_eq!(err.to_string(), "\"Live\" is not a run state; expected one of: live, ended");
+    }
+
+    #[tokio::test]
+    async fn rows_written_with_the_plain_texts_read_back_as_enums() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Db::connect(&format!("sqlite:{}", dir.path().join("runs.db").display()), &DbOptions::default())
+            .await
+            .unwrap();
+        db.migrate().await.unwrap();
+        let org = crate::store::catalog::create_organization(&db, "Runs").await.unwrap();
+        let conn = crate::store::catalog::create_connection(
+            &db,
+            crate::store::catalog::NewConnection {
+                organization_id: org.organization_id,
+                name: "Office",
+                username: "office",
+                password_hash: "not a hash",
+                company_file: "",
+                run_every_minutes: 60,
+            },
+        )
+        .await
+        .unwrap();
+        let ticket = Ticket::generate();
+        let started = start_run(&db, conn.connection_id, &ticket, now()).await.unwrap();
+        assert_eq!(run_by_ticket(&db, &ticket).await.unwrap().unwrap().step, Step::Start);
+        assert_eq!(live_run_for_connection(&db, conn.connection_id).await.unwrap().unwrap().run_id, started.run_id);
+
+        // As a database written before the enums holds them.
+        on_db!(&db, pool => {
+            sqlx::query(
+                "UPDATE run SET state = 'ended', outcome = 'connection_error', step = 'done' WHERE run_id = $1",
+            )
+            .bind(started.run_id)
+            .execute(pool)
+            .await
+            .unwrap();
+        });
+        let mut tx = db.begin().await.unwrap();
+        add_event(&mut tx, started.run_id, EventLevel::Warning, None, "a warning", None).await.unwrap();
+        tx.commit().await.unwrap();
+
+        let run = run_by_ticket(&db, &ticket).await.unwrap().unwrap();
+        assert_eq!((run.state, run.outcome, run.step), (RunState::Ended, Some(Outcome::ConnectionError), Step::Done));
+        assert_eq!(run_events(&db, started.run_id).await.unwrap()[0].level, EventLevel::Warning);
+        assert_eq!(count_live_runs(&db).await.unwrap(), 0);
+    }
 }

@@ -1,13 +1,15 @@
 //! A Web Connector run, call by call.
 //!
-//! [`Service::handle`] answers every QBWC method but `receiveResponseXML`, whose qbXML answer is
-//! streamed: the HTTP layer opens a [`Stager`] with [`Service::begin_response`] when the response
-//! starts, feeds it records as the parser produces them, and settles the run with
-//! [`Service::finish_response`]. Every bit of run state is read from and written to the database
-//! under the ticket (see `store::runs`), so consecutive calls may be served by different processes.
-//! What the run does next is decided by the pure functions of [`plan`].
+//! [`receive::receive`] takes one call from its body bytes to its answer. [`Service::handle`]
+//! answers every QBWC method but `receiveResponseXML`, whose qbXML answer is streamed: `receive`
+//! opens a [`Stager`] with [`Service::begin_response`] when the response starts, feeds it records
+//! as the parser produces them, and settles the run with [`Service::finish_response`]. Every bit
+//! of run state is read from and written to the database under the ticket (see `store::runs`), so
+//! consecutive calls may be served by different processes. What the run does next is decided by
+//! the pure functions of [`plan`].
 
 pub mod plan;
+pub mod receive;
 
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -18,14 +20,17 @@ use tracing::{info, warn};
 use crate::metrics::Metrics;
 use crate::qbxml::{self, Item, QbxmlVersion, RsKind, RsStatus};
 use crate::record::{Customer, Employee};
-use crate::secrets;
+use crate::secrets::{self, Ticket};
 use crate::soap::{Call, Reply};
 use crate::store::catalog::{self, QuickBooksInfo};
 use crate::store::runs::{self, Run};
 use crate::store::staging::{self, List, StageContext};
 use crate::store::{self, Db, StoreError, Tx};
 
-use plan::{Note, STEP_CUSTOMERS, STEP_DONE, STEP_EMPLOYEES, STEP_START};
+/// The run's vocabulary is defined beside its row, so the store can keep it without depending
+/// on `sync`.
+pub use crate::store::runs::{EventLevel, Outcome, RunState, Step, UnknownText};
+use plan::{Note, Progress};
 
 /// Version string serverVersion answers.
 pub const SERVER_VERSION: &str = concat!("qbsync ", env!("CARGO_PKG_VERSION"));
@@ -125,6 +130,7 @@ impl Service {
                 Reply::Authenticate(self.authenticate(&username, &password, now).await?)
             }
             Call::SendRequestXml { ticket, hcp_response, company_file_name, country, major_version, minor_version } => {
+                let ticket = Ticket::from(ticket);
                 let reported = match (major_version, minor_version) {
                     (Some(major), minor) if major > 0 => {
                         Some(QbxmlVersion { major: major as u16, minor: minor.unwrap_or(0).max(0) as u16 })
@@ -136,13 +142,13 @@ impl Service {
                 )
             }
             Call::ReceiveResponseXml { ticket, hresult, message } => Reply::ReceiveResponseXml(
-                self.finish_response(&ticket, &hresult, &message, None, ResponseRead::Absent).await?,
+                self.finish_response(&Ticket::from(ticket), &hresult, &message, None, ResponseRead::Absent).await?,
             ),
             Call::ConnectionError { ticket, hresult, message } => {
-                Reply::ConnectionError(self.connection_error(&ticket, &hresult, &message, now).await?)
+                Reply::ConnectionError(self.connection_error(&Ticket::from(ticket), &hresult, &message, now).await?)
             }
-            Call::GetLastError { ticket } => Reply::GetLastError(self.last_error(&ticket, now).await?),
-            Call::CloseConnection { ticket } => Reply::CloseConnection(self.close(&ticket, now).await?),
+            Call::GetLastError { ticket } => Reply::GetLastError(self.last_error(&Ticket::from(ticket), now).await?),
+            Call::CloseConnection { ticket } => Reply::CloseConnection(self.close(&Ticket::from(ticket), now).await?),
             // qbsync never asks for interactive mode; these answer as a service without it.
             Call::GetInteractiveUrl { .. } => Reply::GetInteractiveUrl(String::new()),
             Call::InteractiveDone { .. } => Reply::InteractiveDone("Done".into()),
@@ -186,14 +192,14 @@ impl Service {
             info!(connection = %conn.connection_id, "authenticate: a run is already in progress");
             return Ok(refuse("busy"));
         }
-        let ticket = secrets::new_ticket();
-        match runs::start_run(&self.db, conn.connection_id, &secrets::sha256_hex(&ticket), now).await {
+        let ticket = Ticket::generate();
+        match runs::start_run(&self.db, conn.connection_id, &ticket, now).await {
             Ok(run) => {
                 // What earlier runs saw of lists they never completed is of no use any more.
                 staging::forget_seen(&self.db, conn.connection_id, run.run_id).await?;
                 self.metrics.run_started();
-                info!(connection = %conn.connection_id, run = %run.run_id, ticket = secrets::ticket_prefix(&ticket), "run started");
-                Ok(vec![ticket, conn.company_file.clone()])
+                info!(connection = %conn.connection_id, run = %run.run_id, ticket = ticket.prefix(), "run started");
+                Ok(vec![ticket.as_str().to_string(), conn.company_file.clone()])
             }
             // Another authenticate for the same connection won the race.
             Err(StoreError::Conflict(_)) => Ok(refuse("busy")),
@@ -207,18 +213,18 @@ impl Service {
         if run.last_call_at + self.settings.ticket_ttl > now {
             return Ok(false);
         }
-        run.state = "ended".into();
-        run.outcome = Some("expired".into());
+        run.state = RunState::Ended;
+        run.outcome = Some(Outcome::Expired);
         run.ended_at = Some(now);
         run.last_error = Some(format!(
             "The Web Connector stopped calling for more than {} minutes; the run was abandoned.",
             self.settings.ticket_ttl.num_minutes()
         ));
-        run.summary = Some(format!("{}; expired", plan::summary(&run)));
+        run.summary = Some(format!("{}; expired", plan::summary(&progress(&run))));
         let mut tx = self.db.begin().await?;
         if runs::save_run(&mut tx, &mut run).await? {
             tx.commit().await?;
-            self.metrics.run_ended("expired");
+            self.metrics.run_ended(Outcome::Expired.as_str());
             warn!(run = %run.run_id, "run expired");
         } else {
             tx.rollback().await?;
@@ -226,18 +232,18 @@ impl Service {
         Ok(true)
     }
 
-    async fn session(&self, ticket: &str, now: DateTime<Utc>) -> Result<Session, SyncError> {
+    async fn session(&self, ticket: &Ticket, now: DateTime<Utc>) -> Result<Session, SyncError> {
         if ticket.is_empty() {
             return Ok(Session::Gone(None));
         }
-        let Some(run) = runs::run_by_ticket(&self.db, &secrets::sha256_hex(ticket)).await? else {
+        let Some(run) = runs::run_by_ticket(&self.db, ticket).await? else {
             return Ok(Session::Gone(None));
         };
-        if run.state != "live" {
+        if run.state != RunState::Live {
             return Ok(Session::Gone(Some(run)));
         }
         if self.expire_if_stale(run.clone(), now).await? {
-            let run = runs::run_by_ticket(&self.db, &secrets::sha256_hex(ticket)).await?;
+            let run = runs::run_by_ticket(&self.db, ticket).await?;
             return Ok(Session::Gone(run));
         }
         Ok(Session::Live(run))
@@ -262,7 +268,7 @@ impl Service {
     /// QBWC guide, sendRequestXML: the next qbXML request, or "" (QBWC then asks getLastError).
     async fn send_request(
         &self,
-        ticket: &str,
+        ticket: &Ticket,
         hcp_response: &str,
         company_file: &str,
         country: &str,
@@ -274,20 +280,20 @@ impl Service {
         };
         run.last_call_at = now;
         let mut notes = Vec::new();
-        if run.step == STEP_START {
+        if run.step == Step::Start {
             match self.start_lists(&mut run, hcp_response, company_file, country, reported).await? {
                 Ok(()) => {}
                 Err(note) => {
                     run.error_count += 1;
                     run.last_error = Some(note.message.clone());
-                    run.step = STEP_DONE.into();
+                    run.step = Step::Done;
                     self.save(&mut run, &[note]).await?;
                     return Ok(String::new());
                 }
             }
         }
         let version = run.qbxml_version.as_deref().and_then(QbxmlVersion::parse).unwrap_or(QbxmlVersion::MAX_SUPPORTED);
-        let Some((request_id, request)) = plan::next_request(&run, self.settings.page_size) else {
+        let Some((request_id, request)) = plan::next_request(&progress(&run), self.settings.page_size) else {
             // Nothing left to ask: QBWC should have stopped at 100. Say so through getLastError.
             if run.last_error.is_none() {
                 run.last_error = Some("qbsync has nothing more to ask QuickBooks in this run.".into());
@@ -370,7 +376,7 @@ impl Service {
         info.qbxml_version = Some(version.to_string());
         catalog::record_quickbooks_info(&self.db, run.connection_id, &info).await?;
         run.qbxml_version = Some(version.to_string());
-        run.step = STEP_CUSTOMERS.into();
+        run.step = Step::Customers;
         run.warning_count += notes.len() as i64;
         if !notes.is_empty() {
             let mut tx = self.db.begin().await?;
@@ -391,15 +397,15 @@ impl Service {
     }
 
     /// The response began: opens a staging transaction when the ticket's run is waiting for one.
-    pub async fn begin_response(&self, ticket: Option<&str>) -> Result<Option<Stager>, SyncError> {
+    async fn begin_response(&self, ticket: Option<&Ticket>) -> Result<Option<Stager>, SyncError> {
         let Some(ticket) = ticket else { return Ok(None) };
         let Session::Live(run) = self.session(ticket, store::now()).await? else {
             return Ok(None);
         };
-        let list = match run.step.as_str() {
-            STEP_CUSTOMERS => List::Customers,
-            STEP_EMPLOYEES => List::Employees,
-            _ => return Ok(None),
+        let list = match run.step {
+            Step::Customers => List::Customers,
+            Step::Employees => List::Employees,
+            Step::Start | Step::Done => return Ok(None),
         };
         if run.awaiting.is_none() {
             return Ok(None);
@@ -432,9 +438,9 @@ impl Service {
 
     /// QBWC guide, receiveResponseXML: settles the response that `stager` staged (if any) and
     /// answers the percent done, or a negative number that getLastError then explains.
-    pub async fn finish_response(
+    async fn finish_response(
         &self,
-        ticket: &str,
+        ticket: &Ticket,
         hresult: &str,
         message: &str,
         stager: Option<Stager>,
@@ -448,12 +454,12 @@ impl Service {
                 Session::Gone(_) => return Ok(RESPONSE_NO_SESSION),
             },
         };
-        if run.awaiting.is_none() || !(run.step == STEP_CUSTOMERS || run.step == STEP_EMPLOYEES) {
+        if run.awaiting.is_none() || !matches!(run.step, Step::Customers | Step::Employees) {
             // A repeated or out-of-sequence response: nothing is applied twice.
             if let Some(stager) = stager.take() {
                 stager.abandon().await;
             }
-            return Ok(if run.step == STEP_DONE { 100 } else { run.percent as i32 });
+            return Ok(if run.step == Step::Done { 100 } else { run.percent as i32 });
         }
         run.last_call_at = now;
 
@@ -483,7 +489,7 @@ impl Service {
                 Note::error(None, format!("qbsync could not store QuickBooks' response: {err}"), None),
             ))
         } else if stager.as_ref().is_none_or(|s| s.status.is_none()) {
-            let expected = if run.step == STEP_CUSTOMERS { "CustomerQueryRs" } else { "EmployeeQueryRs" };
+            let expected = if run.step == Step::Customers { "CustomerQueryRs" } else { "EmployeeQueryRs" };
             Some((
                 RESPONSE_UNREADABLE,
                 Note::error(
@@ -506,7 +512,7 @@ impl Service {
                 Some(explanation) => format!("{} {}", note.message, explanation),
                 None => note.message.clone(),
             });
-            run.step = STEP_DONE.into();
+            run.step = Step::Done;
             if !self.save(&mut run, &[note]).await? {
                 return Ok(RESPONSE_NO_SESSION);
             }
@@ -521,13 +527,15 @@ impl Service {
             run.awaiting = None;
             run.error_count += 1;
             run.last_error = Some(note.message.clone());
-            run.step = STEP_DONE.into();
+            run.step = Step::Done;
             self.save(&mut run, &[note]).await?;
             return Ok(RESPONSE_STORE_FAILED);
         }
         let status = stager.status.clone().expect("checked above");
-        let mut effects = plan::apply_page(&mut run, &status, stager.staged);
-        if let Some(note) = effects.notes.iter().rev().find(|n| n.level == "error") {
+        let mut planned = progress(&run);
+        let mut effects = plan::apply_page(&mut planned, &status, stager.staged);
+        set_progress(&mut run, planned);
+        if let Some(note) = effects.notes.iter().rev().find(|n| n.level == EventLevel::Error) {
             run.last_error = Some(note.message.clone());
         }
         if stager.skipped > 0 {
@@ -556,8 +564,8 @@ impl Service {
         match result {
             Ok(true) => {
                 tx.commit().await?;
-                let list = if stager.list == List::Customers { "customers" } else { "employees" };
-                self.metrics.rows_staged(list, stager.staged as u64);
+                let list = if stager.list == List::Customers { Step::Customers } else { Step::Employees };
+                self.metrics.rows_staged(list.as_str(), stager.staged as u64);
                 info!(run = %run.run_id, staged = stager.staged, percent = run.percent, "response staged");
                 Ok(run.percent as i32)
             }
@@ -565,7 +573,7 @@ impl Service {
                 // Another call for this ticket applied the response first.
                 tx.rollback().await?;
                 match self.session(ticket, now).await? {
-                    Session::Live(current) => Ok(if current.step == STEP_DONE { 100 } else { current.percent as i32 }),
+                    Session::Live(current) => Ok(if current.step == Step::Done { 100 } else { current.percent as i32 }),
                     Session::Gone(_) => Ok(RESPONSE_NO_SESSION),
                 }
             }
@@ -579,7 +587,7 @@ impl Service {
     /// QBWC guide, connectionError: records why QuickBooks could not be opened and stops.
     async fn connection_error(
         &self,
-        ticket: &str,
+        ticket: &Ticket,
         hresult: &str,
         message: &str,
         now: DateTime<Utc>,
@@ -601,22 +609,22 @@ impl Service {
                 Some(explanation) => format!("{} {}", note.message, explanation),
                 None => note.message.clone(),
             });
-            run.state = "ended".into();
-            run.outcome = Some("connection_error".into());
+            run.state = RunState::Ended;
+            run.outcome = Some(Outcome::ConnectionError);
             run.ended_at = Some(now);
             run.summary = Some(format!("Could not open QuickBooks: {}", run.last_error.as_deref().unwrap_or_default()));
             if self.save(&mut run, &[note]).await? {
-                self.metrics.run_ended("connection_error");
+                self.metrics.run_ended(Outcome::ConnectionError.as_str());
             }
         }
         Ok("done".into())
     }
 
     /// QBWC guide, getLastError: the message QBWC shows the user.
-    async fn last_error(&self, ticket: &str, now: DateTime<Utc>) -> Result<String, SyncError> {
+    async fn last_error(&self, ticket: &Ticket, now: DateTime<Utc>) -> Result<String, SyncError> {
         Ok(match self.session(ticket, now).await? {
             Session::Live(run) => run.last_error.unwrap_or_else(|| "No error".into()),
-            Session::Gone(Some(run)) if run.outcome.as_deref() == Some("expired") => {
+            Session::Gone(Some(run)) if run.outcome == Some(Outcome::Expired) => {
                 run.last_error.unwrap_or_else(|| UNKNOWN_SESSION.into())
             }
             Session::Gone(Some(run)) => run.last_error.unwrap_or_else(|| "This session has already ended.".into()),
@@ -625,27 +633,92 @@ impl Service {
     }
 
     /// QBWC guide, closeConnection: ends the run; the answer shows in QBWC's status column.
-    async fn close(&self, ticket: &str, now: DateTime<Utc>) -> Result<String, SyncError> {
+    async fn close(&self, ticket: &Ticket, now: DateTime<Utc>) -> Result<String, SyncError> {
         match self.session(ticket, now).await? {
             Session::Live(mut run) => {
-                run.state = "ended".into();
-                run.outcome = Some(plan::outcome(&run).into());
+                let outcome = plan::outcome(&progress(&run));
+                run.state = RunState::Ended;
+                run.outcome = Some(outcome);
                 run.ended_at = Some(now);
                 run.last_call_at = now;
                 run.awaiting = None;
-                let summary = plan::summary(&run);
+                let summary = plan::summary(&progress(&run));
                 run.summary = Some(summary.clone());
                 if !self.save(&mut run, &[]).await? {
                     return Box::pin(self.close(ticket, now)).await;
                 }
-                self.metrics.run_ended(run.outcome.as_deref().unwrap_or_default());
-                info!(run = %run.run_id, outcome = run.outcome.as_deref().unwrap_or_default(), "{summary}");
+                self.metrics.run_ended(outcome.as_str());
+                info!(run = %run.run_id, outcome = outcome.as_str(), "{summary}");
                 Ok(summary)
             }
             Session::Gone(Some(run)) => Ok(run.summary.unwrap_or_else(|| "This session has already ended.".into())),
             Session::Gone(None) => Ok(UNKNOWN_SESSION.into()),
         }
     }
+}
+
+/// The planner's part of a run row.
+fn progress(run: &Run) -> Progress {
+    Progress {
+        step: run.step,
+        awaiting: run.awaiting.clone(),
+        iterator_id: run.iterator_id.clone(),
+        iterator_remaining: run.iterator_remaining,
+        iterator_restarts: run.iterator_restarts,
+        qbxml_version: run.qbxml_version.as_deref().and_then(QbxmlVersion::parse),
+        request_count: run.request_count,
+        customers_staged: run.customers_staged,
+        employees_staged: run.employees_staged,
+        customers_deleted: run.customers_deleted,
+        employees_deleted: run.employees_deleted,
+        customers_complete: run.customers_complete,
+        employees_complete: run.employees_complete,
+        warning_count: run.warning_count,
+        error_count: run.error_count,
+        percent: run.percent,
+        last_error: run.last_error.clone(),
+    }
+}
+
+/// Writes what the planner changed back into the run row. (Destructured in full: a field added
+/// to `Progress` and not kept here does not compile.)
+fn set_progress(run: &mut Run, progress: Progress) {
+    let Progress {
+        step,
+        awaiting,
+        iterator_id,
+        iterator_remaining,
+        iterator_restarts,
+        qbxml_version,
+        request_count,
+        customers_staged,
+        employees_staged,
+        customers_deleted,
+        employees_deleted,
+        customers_complete,
+        employees_complete,
+        warning_count,
+        error_count,
+        percent,
+        last_error,
+    } = progress;
+    run.step = step;
+    run.awaiting = awaiting;
+    run.iterator_id = iterator_id;
+    run.iterator_remaining = iterator_remaining;
+    run.iterator_restarts = iterator_restarts;
+    run.qbxml_version = qbxml_version.map(|v| v.to_string());
+    run.request_count = request_count;
+    run.customers_staged = customers_staged;
+    run.employees_staged = employees_staged;
+    run.customers_deleted = customers_deleted;
+    run.employees_deleted = employees_deleted;
+    run.customers_complete = customers_complete;
+    run.employees_complete = employees_complete;
+    run.warning_count = warning_count;
+    run.error_count = error_count;
+    run.percent = percent;
+    run.last_error = last_error;
 }
 
 /// Saves a run and its notes inside `tx`; false when the compare-and-set lost.
@@ -660,9 +733,9 @@ async fn save_in(tx: &mut Tx, run: &mut Run, notes: &[Note]) -> Result<bool, Sto
     Ok(true)
 }
 
-/// How reading the `response` parameter went, as far as the HTTP layer knows.
+/// How reading the `response` parameter went, as far as the parser knows.
 #[derive(Clone, Debug)]
-pub enum ResponseRead {
+enum ResponseRead {
     /// The parameter was empty or absent.
     Absent,
     /// It was read to its end.
@@ -681,7 +754,7 @@ impl ResponseRead {
 }
 
 /// Stages one qbXML response as its records arrive, inside one transaction, in batches.
-pub struct Stager {
+struct Stager {
     run: Run,
     ctx: StageContext,
     tx: Option<Tx>,
@@ -704,7 +777,7 @@ pub struct Stager {
 
 impl Stager {
     /// Takes the next parsed item of the response.
-    pub async fn push(&mut self, item: Item) {
+    async fn push(&mut self, item: Item) {
         if self.failed.is_some() {
             return;
         }
@@ -785,7 +858,7 @@ impl Stager {
     }
 
     /// Rolls back everything staged from this response.
-    pub async fn abandon(mut self) {
+    async fn abandon(mut self) {
         if let Some(tx) = self.tx.take() {
             let _ = tx.rollback().await;
         }

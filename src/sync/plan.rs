@@ -1,14 +1,60 @@
 //! The pure part of a run: which qbXML request comes next, what a QuickBooks answer does to the
 //! run, how far along it is, and what it says when it ends. No IO: values in, values out.
 
+use super::{EventLevel, Outcome, Step};
 use crate::qbxml::{self, ActiveStatus, CustomerQuery, EmployeeQuery, IteratorMode, QbxmlVersion, Request, RsStatus};
-use crate::store::runs::Run;
 
-/// The steps of a run, in order, as stored in `run.step`.
-pub const STEP_START: &str = "start";
-pub const STEP_CUSTOMERS: &str = "customers";
-pub const STEP_EMPLOYEES: &str = "employees";
-pub const STEP_DONE: &str = "done";
+/// What the planner knows of a run: where it stands and what it has counted. `sync` reads it
+/// from the run's row and writes it back (the row adds ids, state, outcome, times and `seq`).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Progress {
+    pub step: Step,
+    /// The requestID handed out and not yet answered.
+    pub awaiting: Option<String>,
+    /// The customer iterator to continue, and how many customers it has left.
+    pub iterator_id: Option<String>,
+    pub iterator_remaining: Option<i64>,
+    pub iterator_restarts: i64,
+    /// The qbXML version chosen at the first sendRequestXML.
+    pub qbxml_version: Option<QbxmlVersion>,
+    pub request_count: i64,
+    pub customers_staged: i64,
+    pub employees_staged: i64,
+    pub customers_deleted: i64,
+    pub employees_deleted: i64,
+    /// Each list was read without a warning or error so far (a clean list allows the sweep).
+    pub customers_complete: bool,
+    pub employees_complete: bool,
+    pub warning_count: i64,
+    pub error_count: i64,
+    pub percent: i64,
+    pub last_error: Option<String>,
+}
+
+impl Default for Progress {
+    /// A run that has just started.
+    fn default() -> Progress {
+        Progress {
+            step: Step::Start,
+            awaiting: None,
+            iterator_id: None,
+            iterator_remaining: None,
+            iterator_restarts: 0,
+            qbxml_version: None,
+            request_count: 0,
+            customers_staged: 0,
+            employees_staged: 0,
+            customers_deleted: 0,
+            employees_deleted: 0,
+            customers_complete: true,
+            employees_complete: true,
+            warning_count: 0,
+            error_count: 0,
+            percent: 0,
+            last_error: None,
+        }
+    }
+}
 
 /// How many times one run restarts an expired customer iterator before giving up.
 pub const MAX_ITERATOR_RESTARTS: i64 = 3;
@@ -19,14 +65,14 @@ const CUSTOMER_SHARE: i64 = 90;
 /// The qbXML request for the run's current step. A request already handed out and not yet
 /// answered (`run.awaiting`) is rebuilt with the same requestID, so a repeated sendRequestXML
 /// gets the same request again.
-pub fn next_request(run: &Run, page_size: u32) -> Option<(String, Request)> {
-    let prefix = match run.step.as_str() {
-        STEP_CUSTOMERS => "cust",
-        STEP_EMPLOYEES => "emp",
-        _ => return None,
+pub fn next_request(run: &Progress, page_size: u32) -> Option<(String, Request)> {
+    let prefix = match run.step {
+        Step::Customers => "cust",
+        Step::Employees => "emp",
+        Step::Start | Step::Done => return None,
     };
     let request_id = run.awaiting.clone().unwrap_or_else(|| format!("{prefix}-{}", run.request_count + 1));
-    let request = if run.step == STEP_CUSTOMERS {
+    let request = if run.step == Step::Customers {
         Request::Customer(CustomerQuery {
             request_id: request_id.clone(),
             iterator: Some(match &run.iterator_id {
@@ -53,7 +99,7 @@ pub fn next_request(run: &Run, page_size: u32) -> Option<(String, Request)> {
 /// A warning or error to record on the run.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Note {
-    pub level: &'static str,
+    pub level: EventLevel,
     pub code: Option<String>,
     pub message: String,
     pub explanation: Option<String>,
@@ -61,10 +107,10 @@ pub struct Note {
 
 impl Note {
     pub fn warning(code: Option<String>, message: String, explanation: Option<String>) -> Note {
-        Note { level: "warning", code, message, explanation }
+        Note { level: EventLevel::Warning, code, message, explanation }
     }
     pub fn error(code: Option<String>, message: String, explanation: Option<String>) -> Note {
-        Note { level: "error", code, message, explanation }
+        Note { level: EventLevel::Error, code, message, explanation }
     }
 }
 
@@ -78,8 +124,8 @@ pub struct PageEffects {
     pub sweep_employees: bool,
 }
 
-fn list_name(step: &str) -> &'static str {
-    if step == STEP_CUSTOMERS { "customer" } else { "employee" }
+fn list_name(step: Step) -> &'static str {
+    if step == Step::Customers { "customer" } else { "employee" }
 }
 
 fn status_note(status: &RsStatus, level_error: bool, what: &str) -> Note {
@@ -96,9 +142,9 @@ fn status_note(status: &RsStatus, level_error: bool, what: &str) -> Note {
 
 /// Applies QuickBooks' answer to the outstanding request: `staged` records of the page were
 /// staged. Moves the run to its next request or step and says what else must happen.
-pub fn apply_page(run: &mut Run, status: &RsStatus, staged: i64) -> PageEffects {
+pub fn apply_page(run: &mut Progress, status: &RsStatus, staged: i64) -> PageEffects {
     let mut effects = PageEffects::default();
-    let what = list_name(&run.step);
+    let what = list_name(run.step);
     let code = status.status_code;
     run.awaiting = None;
     let step_finished;
@@ -109,7 +155,7 @@ pub fn apply_page(run: &mut Run, status: &RsStatus, staged: i64) -> PageEffects 
                 run.warning_count += 1;
                 mark_incomplete(run);
             }
-            if run.step == STEP_CUSTOMERS {
+            if run.step == Step::Customers {
                 run.customers_staged += staged;
                 let remaining = status.iterator_remaining_count.map(i64::from);
                 let no_more = code == 1 || remaining.unwrap_or(0) == 0 || status.iterator_id.is_none();
@@ -126,7 +172,7 @@ pub fn apply_page(run: &mut Run, status: &RsStatus, staged: i64) -> PageEffects 
             }
         }
         qbxml::Severity::Error
-            if code == 3391 && run.step == STEP_CUSTOMERS && run.iterator_restarts < MAX_ITERATOR_RESTARTS =>
+            if code == 3391 && run.step == Step::Customers && run.iterator_restarts < MAX_ITERATOR_RESTARTS =>
         {
             run.iterator_restarts += 1;
             run.iterator_id = None;
@@ -151,12 +197,12 @@ pub fn apply_page(run: &mut Run, status: &RsStatus, staged: i64) -> PageEffects 
         }
     }
     if step_finished {
-        if run.step == STEP_CUSTOMERS {
+        if run.step == Step::Customers {
             effects.sweep_customers = run.customers_complete;
-            run.step = STEP_EMPLOYEES.into();
+            run.step = Step::Employees;
         } else {
             effects.sweep_employees = run.employees_complete;
-            run.step = STEP_DONE.into();
+            run.step = Step::Done;
         }
         run.iterator_id = None;
         run.iterator_remaining = None;
@@ -165,8 +211,8 @@ pub fn apply_page(run: &mut Run, status: &RsStatus, staged: i64) -> PageEffects 
     effects
 }
 
-fn mark_incomplete(run: &mut Run) {
-    if run.step == STEP_CUSTOMERS {
+fn mark_incomplete(run: &mut Progress) {
+    if run.step == Step::Customers {
         run.customers_complete = false;
     } else {
         run.employees_complete = false;
@@ -175,19 +221,19 @@ fn mark_incomplete(run: &mut Run) {
 
 /// Progress for QBWC's bar: grows with what was really fetched (iterator remaining counts),
 /// never goes back, and is 100 only when nothing is left to ask.
-pub fn percent(run: &Run) -> i64 {
-    let computed = match run.step.as_str() {
-        STEP_START => 0,
-        STEP_CUSTOMERS => match run.iterator_remaining {
+pub fn percent(run: &Progress) -> i64 {
+    let computed = match run.step {
+        Step::Start => 0,
+        Step::Customers => match run.iterator_remaining {
             Some(remaining) if run.customers_staged + remaining > 0 => {
                 CUSTOMER_SHARE * run.customers_staged / (run.customers_staged + remaining)
             }
             _ => 0,
         },
-        STEP_EMPLOYEES => CUSTOMER_SHARE,
-        _ => 100,
+        Step::Employees => CUSTOMER_SHARE,
+        Step::Done => 100,
     };
-    if run.step == STEP_DONE { 100 } else { computed.max(run.percent).min(99) }
+    if run.step == Step::Done { 100 } else { computed.max(run.percent).min(99) }
 }
 
 /// `1204` → `1,204`.
@@ -208,19 +254,19 @@ fn plural(n: i64, one: &str, many: &str) -> String {
 }
 
 /// The run's outcome once it ends normally through closeConnection.
-pub fn outcome(run: &Run) -> &'static str {
+pub fn outcome(run: &Progress) -> Outcome {
     let staged_anything = run.customers_staged + run.employees_staged > 0;
-    if run.error_count > 0 || run.step != STEP_DONE {
-        if run.step == STEP_DONE && staged_anything { "errors" } else { "failed" }
+    if run.error_count > 0 || run.step != Step::Done {
+        if run.step == Step::Done && staged_anything { Outcome::Errors } else { Outcome::Failed }
     } else if run.warning_count > 0 {
-        "warnings"
+        Outcome::Warnings
     } else {
-        "success"
+        Outcome::Success
     }
 }
 
 /// The one-line summary closeConnection returns and the run history keeps.
-pub fn summary(run: &Run) -> String {
+pub fn summary(run: &Progress) -> String {
     let mut text = format!(
         "Staged {} and {}",
         plural(run.customers_staged, "customer", "customers"),
@@ -239,7 +285,7 @@ pub fn summary(run: &Run) -> String {
             plural(run.error_count, "error", "errors"),
             run.last_error.as_deref().unwrap_or("see the run history")
         ));
-    } else if run.step != STEP_DONE {
+    } else if run.step != Step::Done {
         text.push_str("; the run ended before every list was read");
     }
     text
@@ -302,39 +348,9 @@ pub fn choose_version(
 mod tests {
     use super::*;
     use crate::qbxml::RsKind;
-    use chrono::Utc;
-    use uuid::Uuid;
 
-    fn run_at(step: &str) -> Run {
-        Run {
-            run_id: Uuid::nil(),
-            connection_id: Uuid::nil(),
-            ticket_hash: String::new(),
-            state: "live".into(),
-            outcome: None,
-            step: step.into(),
-            awaiting: None,
-            iterator_id: None,
-            iterator_remaining: None,
-            iterator_restarts: 0,
-            qbxml_version: Some("13.0".into()),
-            request_count: 0,
-            customers_staged: 0,
-            employees_staged: 0,
-            customers_deleted: 0,
-            employees_deleted: 0,
-            customers_complete: true,
-            employees_complete: true,
-            warning_count: 0,
-            error_count: 0,
-            percent: 0,
-            last_error: None,
-            summary: None,
-            seq: 0,
-            started_at: Utc::now(),
-            last_call_at: Utc::now(),
-            ended_at: None,
-        }
+    fn run_at(step: Step) -> Progress {
+        Progress { step, qbxml_version: QbxmlVersion::parse("13.0"), ..Progress::default() }
     }
 
     fn status(kind: RsKind, code: i32, iterator: Option<(&str, u32)>) -> RsStatus {
@@ -358,7 +374,7 @@ mod tests {
 
     #[test]
     fn customers_are_paged_then_employees_then_done() {
-        let mut run = run_at(STEP_CUSTOMERS);
+        let mut run = run_at(Step::Customers);
         let (id, request) = next_request(&run, 500).unwrap();
         assert_eq!(id, "cust-1");
         assert!(matches!(request, Request::Customer(CustomerQuery { iterator: Some(IteratorMode::Start), .. })));
@@ -366,7 +382,7 @@ mod tests {
         run.awaiting = Some(id);
         let effects = apply_page(&mut run, &status(RsKind::CustomerQuery, 0, Some(("{it}", 1500))), 500);
         assert!(effects.notes.is_empty());
-        assert_eq!(run.step, STEP_CUSTOMERS);
+        assert_eq!(run.step, Step::Customers);
         assert_eq!(run.percent, 22);
         run.request_count = 1;
         let (_, request) = next_request(&run, 500).unwrap();
@@ -376,22 +392,22 @@ mod tests {
         ));
 
         apply_page(&mut run, &status(RsKind::CustomerQuery, 0, Some(("{it}", 0))), 1500);
-        assert_eq!(run.step, STEP_EMPLOYEES);
+        assert_eq!(run.step, Step::Employees);
         assert_eq!(run.percent, 90);
         let (_, request) = next_request(&run, 500).unwrap();
         assert!(matches!(request, Request::Employee(_)));
 
         let effects = apply_page(&mut run, &status(RsKind::EmployeeQuery, 0, None), 37);
         assert!(effects.sweep_employees);
-        assert_eq!(run.step, STEP_DONE);
+        assert_eq!(run.step, Step::Done);
         assert_eq!(run.percent, 100);
-        assert_eq!(outcome(&run), "success");
+        assert_eq!(outcome(&run), Outcome::Success);
         assert_eq!(summary(&run), "Staged 2,000 customers and 37 employees");
     }
 
     #[test]
     fn an_unanswered_request_is_handed_out_again_with_the_same_id() {
-        let mut run = run_at(STEP_CUSTOMERS);
+        let mut run = run_at(Step::Customers);
         run.awaiting = Some("cust-4".into());
         run.request_count = 4;
         assert_eq!(next_request(&run, 100).unwrap().0, "cust-4");
@@ -399,32 +415,32 @@ mod tests {
 
     #[test]
     fn nothing_found_is_an_empty_complete_list() {
-        let mut run = run_at(STEP_CUSTOMERS);
+        let mut run = run_at(Step::Customers);
         let effects = apply_page(&mut run, &status(RsKind::CustomerQuery, 1, None), 0);
         assert!(effects.sweep_customers);
-        assert_eq!(run.step, STEP_EMPLOYEES);
+        assert_eq!(run.step, Step::Employees);
     }
 
     #[test]
     fn an_expired_iterator_restarts_the_list_a_bounded_number_of_times() {
-        let mut run = run_at(STEP_CUSTOMERS);
+        let mut run = run_at(Step::Customers);
         run.iterator_id = Some("{old}".into());
         for restart in 1..=MAX_ITERATOR_RESTARTS {
             let effects = apply_page(&mut run, &status(RsKind::CustomerQuery, 3391, None), 0);
-            assert_eq!(effects.notes[0].level, "warning");
+            assert_eq!(effects.notes[0].level, EventLevel::Warning);
             assert_eq!(run.iterator_restarts, restart);
             assert_eq!(run.iterator_id, None);
-            assert_eq!(run.step, STEP_CUSTOMERS);
+            assert_eq!(run.step, Step::Customers);
         }
         let effects = apply_page(&mut run, &status(RsKind::CustomerQuery, 3391, None), 0);
-        assert_eq!(effects.notes[0].level, "error");
-        assert_eq!(run.step, STEP_EMPLOYEES);
+        assert_eq!(effects.notes[0].level, EventLevel::Error);
+        assert_eq!(run.step, Step::Employees);
         assert!(!effects.sweep_customers);
     }
 
     #[test]
     fn warnings_keep_the_data_but_skip_the_deletion_sweep() {
-        let mut run = run_at(STEP_CUSTOMERS);
+        let mut run = run_at(Step::Customers);
         let effects = apply_page(&mut run, &status(RsKind::CustomerQuery, 530, Some(("{it}", 0))), 10);
         assert_eq!(effects.notes.len(), 1);
         assert!(!effects.sweep_customers);
@@ -434,18 +450,18 @@ mod tests {
 
     #[test]
     fn an_error_status_ends_the_step_and_the_run_goes_on() {
-        let mut run = run_at(STEP_EMPLOYEES);
+        let mut run = run_at(Step::Employees);
         let effects = apply_page(&mut run, &status(RsKind::EmployeeQuery, 3261, None), 0);
-        assert_eq!(effects.notes[0].level, "error");
+        assert_eq!(effects.notes[0].level, EventLevel::Error);
         assert_eq!(effects.notes[0].code.as_deref(), Some("3261"));
         assert!(!effects.sweep_employees);
-        assert_eq!(run.step, STEP_DONE);
-        assert_eq!(outcome(&run), "failed");
+        assert_eq!(run.step, Step::Done);
+        assert_eq!(outcome(&run), Outcome::Failed);
     }
 
     #[test]
     fn percent_never_goes_back() {
-        let mut run = run_at(STEP_CUSTOMERS);
+        let mut run = run_at(Step::Customers);
         run.percent = 50;
         run.customers_staged = 10;
         run.iterator_remaining = Some(1000);

@@ -117,7 +117,7 @@ async fn staged_employee(app: &TestApp) -> Employee {
 async fn every_field_of_a_record_is_stored_exactly_on_insert_and_on_update() {
     // Arrange
     let app = spawn_app().await;
-    let run = runs::start_run(&app.db, app.conn.id, "a-ticket-hash", Utc::now()).await.unwrap();
+    let run = runs::start_run(&app.db, app.conn.id, &qbsync::secrets::Ticket::generate(), Utc::now()).await.unwrap();
     let ctx =
         StageContext { connection_id: app.conn.id, organization_id: app.org_id, run_id: run.run_id, at: Utc::now() };
 

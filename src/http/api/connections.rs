@@ -159,7 +159,7 @@ pub async fn connection_runs(
             .collect();
         value["errors"] = events
             .iter()
-            .filter(|e| e.level == "error")
+            .filter(|e| e.level == runs::EventLevel::Error)
             .map(|e| json!({ "code": e.code, "message": e.message, "explanation": e.explanation }))
             .collect();
         items.push(value);
