@@ -364,6 +364,9 @@ impl<R: BufRead> XmlInput<R> {
         }
         if self.pos > 0 {
             bytes.data.drain(..self.pos);
+            // The parse limit moves with the data: should reading fail below, the window must
+            // still describe its own bytes.
+            bytes.limit = bytes.limit.saturating_sub(self.pos);
             self.dropped += self.pos as u64;
             self.pos = 0;
         }
@@ -842,6 +845,40 @@ mod tests {
         input.next().unwrap();
         // XML reads CR LF and a lone CR as LF.
         assert_eq!(input.take_text().into_value().unwrap(), "\n\t x \n");
+    }
+
+    /// Input that breaks off with an error after `good` bytes, as a body cut mid-upload does.
+    struct Broken<'a> {
+        good: &'a [u8],
+    }
+
+    impl std::io::Read for Broken<'_> {
+        fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
+            if self.good.is_empty() {
+                return Err(std::io::Error::new(std::io::ErrorKind::UnexpectedEof, "the body was cut"));
+            }
+            let n = out.len().min(self.good.len()).min(5000);
+            out[..n].copy_from_slice(&self.good[..n]);
+            self.good = &self.good[n..];
+            Ok(n)
+        }
+    }
+
+    #[test]
+    fn input_that_breaks_off_is_an_error_wherever_it_breaks() {
+        let xml = format!("<r>{}</r>", "<e a=\"1\">text &amp; more</e>\n".repeat(5000));
+        for cut in [10, 1000, 16_383, 16_384, 40_000, 70_001, xml.len() - 3] {
+            let reader = std::io::BufReader::with_capacity(4096, Broken { good: &xml.as_bytes()[..cut] });
+            let mut input = XmlInput::new(reader, None);
+            let result = loop {
+                match input.next() {
+                    Ok(Node::Eof) => break Ok(()),
+                    Ok(_) => {}
+                    Err(error) => break Err(error),
+                }
+            };
+            assert!(matches!(result, Err(ParseError::Io(_))), "cut at {cut}: {result:?}");
+        }
     }
 
     #[test]
