@@ -89,6 +89,10 @@ pub struct ServeArgs {
     /// Minutes without a call after which a Web Connector session expires.
     #[arg(long, env = "QBSYNC_TICKET_TTL_MINUTES", default_value_t = 30, value_parser = clap::value_parser!(u32).range(1..=1440))]
     pub ticket_ttl_minutes: u32,
+    /// Seconds without a call after which a live run is taken over by a new authenticate of the
+    /// same connection (a crashed or restarted Web Connector); a fresher run answers busy.
+    #[arg(long, env = "QBSYNC_STALE_RUN_SECONDS", default_value_t = 120, value_parser = clap::value_parser!(u32).range(1..=86400))]
+    pub stale_run_seconds: u32,
     /// Largest SOAP request accepted, in MiB. Escaping makes the SOAP body about a third larger than
     /// the qbXML in it; the default takes a 50 MB qbXML response. Bodies are streamed, never held whole.
     #[arg(long, env = "QBSYNC_MAX_BODY_MB", default_value_t = 128, value_parser = clap::value_parser!(u32).range(1..=4096))]
@@ -399,6 +403,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         sync: crate::sync::SyncSettings {
             page_size: args.page_size,
             ticket_ttl: chrono::Duration::minutes(i64::from(args.ticket_ttl_minutes)),
+            stale_run: chrono::Duration::seconds(i64::from(args.stale_run_seconds)),
             min_qbwc_version: Some(args.min_qbwc_version).filter(|v| !v.trim().is_empty()),
             recommended_qbwc_version: Some(args.recommended_qbwc_version).filter(|v| !v.trim().is_empty()),
         },

@@ -56,6 +56,9 @@ pub struct SyncSettings {
     pub page_size: u32,
     /// A run with no call for this long is expired.
     pub ticket_ttl: chrono::Duration,
+    /// A live run with no call for this long is taken over by a new authenticate of its
+    /// connection (the Web Connector that ran it most likely crashed or was restarted).
+    pub stale_run: chrono::Duration,
     /// clientVersion answers `E:` below this QBWC version.
     pub min_qbwc_version: Option<String>,
     /// clientVersion answers `W:` below this QBWC version.
@@ -67,6 +70,7 @@ impl Default for SyncSettings {
         SyncSettings {
             page_size: 500,
             ticket_ttl: chrono::Duration::minutes(30),
+            stale_run: chrono::Duration::seconds(120),
             min_qbwc_version: Some("2.1.0.30".into()),
             recommended_qbwc_version: None,
         }
@@ -187,7 +191,8 @@ impl Service {
             return Ok(refuse("none"));
         }
         if let Some(live) = runs::live_run_for_connection(&self.db, conn.connection_id).await?
-            && !self.expire_if_stale(live, now).await?
+            && !self.expire_if_stale(live.clone(), now).await?
+            && !self.take_over_if_silent(live, now).await?
         {
             info!(connection = %conn.connection_id, "authenticate: a run is already in progress");
             return Ok(refuse("busy"));
@@ -230,6 +235,41 @@ impl Service {
             tx.rollback().await?;
         }
         Ok(true)
+    }
+
+    /// A new authenticate of the run's connection ends a live run that has made no call for
+    /// longer than `stale_run` (outcome `expired`, with an event saying it was taken over), so a
+    /// crashed Web Connector does not leave its connection busy until the ticket expires.
+    /// Returns whether the run was taken over. The compare-and-set on `seq` makes it atomic: of
+    /// two concurrent authenticates only one takes over (the other answers busy), and a run that
+    /// made a call meanwhile is left alone.
+    async fn take_over_if_silent(&self, mut run: Run, now: DateTime<Utc>) -> Result<bool, SyncError> {
+        let silent = now - run.last_call_at;
+        if silent <= self.settings.stale_run {
+            return Ok(false);
+        }
+        let message = format!(
+            "The Web Connector made no call for {} seconds and then started a new session; this run was taken over \
+             and ended. The Web Connector was probably closed or crashed during the run.",
+            silent.num_seconds()
+        );
+        run.state = RunState::Ended;
+        run.outcome = Some(Outcome::Expired);
+        run.ended_at = Some(now);
+        run.awaiting = None;
+        run.error_count += 1;
+        run.last_error = Some(message.clone());
+        run.summary = Some(format!("{}; taken over by a new session", plan::summary(&progress(&run))));
+        let mut tx = self.db.begin().await?;
+        let taken = save_in(&mut tx, &mut run, &[Note::error(None, message, None)]).await?;
+        if taken {
+            tx.commit().await?;
+            self.metrics.run_ended(Outcome::Expired.as_str());
+            warn!(run = %run.run_id, silent_seconds = silent.num_seconds(), "silent run taken over by a new session");
+        } else {
+            tx.rollback().await?;
+        }
+        Ok(taken)
     }
 
     async fn session(&self, ticket: &Ticket, now: DateTime<Utc>) -> Result<Session, SyncError> {

@@ -9,6 +9,7 @@ mod contract_files;
 mod openapi;
 mod qbwc_contract;
 mod qbwc_errors;
+mod qbwc_hardening;
 mod qbwc_sessions;
 mod read_api;
 mod scale_out;
