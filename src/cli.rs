@@ -97,6 +97,13 @@ pub struct ServeArgs {
     /// the qbXML in it; the default takes a 50 MB qbXML response. Bodies are streamed, never held whole.
     #[arg(long, env = "QBSYNC_MAX_BODY_MB", default_value_t = 128, value_parser = clap::value_parser!(u32).range(1..=4096))]
     pub max_body_mb: u32,
+    /// A SOAP request body is refused when nothing of it arrives for this many seconds; once this
+    /// long has passed since it began, it must also average --body-min-bytes-per-second.
+    #[arg(long, env = "QBSYNC_BODY_TIMEOUT_SECONDS", default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub body_timeout_seconds: u64,
+    /// Slowest average rate of a SOAP request body after the first --body-timeout-seconds (0: none).
+    #[arg(long, env = "QBSYNC_BODY_MIN_BYTES_PER_SECOND", default_value_t = 1024)]
+    pub body_min_bytes_per_second: u64,
     /// Oldest Web Connector version accepted (older ones are told to update). Empty accepts all.
     #[arg(long, env = "QBSYNC_MIN_QBWC_VERSION", default_value = "2.1.0.30")]
     pub min_qbwc_version: String,
@@ -396,6 +403,8 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         database_url: args.db.database_url.clone(),
         public_url: args.public_url,
         max_body_bytes: args.max_body_mb as usize * 1024 * 1024,
+        body_timeout: Duration::from_secs(args.body_timeout_seconds),
+        body_min_bytes_per_second: args.body_min_bytes_per_second,
         app_name: args.app_name,
         run_every_minutes: 60,
         workers: args.workers,

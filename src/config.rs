@@ -16,6 +16,11 @@ pub struct Settings {
     pub public_url: String,
     /// Largest SOAP request body accepted, in bytes.
     pub max_body_bytes: usize,
+    /// A SOAP request body is refused when nothing of it arrives for this long; once this long
+    /// has passed since it began, it must also average `body_min_bytes_per_second`.
+    pub body_timeout: Duration,
+    /// Slowest average rate of a SOAP request body after the first `body_timeout` (0: none).
+    pub body_min_bytes_per_second: u64,
     /// Name of the application in the Web Connector and QuickBooks.
     pub app_name: String,
     /// Default Web Connector schedule of new connections, in minutes.
@@ -33,6 +38,8 @@ impl Default for Settings {
             database_url: "qbsync.db".into(),
             public_url: "http://localhost:8080".into(),
             max_body_bytes: 128 * 1024 * 1024,
+            body_timeout: Duration::from_secs(60),
+            body_min_bytes_per_second: 1024,
             app_name: "qbsync".into(),
             run_every_minutes: 60,
             workers: 0,

@@ -1,8 +1,8 @@
 //! `POST /qbwc`: the Web Connector's SOAP endpoint, and `GET /qbwc` (`?wsdl`): our WSDL.
 //!
 //! A thin shell over [`sync::receive`](crate::sync::receive): it checks the headers (SOAP 1.1,
-//! a known SOAPAction, the declared length against the body limit), hands the body over chunk by
-//! chunk as it arrives, and renders the answer.
+//! a known SOAPAction, the declared length against the body limit), hands the body stream over
+//! with its limits (length, idle timeout, minimum rate), and renders the answer.
 
 use actix_web::web;
 use actix_web::{HttpRequest, HttpResponse};
@@ -10,6 +10,7 @@ use actix_web::{HttpRequest, HttpResponse};
 use super::AppState;
 use crate::soap::{self, FaultCode};
 use crate::sync::receive::{self, Answer};
+use crate::sync::spool::BodyLimits;
 
 const WSDL: &str = include_str!("../../wsdl/QBWebConnectorSvc.wsdl");
 /// The address written in the WSDL file, replaced by the public URL when served.
@@ -64,7 +65,12 @@ pub async fn post(req: HttpRequest, payload: web::Payload, state: web::Data<AppS
     if declared.is_some_and(|n| n > limit) {
         return fault(FaultCode::Client, &format!("the request body is larger than the {limit}-byte limit"));
     }
-    match receive::receive(&state.service, payload, limit).await {
+    let limits = BodyLimits {
+        max_bytes: limit,
+        idle_timeout: state.settings.body_timeout,
+        min_bytes_per_second: state.settings.body_min_bytes_per_second,
+    };
+    match receive::receive(&state.service, payload, &limits).await {
         Answer::Reply(reply) => xml_response(actix_web::http::StatusCode::OK, soap::render_reply(&reply)),
         Answer::Fault(code, message) => fault(code, &message),
     }

@@ -10,6 +10,7 @@
 
 pub mod plan;
 pub mod receive;
+pub mod spool;
 
 use std::collections::HashSet;
 use std::sync::Arc;

@@ -1,21 +1,23 @@
 //! One Web Connector call, from the bytes of its body to the answer to render.
 //!
-//! The body is never held whole in memory. Its chunks go through a channel into a parser thread
-//! (`soap::read_call`, and `qbxml::ResponseReader` for the `response` of receiveResponseXML);
-//! parsed records come back to the caller's task, which stages them in batches inside one
-//! transaction per response ([`Stager`]). Memory stays flat however large QuickBooks' answer is.
-//! Every call takes this one path: a small call costs about 0.2 ms more than parsing it in
-//! place, within the noise of a 100-200 ms session.
+//! The body is first received whole ([`spool`](super::spool): in memory when small, in a
+//! temporary file otherwise, with an idle timeout and a minimum rate), so that network time never
+//! holds the database. Only then is it parsed and staged: a parser thread reads it
+//! (`soap::read_call`, and `qbxml::ResponseReader` for the `response` of receiveResponseXML) and
+//! sends the parsed records back to the caller's task, which stages them in batches inside one
+//! transaction per response ([`Stager`]). Neither step holds the body whole in memory, so memory
+//! stays flat however large QuickBooks' answer is. Every call takes this one path.
 //!
 //! HTTP is not known here: the caller hands over the body as a stream of chunks and renders the
 //! [`Answer`] (see `http::qbwc`).
 
-use std::io::{BufRead, Read};
+use std::io::BufRead;
 
-use futures_util::{Stream, StreamExt};
+use futures_util::Stream;
 use tokio::sync::mpsc;
 use tracing::{Instrument, field, info_span, warn};
 
+use super::spool::{self, BodyLimits, Spooled};
 use super::{ResponseRead, Service, Stager, SyncError};
 use crate::qbxml::{self, Item};
 use crate::secrets::{self, Ticket};
@@ -23,12 +25,8 @@ use crate::soap::{self, Call, EnvelopeError, FaultCode, Reply};
 
 /// Parsed records travel to the staging task in groups of this many.
 const ITEMS_PER_MESSAGE: usize = 64;
-/// Body chunks waiting for the parser thread.
-const BODY_CHUNKS_IN_FLIGHT: usize = 16;
 /// Groups of parsed items waiting for the staging task.
 const EVENTS_IN_FLIGHT: usize = 8;
-/// The parser thread reads the body through a buffer this large.
-const PARSE_BUFFER_BYTES: usize = 64 * 1024;
 
 /// What to send back for one call.
 #[derive(Clone, Debug, PartialEq)]
@@ -40,43 +38,56 @@ pub enum Answer {
     Fault(FaultCode, String),
 }
 
-/// Reads one SOAP call from `body`, its chunks as they arrive, and answers it; a
-/// receiveResponseXML's records are staged while the body is still arriving. A body longer than
-/// `limit` bytes is refused, and nothing of it is kept. The call is counted in the service's
-/// metrics and logged in a `qbwc` span (method and the ticket's first 8 characters).
-pub async fn receive<S, B, E>(service: &Service, body: S, limit: usize) -> Answer
+/// Receives one SOAP call's `body` whole (see [`spool`]) and answers it; a receiveResponseXML's
+/// records are staged once the body is complete, in one transaction. A body over the limits
+/// (too long, paused too long, too slow) is refused with a Client fault and nothing of it is
+/// kept. The call is counted in the service's metrics and logged in a `qbwc` span (method and
+/// the ticket's first 8 characters).
+pub async fn receive<S, B, E>(service: &Service, body: S, limits: &BodyLimits) -> Answer
 where
     S: Stream<Item = Result<B, E>> + Unpin,
-    B: AsRef<[u8]> + Send + 'static,
+    B: AsRef<[u8]>,
 {
     let span = info_span!("qbwc", method = field::Empty, ticket = field::Empty);
-    receive_in_span(service, body, limit).instrument(span).await
+    async {
+        match spool::spool(body, limits).await {
+            Ok(spooled) => answer(service, spooled).await,
+            Err(err) => {
+                warn!("refused SOAP request body: {err}");
+                service.metrics().qbwc_call("invalid", true);
+                let code = if err.is_client_error() { FaultCode::Client } else { FaultCode::Server };
+                Answer::Fault(code, err.to_string())
+            }
+        }
+    }
+    .instrument(span)
+    .await
 }
 
-async fn receive_in_span<S, B, E>(service: &Service, body: S, limit: usize) -> Answer
-where
-    S: Stream<Item = Result<B, E>> + Unpin,
-    B: AsRef<[u8]> + Send + 'static,
-{
-    let (body_tx, body_rx) = mpsc::channel::<B>(BODY_CHUNKS_IN_FLIGHT);
+/// Parses a whole body and answers it: the parser thread reads it while the caller's task
+/// stages what it parses.
+pub async fn answer(service: &Service, body: Spooled) -> Answer {
     let (event_tx, event_rx) = mpsc::channel::<ParseEvent>(EVENTS_IN_FLIGHT);
     let parse_span = tracing::Span::current();
     let parser = tokio::task::spawn_blocking(move || {
         let _entered = parse_span.enter();
-        let input = std::io::BufReader::with_capacity(PARSE_BUFFER_BYTES, ChannelReader::new(body_rx));
+        // The temporary file, if any, is closed (and so removed) when this thread is done.
+        let input = body.into_reader()?;
         parse_body(input, &event_tx, &soap::Limits::default());
+        Ok::<(), std::io::Error>(())
     });
-    let (too_large, Consumed { stager, answer, refused }) =
-        tokio::join!(pump(body, body_tx, limit), consume(service, event_rx));
+    let Consumed { stager, answer, refused } = consume(service, event_rx).await;
     if let Some(stager) = stager {
         // The envelope failed after the response began: nothing of it is kept.
         stager.abandon().await;
     }
-    if parser.await.is_err() {
-        return Answer::Fault(FaultCode::Server, "the request parser failed".into());
-    }
-    if too_large {
-        return Answer::Fault(FaultCode::Client, format!("the request body is larger than the {limit}-byte limit"));
+    match parser.await {
+        Ok(Ok(())) => {}
+        Ok(Err(err)) => {
+            tracing::error!("reading back the request body failed: {err}");
+            return Answer::Fault(FaultCode::Server, "qbsync could not read back the request body".into());
+        }
+        Err(_) => return Answer::Fault(FaultCode::Server, "the request parser failed".into()),
     }
     let metrics = service.metrics();
     match (refused, answer) {
@@ -101,28 +112,6 @@ where
         }
         (None, None) => Answer::Fault(FaultCode::Server, "the request ended before it could be answered".into()),
     }
-}
-
-/// Feeds the body's chunks to the parser thread until the body ends, fails, passes `limit`
-/// bytes (true), or the parser stops listening. Dropping `to_parser` ends the parser's input.
-async fn pump<S, B, E>(mut body: S, to_parser: mpsc::Sender<B>, limit: usize) -> bool
-where
-    S: Stream<Item = Result<B, E>> + Unpin,
-    B: AsRef<[u8]>,
-{
-    let mut total = 0usize;
-    while let Some(chunk) = body.next().await {
-        // A broken body ends the input early; the parser then reports a truncated envelope.
-        let Ok(chunk) = chunk else { break };
-        total += chunk.as_ref().len();
-        if total > limit {
-            return true;
-        }
-        if to_parser.send(chunk).await.is_err() {
-            break;
-        }
-    }
-    false
 }
 
 /// What the parser thread tells the staging task.
@@ -236,46 +225,11 @@ fn parse_body(input: impl BufRead, events: &mpsc::Sender<ParseEvent>, limits: &s
     let _ = send(ParseEvent::Call(result));
 }
 
-/// A blocking `Read` over body chunks arriving on a channel; ends when the sender is dropped.
-struct ChannelReader<B> {
-    rx: mpsc::Receiver<B>,
-    current: Option<B>,
-    /// How much of `current` has been read.
-    at: usize,
-}
-
-impl<B> ChannelReader<B> {
-    fn new(rx: mpsc::Receiver<B>) -> Self {
-        ChannelReader { rx, current: None, at: 0 }
-    }
-}
-
-impl<B: AsRef<[u8]>> Read for ChannelReader<B> {
-    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        loop {
-            if let Some(chunk) = &self.current {
-                let rest = &chunk.as_ref()[self.at..];
-                if !rest.is_empty() {
-                    let n = buf.len().min(rest.len());
-                    buf[..n].copy_from_slice(&rest[..n]);
-                    self.at += n;
-                    return Ok(n);
-                }
-            }
-            match self.rx.blocking_recv() {
-                Some(chunk) => {
-                    self.current = Some(chunk);
-                    self.at = 0;
-                }
-                None => return Ok(0),
-            }
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use std::convert::Infallible;
+
+    use futures_util::StreamExt;
 
     use super::*;
     use crate::simulate::wire::{self, Param};
@@ -382,6 +336,26 @@ mod tests {
         futures_util::stream::iter(chunks)
     }
 
+    fn limits(max_bytes: usize) -> BodyLimits {
+        BodyLimits { max_bytes, ..BodyLimits::default() }
+    }
+
+    /// The simulated QuickBooks' answer of `customers` customers to `request`, escaped into a
+    /// receiveResponseXML envelope as the Web Connector does (so it streams).
+    fn simulated_envelope(ticket: &str, request: &str, customers: usize) -> String {
+        let mut quickbooks = FakeQuickBooks::new(Dataset::generate(7, customers, 0), Faults::default());
+        let response = quickbooks.process(request).unwrap();
+        wire::request_envelope(
+            "receiveResponseXML",
+            &[
+                ("ticket", Param::Str(ticket)),
+                ("response", Param::Str(&response)),
+                ("hresult", Param::Str("")),
+                ("message", Param::Str("")),
+            ],
+        )
+    }
+
     async fn staged(service: &Service, connection_id: uuid::Uuid) -> (i64, i64) {
         staging::staged_counts(&service.db, connection_id).await.unwrap()
     }
@@ -393,7 +367,7 @@ mod tests {
         let (envelope, customers) = sample_company_envelope(&ticket);
         assert!(customers > 100, "the fixture holds the sample company's customers");
 
-        let answer = receive(&service, odd_chunks(envelope.as_bytes()), 10 << 20).await;
+        let answer = receive(&service, odd_chunks(envelope.as_bytes()), &limits(10 << 20)).await;
 
         // The whole customer list in one page: on to employees, 90 percent.
         assert_eq!(answer, Answer::Reply(Reply::ReceiveResponseXml(90)));
@@ -404,24 +378,13 @@ mod tests {
     async fn a_broken_envelope_stages_nothing_and_is_refused() {
         let (_dir, service, connection_id) = service().await;
         let (ticket, request) = ticket_awaiting_customers(&service).await;
-        // 450 customers from the simulated QuickBooks (more than one batch of 200), escaped into
-        // the envelope as the Web Connector does, so they stream (a CDATA section arrives whole).
-        let mut quickbooks = FakeQuickBooks::new(Dataset::generate(7, 450, 0), Faults::default());
-        let response = quickbooks.process(&request).unwrap();
-        let envelope = wire::request_envelope(
-            "receiveResponseXML",
-            &[
-                ("ticket", Param::Str(&ticket)),
-                ("response", Param::Str(&response)),
-                ("hresult", Param::Str("")),
-                ("message", Param::Str("")),
-            ],
-        );
+        // 450 customers from the simulated QuickBooks (more than one batch of 200).
+        let envelope = simulated_envelope(&ticket, &request, 450);
         // Cut three quarters of the way (over 300 customers): the first batches were written
         // inside the response's transaction before the envelope broke.
         let cut = &envelope.as_bytes()[..envelope.len() * 3 / 4];
 
-        let answer = receive(&service, odd_chunks(cut), 10 << 20).await;
+        let answer = receive(&service, odd_chunks(cut), &limits(10 << 20)).await;
 
         // The client sent a broken request: a Client fault, and nothing of the response is kept.
         assert!(matches!(answer, Answer::Fault(FaultCode::Client, _)), "{answer:?}");
@@ -434,7 +397,7 @@ mod tests {
         let (ticket, _) = ticket_awaiting_customers(&service).await;
         let (envelope, _) = sample_company_envelope(&ticket);
 
-        let answer = receive(&service, odd_chunks(envelope.as_bytes()), envelope.len() - 1).await;
+        let answer = receive(&service, odd_chunks(envelope.as_bytes()), &limits(envelope.len() - 1)).await;
 
         let Answer::Fault(FaultCode::Client, message) = answer else { panic!("{answer:?}") };
         assert!(message.contains("limit"), "{message}");
@@ -446,8 +409,58 @@ mod tests {
         let (_dir, service, _) = service().await;
         let envelope = fixture("soap/serverVersion.request.xml");
 
-        let answer = receive(&service, odd_chunks(envelope.as_bytes()), 1 << 20).await;
+        let answer = receive(&service, odd_chunks(envelope.as_bytes()), &limits(1 << 20)).await;
 
         assert_eq!(answer, Answer::Reply(Reply::ServerVersion(super::super::SERVER_VERSION.into())));
+    }
+
+    #[tokio::test]
+    async fn a_paused_body_holds_no_database_lock_and_is_refused_after_the_idle_timeout() {
+        let (_dir, service, connection_id) = service().await;
+        let (ticket, request) = ticket_awaiting_customers(&service).await;
+        let envelope = simulated_envelope(&ticket, &request, 450);
+        // Over 300 customers (more than a batch) arrive, then the client pauses.
+        let first = envelope.as_bytes()[..envelope.len() * 3 / 4].to_vec();
+        let paused =
+            futures_util::stream::iter(vec![Ok::<_, Infallible>(first)]).chain(futures_util::stream::pending());
+        let pausing = BodyLimits { idle_timeout: std::time::Duration::from_secs(3), ..limits(10 << 20) };
+        let upload = {
+            let service = service.clone();
+            tokio::spawn(async move { receive(&service, paused, &pausing).await })
+        };
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+
+        // Meanwhile another organization writes: on SQLite this needs the write lock.
+        let other = tokio::time::timeout(
+            std::time::Duration::from_secs(2),
+            catalog::create_organization(&service.db, "Another tenant"),
+        )
+        .await;
+        assert!(matches!(other, Ok(Ok(_))), "another write waited on the paused upload: {other:?}");
+        assert!(!upload.is_finished(), "the upload is still waiting for its body");
+
+        let answer = upload.await.unwrap();
+        let Answer::Fault(FaultCode::Client, message) = answer else { panic!("{answer:?}") };
+        assert!(message.contains("stopped arriving"), "{message}");
+        assert_eq!(staged(&service, connection_id).await, (0, 0));
+
+        // The run is untouched: the Web Connector's retry of the whole response is staged.
+        let answer = receive(&service, odd_chunks(envelope.as_bytes()), &limits(10 << 20)).await;
+        assert_eq!(answer, Answer::Reply(Reply::ReceiveResponseXml(90)));
+        assert_eq!(staged(&service, connection_id).await, (450, 0));
+    }
+
+    #[tokio::test]
+    async fn a_response_spooled_to_a_file_is_staged_whole() {
+        let (_dir, service, connection_id) = service().await;
+        let (ticket, request) = ticket_awaiting_customers(&service).await;
+        let envelope = simulated_envelope(&ticket, &request, 450);
+        let body = spool::spool(odd_chunks(envelope.as_bytes()), &limits(10 << 20)).await.unwrap();
+        assert!(matches!(body, Spooled::File { .. }), "{body:?}");
+
+        let answer = answer(&service, body).await;
+
+        assert_eq!(answer, Answer::Reply(Reply::ReceiveResponseXml(90)));
+        assert_eq!(staged(&service, connection_id).await, (450, 0));
     }
 }
