@@ -104,6 +104,13 @@ pub struct ServeArgs {
     /// Slowest average rate of a SOAP request body after the first --body-timeout-seconds (0: none).
     #[arg(long, env = "QBSYNC_BODY_MIN_BYTES_PER_SECOND", default_value_t = 1024)]
     pub body_min_bytes_per_second: u64,
+    /// Most uploads (SOAP bodies over 16 KiB, or of unknown length) in progress from one client
+    /// address; more are answered 503 with Retry-After.
+    #[arg(long, env = "QBSYNC_MAX_UPLOADS_PER_ADDRESS", default_value_t = 4, value_parser = clap::value_parser!(u32).range(1..=10000))]
+    pub max_uploads_per_address: u32,
+    /// Most uploads in progress in all; more are answered 503 with Retry-After.
+    #[arg(long, env = "QBSYNC_MAX_UPLOADS", default_value_t = 64, value_parser = clap::value_parser!(u32).range(1..=100000))]
+    pub max_uploads: u32,
     /// Oldest Web Connector version accepted (older ones are told to update). Empty accepts all.
     #[arg(long, env = "QBSYNC_MIN_QBWC_VERSION", default_value = "2.1.0.30")]
     pub min_qbwc_version: String,
@@ -405,6 +412,8 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         max_body_bytes: args.max_body_mb as usize * 1024 * 1024,
         body_timeout: Duration::from_secs(args.body_timeout_seconds),
         body_min_bytes_per_second: args.body_min_bytes_per_second,
+        max_uploads_per_address: args.max_uploads_per_address as usize,
+        max_uploads: args.max_uploads as usize,
         app_name: args.app_name,
         run_every_minutes: 60,
         workers: args.workers,

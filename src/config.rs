@@ -21,6 +21,11 @@ pub struct Settings {
     pub body_timeout: Duration,
     /// Slowest average rate of a SOAP request body after the first `body_timeout` (0: none).
     pub body_min_bytes_per_second: u64,
+    /// Most uploads (SOAP bodies over 16 KiB or of unknown length) received at once from one
+    /// client address.
+    pub max_uploads_per_address: usize,
+    /// Most uploads received at once in all.
+    pub max_uploads: usize,
     /// Name of the application in the Web Connector and QuickBooks.
     pub app_name: String,
     /// Default Web Connector schedule of new connections, in minutes.
@@ -40,6 +45,8 @@ impl Default for Settings {
             max_body_bytes: 128 * 1024 * 1024,
             body_timeout: Duration::from_secs(60),
             body_min_bytes_per_second: 1024,
+            max_uploads_per_address: 4,
+            max_uploads: 64,
             app_name: "qbsync".into(),
             run_every_minutes: 60,
             workers: 0,

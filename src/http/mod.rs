@@ -6,6 +6,7 @@ pub mod api;
 pub mod auth;
 pub mod pages;
 pub mod qbwc;
+pub mod uploads;
 
 use std::net::TcpListener;
 use std::sync::Arc;
@@ -168,11 +169,15 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 /// Starts the HTTP server on an already bound listener.
 pub fn serve(listener: TcpListener, state: AppState) -> std::io::Result<Server> {
     let workers = state.settings.workers;
+    // One set of upload caps for all workers.
+    let uploads =
+        web::Data::new(uploads::Uploads::new(state.settings.max_uploads_per_address, state.settings.max_uploads));
     let data = web::Data::new(state);
-    let mut server =
-        HttpServer::new(move || App::new().wrap(admin::security_headers()).app_data(data.clone()).configure(routes))
-            .listen(listener)?
-            .shutdown_timeout(5);
+    let mut server = HttpServer::new(move || {
+        App::new().wrap(admin::security_headers()).app_data(data.clone()).app_data(uploads.clone()).configure(routes)
+    })
+    .listen(listener)?
+    .shutdown_timeout(5);
     if workers > 0 {
         server = server.workers(workers);
     }

@@ -1,20 +1,34 @@
 //! `POST /qbwc`: the Web Connector's SOAP endpoint, and `GET /qbwc` (`?wsdl`): our WSDL.
 //!
 //! A thin shell over [`sync::receive`](crate::sync::receive): it checks the headers (SOAP 1.1,
-//! a known SOAPAction, the declared length against the body limit), hands the body stream over
+//! a known SOAPAction, the declared length against the body limit), takes a place among the
+//! uploads in progress for a body that is not known to be small ([`Uploads`]; 503 with
+//! Retry-After when the caller's address or the server has too many), hands the body stream over
 //! with its limits (length, idle timeout, minimum rate), and renders the answer.
+
+use std::net::{IpAddr, Ipv4Addr};
 
 use actix_web::web;
 use actix_web::{HttpRequest, HttpResponse};
+use tracing::warn;
 
 use super::AppState;
+use super::uploads::{UploadSlot, Uploads};
 use crate::soap::{self, FaultCode};
 use crate::sync::receive::{self, Answer};
-use crate::sync::spool::BodyLimits;
+use crate::sync::spool::{self, BodyLimits};
 
 const WSDL: &str = include_str!("../../wsdl/QBWebConnectorSvc.wsdl");
 /// The address written in the WSDL file, replaced by the public URL when served.
 const WSDL_ADDRESS: &str = "http://localhost:8080/qbwc";
+/// What an upload refused for a cap is told to wait before trying again, in seconds.
+const UPLOAD_RETRY_AFTER_SECONDS: u32 = 30;
+
+/// The address a call comes from, for the per-address upload cap: the TCP peer (unspecified if
+/// unknown). One place to change when calls come through a trusted proxy.
+pub fn client_ip(req: &HttpRequest) -> IpAddr {
+    req.peer_addr().map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |addr| addr.ip())
+}
 
 fn xml_response(status: actix_web::http::StatusCode, body: String) -> HttpResponse {
     HttpResponse::build(status).content_type("text/xml; charset=utf-8").body(body)
@@ -32,7 +46,12 @@ pub async fn wsdl(state: web::Data<AppState>) -> HttpResponse {
 }
 
 /// `POST /qbwc`.
-pub async fn post(req: HttpRequest, payload: web::Payload, state: web::Data<AppState>) -> HttpResponse {
+pub async fn post(
+    req: HttpRequest,
+    payload: web::Payload,
+    state: web::Data<AppState>,
+    uploads: web::Data<Uploads>,
+) -> HttpResponse {
     let content_type = req
         .headers()
         .get(actix_web::http::header::CONTENT_TYPE)
@@ -65,6 +84,11 @@ pub async fn post(req: HttpRequest, payload: web::Payload, state: web::Data<AppS
     if declared.is_some_and(|n| n > limit) {
         return fault(FaultCode::Client, &format!("the request body is larger than the {limit}-byte limit"));
     }
+    // A body that may be large holds a place until the call is answered.
+    let _slot = match upload_slot(&req, declared, &uploads, &state) {
+        Ok(slot) => slot,
+        Err(refused) => return refused,
+    };
     let limits = BodyLimits {
         max_bytes: limit,
         idle_timeout: state.settings.body_timeout,
@@ -74,4 +98,26 @@ pub async fn post(req: HttpRequest, payload: web::Payload, state: web::Data<AppS
         Answer::Reply(reply) => xml_response(actix_web::http::StatusCode::OK, soap::render_reply(&reply)),
         Answer::Fault(code, message) => fault(code, &message),
     }
+}
+
+/// A place among the uploads in progress for a body over [`spool::IN_MEMORY_BYTES`] or of
+/// unknown length (none needed for a smaller one), or the 503 answer when a cap is reached.
+fn upload_slot(
+    req: &HttpRequest,
+    declared: Option<usize>,
+    uploads: &Uploads,
+    state: &AppState,
+) -> Result<Option<UploadSlot>, HttpResponse> {
+    if declared.is_some_and(|n| n <= spool::IN_MEMORY_BYTES) {
+        return Ok(None);
+    }
+    let address = client_ip(req);
+    uploads.start(address).map(Some).map_err(|refused| {
+        warn!(%address, "upload refused: {refused}");
+        state.service.metrics().qbwc_call("invalid", true);
+        HttpResponse::ServiceUnavailable()
+            .content_type("text/xml; charset=utf-8")
+            .insert_header((actix_web::http::header::RETRY_AFTER, UPLOAD_RETRY_AFTER_SECONDS.to_string()))
+            .body(soap::render_fault(FaultCode::Server, &format!("{refused}; try again later")))
+    })
 }

@@ -52,7 +52,12 @@ async fn two_servers_taking_turns_on_every_call_stage_the_same_as_one() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn twenty_organizations_syncing_at_once_each_see_only_their_own_records() {
-    let app = spawn_app_with(|s| s.sync.page_size = 50).await;
+    // Twenty tenants, all from the test's one address: lift the per-address upload cap.
+    let app = spawn_app_with(|s| {
+        s.sync.page_size = 50;
+        s.max_uploads_per_address = 64;
+    })
+    .await;
     let mut tenants = Vec::new();
     for n in 0..20u64 {
         let org = catalog::create_organization(&app.db, &format!("Tenant {n}")).await.unwrap();
@@ -92,7 +97,8 @@ async fn twenty_organizations_syncing_at_once_each_see_only_their_own_records() 
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_same_response_sent_many_times_at_once_is_applied_once() {
-    let app = spawn_app().await;
+    // Eight uploads at once from the test's one address: lift the per-address upload cap.
+    let app = spawn_app_with(|s| s.max_uploads_per_address = 64).await;
     let ticket = authenticate(&app).await;
     let (_, _, body) = app
         .soap(
