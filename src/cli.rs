@@ -94,7 +94,7 @@ pub struct ServeArgs {
     #[arg(long, env = "QBSYNC_STALE_RUN_SECONDS", default_value_t = 120, value_parser = clap::value_parser!(u32).range(1..=86400))]
     pub stale_run_seconds: u32,
     /// Largest SOAP request accepted, in MiB. Escaping makes the SOAP body about a third larger than
-    /// the qbXML in it; the default takes a 50 MB qbXML response. Bodies are streamed, never held whole.
+    /// the qbXML in it; the default takes a 50 MB qbXML response. Bodies over 16 KiB wait in a temporary file.
     #[arg(long, env = "QBSYNC_MAX_BODY_MB", default_value_t = 128, value_parser = clap::value_parser!(u32).range(1..=4096))]
     pub max_body_mb: u32,
     /// A SOAP request body is refused when nothing of it arrives for this many seconds; once this
