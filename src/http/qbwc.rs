@@ -13,7 +13,7 @@ use actix_web::{HttpRequest, HttpResponse};
 use tracing::warn;
 
 use super::AppState;
-use super::uploads::{UploadSlot, Uploads};
+use super::uploads::{Refused, UploadSlot, Uploads};
 use crate::soap::{self, FaultCode};
 use crate::sync::receive::{self, Answer};
 use crate::sync::spool::{self, BodyLimits};
@@ -85,9 +85,12 @@ pub async fn post(
         return fault(FaultCode::Client, &format!("the request body is larger than the {limit}-byte limit"));
     }
     // A body that may be large holds a place until the call is answered.
-    let _slot = match upload_slot(&req, declared, &uploads, &state) {
+    let _slot = match upload_slot(&req, declared, &uploads) {
         Ok(slot) => slot,
-        Err(refused) => return refused,
+        Err(refused) => {
+            state.service.metrics().qbwc_call("invalid", true);
+            return uploads_full(refused);
+        }
     };
     let limits = BodyLimits {
         max_bytes: limit,
@@ -101,23 +104,20 @@ pub async fn post(
 }
 
 /// A place among the uploads in progress for a body over [`spool::IN_MEMORY_BYTES`] or of
-/// unknown length (none needed for a smaller one), or the 503 answer when a cap is reached.
-fn upload_slot(
-    req: &HttpRequest,
-    declared: Option<usize>,
-    uploads: &Uploads,
-    state: &AppState,
-) -> Result<Option<UploadSlot>, HttpResponse> {
+/// unknown length (none needed for a smaller one), or which cap is reached.
+fn upload_slot(req: &HttpRequest, declared: Option<usize>, uploads: &Uploads) -> Result<Option<UploadSlot>, Refused> {
     if declared.is_some_and(|n| n <= spool::IN_MEMORY_BYTES) {
         return Ok(None);
     }
     let address = client_ip(req);
-    uploads.start(address).map(Some).map_err(|refused| {
-        warn!(%address, "upload refused: {refused}");
-        state.service.metrics().qbwc_call("invalid", true);
-        HttpResponse::ServiceUnavailable()
-            .content_type("text/xml; charset=utf-8")
-            .insert_header((actix_web::http::header::RETRY_AFTER, UPLOAD_RETRY_AFTER_SECONDS.to_string()))
-            .body(soap::render_fault(FaultCode::Server, &format!("{refused}; try again later")))
-    })
+    uploads.start(address).map(Some).inspect_err(|refused| warn!(%address, "upload refused: {refused}"))
+}
+
+/// The answer to an upload over a cap: 503 with Retry-After, and a SOAP fault the Web Connector
+/// can show.
+fn uploads_full(refused: Refused) -> HttpResponse {
+    HttpResponse::ServiceUnavailable()
+        .content_type("text/xml; charset=utf-8")
+        .insert_header((actix_web::http::header::RETRY_AFTER, UPLOAD_RETRY_AFTER_SECONDS.to_string()))
+        .body(soap::render_fault(FaultCode::Server, &format!("{refused}; try again later")))
 }
