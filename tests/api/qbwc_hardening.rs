@@ -184,8 +184,9 @@ async fn uploads_over_the_per_address_cap_are_refused_with_retry_after_until_one
     assert!(answer.starts_with("HTTP/1.1 503"), "{answer}");
     assert!(answer.to_ascii_lowercase().contains("retry-after: 30"), "{answer}");
     assert!(answer.contains("too many uploads from this address"), "{answer}");
-    // Small calls take no place: the Web Connector can still sign in.
+    // Small calls take no place: the Web Connector and an admin can still sign in.
     authenticate(&app).await;
+    app.sign_in().await;
     // Once an upload ends (its client went away), another is accepted.
     drop(paused.remove(0));
     let server_version = envelope("serverVersion", &[]);
