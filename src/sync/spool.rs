@@ -9,7 +9,7 @@
 //! Memory stays flat: a body up to [`IN_MEMORY_BYTES`] is kept in memory, a longer one goes to an
 //! anonymous temporary file (`tempfile::tempfile`: it has no name, so the operating system removes
 //! it when it is closed, whatever happens, a crash included). Writes to the file go through
-//! tokio's blocking pool a buffer at a time; no thread waits on the network.
+//! tokio's blocking pool 256 KiB at a time; no thread waits on the network.
 
 use std::io::{BufRead, Seek, SeekFrom};
 use std::time::Duration;
@@ -22,6 +22,9 @@ use tokio::time::Instant;
 pub const IN_MEMORY_BYTES: usize = 16 * 1024;
 /// The spooled file is read back through a buffer this large.
 const READ_BUFFER_BYTES: usize = 64 * 1024;
+/// Body chunks are gathered into writes to the file this large (each write is one trip to
+/// tokio's blocking pool).
+const WRITE_BUFFER_BYTES: usize = 256 * 1024;
 
 /// How much of a body, and how slowly, is accepted.
 #[derive(Clone, Debug)]
@@ -115,7 +118,7 @@ where
     let start = Instant::now();
     let mut last_arrival = start;
     let mut memory = Vec::new();
-    let mut file: Option<tokio::fs::File> = None;
+    let mut file: Option<tokio::io::BufWriter<tokio::fs::File>> = None;
     let mut total = 0usize;
     loop {
         let idle_deadline = last_arrival + limits.idle_timeout;
@@ -152,7 +155,8 @@ where
                 let created = tokio::task::spawn_blocking(tempfile::tempfile)
                     .await
                     .map_err(|_| std::io::Error::other("creating the temporary file was cancelled"))??;
-                let mut created = tokio::fs::File::from_std(created);
+                let mut created =
+                    tokio::io::BufWriter::with_capacity(WRITE_BUFFER_BYTES, tokio::fs::File::from_std(created));
                 created.write_all(&std::mem::take(&mut memory)).await?;
                 created.write_all(chunk).await?;
                 file = Some(created);
@@ -162,7 +166,7 @@ where
     Ok(match file {
         Some(mut file) => {
             file.flush().await?;
-            Spooled::File { file: file.into_std().await, len: total }
+            Spooled::File { file: file.into_inner().into_std().await, len: total }
         }
         None => Spooled::Memory(memory),
     })
