@@ -152,16 +152,36 @@ pub async fn create_api_token(db: &Db, organization_id: Uuid, token_hash: &str) 
     Ok(id)
 }
 
-/// The organization an API token belongs to, if the token (given by its hash) exists.
+/// How often a token's `last_used_at` is written: reads with a bearer token must not each be a
+/// write (on SQLite every write takes the one write lock).
+pub const TOKEN_USE_RECORDED_EVERY: chrono::TimeDelta = chrono::TimeDelta::minutes(1);
+
+/// The organization an API token belongs to, if the token (given by its hash) exists. Its
+/// `last_used_at` is brought up to date when it is older than [`TOKEN_USE_RECORDED_EVERY`].
 pub async fn organization_for_token(db: &Db, token_hash: &str) -> Result<Option<Uuid>> {
+    let at = now();
+    let stale = at - TOKEN_USE_RECORDED_EVERY;
     Ok(on_db!(db, pool => {
-        sqlx::query_scalar::<_, Uuid>(
-            "UPDATE api_token SET last_used_at = $2 WHERE token_hash = $1 RETURNING organization_id",
+        let found = sqlx::query_as::<_, (Uuid, Option<DateTime<Utc>>)>(
+            "SELECT organization_id, last_used_at FROM api_token WHERE token_hash = $1",
         )
         .bind(token_hash)
-        .bind(now())
         .fetch_optional(pool)
-        .await?
+        .await?;
+        if let Some((_, last_used)) = &found
+            && last_used.is_none_or(|last| last < stale)
+        {
+            sqlx::query(
+                "UPDATE api_token SET last_used_at = $2 WHERE token_hash = $1 \
+                 AND (last_used_at IS NULL OR last_used_at < $3)",
+            )
+            .bind(token_hash)
+            .bind(at)
+            .bind(stale)
+            .execute(pool)
+            .await?;
+        }
+        found.map(|(organization_id, _)| organization_id)
     }))
 }
 

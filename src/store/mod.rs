@@ -237,10 +237,16 @@ pub(crate) enum Param {
     Flag(Option<bool>),
 }
 
-/// One page of a searchable list and how many rows match in all, for every such list.
+/// One page of a searchable list, for every such list, and on its first page how many rows
+/// match in all.
 ///
-/// `filter` is bound as `$1..$n` to both queries; the page query then takes the sort key and id
-/// to resume after (`$n+1`, `$n+2`) and the page size (`$n+3`).
+/// Lists are ordered by (sort key, id) and paged by that pair: `page_sql` ends with
+/// `AND (key, id) > ($k, $k+1) ORDER BY key, id LIMIT $k+2`, the three parameters after
+/// `filter`'s. A row-value comparison is what lets both databases walk the (organization, key,
+/// id) index from the cursor instead of scanning and sorting the organization's rows. The first
+/// page starts after ("", nil): every row sorts after it. Counting every match is a scan of
+/// the organization's rows, so it is done only for the first page (`after` is None), the one
+/// whose count a list shows.
 pub(crate) async fn page_and_count<T>(
     db: &Db,
     page_sql: String,
@@ -248,7 +254,7 @@ pub(crate) async fn page_and_count<T>(
     filter: &[Param],
     after: &Option<(String, uuid::Uuid)>,
     limit: i64,
-) -> Result<(Vec<T>, i64)>
+) -> Result<(Vec<T>, Option<i64>)>
 where
     T: for<'r> sqlx::FromRow<'r, sqlx::sqlite::SqliteRow>
         + for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow>
@@ -256,9 +262,10 @@ where
         + Unpin,
 {
     let (after_key, after_id) = match after {
-        Some((key, id)) => (Some(key.clone()), Some(*id)),
-        None => (None, None),
+        Some((key, id)) => (key.clone(), *id),
+        None => (String::new(), uuid::Uuid::nil()),
     };
+    let first_page = after.is_none();
     Ok(on_db!(db, pool => {
         let mut page = sqlx::query_as::<_, T>(sqlx::AssertSqlSafe(page_sql));
         let mut count = sqlx::query_scalar::<_, i64>(sqlx::AssertSqlSafe(count_sql));
@@ -270,7 +277,7 @@ where
             };
         }
         let rows = page.bind(after_key).bind(after_id).bind(limit).fetch_all(pool).await?;
-        let total = count.fetch_one(pool).await?;
+        let total = if first_page { Some(count.fetch_one(pool).await?) } else { None };
         (rows, total)
     }))
 }

@@ -92,16 +92,18 @@ fn address_schema() -> Value {
     object(Value::Object(props))
 }
 
-/// A list page. `with_total`: the page also says how many records match in all.
+/// A list page. `with_total`: the list's first page (no cursor) also says how many records match
+/// in all; later pages leave the count out, which would cost a scan of every match each time.
 fn page_schema(item: &str, with_total: bool) -> Value {
-    let mut properties = json!({
+    let mut schema = object(json!({
         "items": { "type": "array", "items": schema_ref(item) },
         "next": { "type": ["string", "null"], "description": "Cursor of the next page, null on the last" }
-    });
+    }));
     if with_total {
-        properties["total"] = json!({ "type": "integer", "description": "How many records match in all" });
+        schema["properties"]["total"] =
+            json!({ "type": "integer", "description": "How many records match in all; on the first page only" });
     }
-    object(properties)
+    schema
 }
 
 fn run_schema() -> Value {
