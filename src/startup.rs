@@ -39,6 +39,7 @@ impl Application {
         listener.set_nonblocking(true)?;
         let port = listener.local_addr()?.port();
         let state = AppState {
+            database_file: db.database_file(),
             db: db.clone(),
             service: Service::new(db.clone(), settings.sync.clone()),
             settings: Arc::new(settings),

@@ -25,6 +25,8 @@ pub struct AppState {
     pub db: Db,
     pub service: Service,
     pub settings: Arc<Settings>,
+    /// The SQLite file the server opened, watched by `/healthz` (None on PostgreSQL).
+    pub database_file: Option<crate::store::DatabaseFile>,
 }
 
 /// Errors of the JSON API, rendered as `{"error": {"code", "message"}}`.

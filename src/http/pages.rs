@@ -5,14 +5,23 @@ use serde_json::json;
 
 use super::AppState;
 
-/// `GET /healthz`: 200 when the database answers, 503 otherwise.
+/// `GET /healthz`: 200 when the database can be written, 503 otherwise: while it does not answer,
+/// cannot be written (a full disk; this recovers by itself once it can), or when its SQLite file
+/// was removed or replaced under the server.
 pub async fn healthz(state: web::Data<AppState>) -> HttpResponse {
-    match state.db.ping().await {
-        Ok(()) => HttpResponse::Ok().json(json!({ "status": "ok", "database": state.db.kind() })),
-        Err(err) => {
-            tracing::warn!("health check failed: {err}");
-            HttpResponse::ServiceUnavailable()
-                .json(json!({ "status": "unavailable", "database": state.db.kind(), "error": "the database does not answer" }))
+    let problem = match state.database_file.as_ref().and_then(|file| file.problem()) {
+        Some(problem) => Some(problem),
+        None => state.db.check_writable().await.err().map(|err| format!("the database cannot be written: {err}")),
+    };
+    match problem {
+        None => HttpResponse::Ok().json(json!({ "status": "ok", "database": state.db.kind() })),
+        Some(problem) => {
+            tracing::error!("health check failed: {problem}");
+            HttpResponse::ServiceUnavailable().json(json!({
+                "status": "unavailable",
+                "database": state.db.kind(),
+                "error": "the database cannot be used; the server's log says why"
+            }))
         }
     }
 }

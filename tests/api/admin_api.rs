@@ -89,6 +89,7 @@ async fn the_one_time_setup_link_creates_the_first_organization_and_admin() {
         db: app.db.clone(),
         service: qbsync::sync::Service::new(app.db.clone(), Default::default()),
         settings: std::sync::Arc::new(Default::default()),
+        database_file: None,
     })
     .await
     .unwrap()

@@ -11,6 +11,7 @@ mod qbwc_contract;
 mod qbwc_errors;
 mod qbwc_sessions;
 mod read_api;
+mod recovery;
 mod scale_out;
 mod staging;
 mod upgrade;
