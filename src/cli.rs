@@ -105,6 +105,10 @@ pub struct ServeArgs {
     /// HTTP worker threads (0: one per CPU).
     #[arg(long, env = "QBSYNC_WORKERS", default_value_t = 0)]
     pub workers: usize,
+    /// JSON API requests a minute each organization may make, in bursts of up to a sixth of it;
+    /// more answer 429 with Retry-After. 0: no limit.
+    #[arg(long, env = "QBSYNC_API_REQUESTS_PER_MINUTE", default_value_t = 1200)]
+    pub api_requests_per_minute: u32,
 }
 
 #[derive(Subcommand, Debug)]
@@ -395,6 +399,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         app_name: args.app_name,
         run_every_minutes: 60,
         workers: args.workers,
+        api_requests_per_minute: args.api_requests_per_minute,
         db: args.db.options(),
         sync: crate::sync::SyncSettings {
             page_size: args.page_size,

@@ -22,6 +22,8 @@ pub struct Settings {
     pub run_every_minutes: i64,
     /// Number of HTTP worker threads (0: one per CPU).
     pub workers: usize,
+    /// JSON API requests a minute each organization may make (0: no limit).
+    pub api_requests_per_minute: u32,
     pub db: DbOptions,
     pub sync: SyncSettings,
 }
@@ -36,6 +38,7 @@ impl Default for Settings {
             app_name: "qbsync".into(),
             run_every_minutes: 60,
             workers: 0,
+            api_requests_per_minute: 1200,
             db: DbOptions { max_connections: 10, acquire_timeout: Duration::from_secs(30) },
             sync: SyncSettings::default(),
         }

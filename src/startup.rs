@@ -40,6 +40,7 @@ impl Application {
         let port = listener.local_addr()?.port();
         let state = AppState {
             database_file: db.database_file(),
+            api_limits: Arc::new(http::limits::ApiLimits::new(settings.api_requests_per_minute)),
             db: db.clone(),
             service: Service::new(db.clone(), settings.sync.clone()),
             settings: Arc::new(settings),

@@ -55,35 +55,46 @@ impl FromRequest for Caller {
                 .app_data::<web::Data<AppState>>()
                 .cloned()
                 .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("application state missing")))?;
-            let bearer = req
-                .headers()
-                .get(actix_web::http::header::AUTHORIZATION)
-                .and_then(|v| v.to_str().ok())
-                .map(str::trim)
-                .map(|h| h.strip_prefix("Bearer ").or_else(|| h.strip_prefix("bearer ")).unwrap_or(""));
-            if let Some(token) = bearer {
-                let token = token.trim();
-                if token.is_empty() {
-                    return Err(ApiError::Unauthorized);
-                }
-                let organization_id = catalog::organization_for_token(&state.db, &secrets::sha256_hex(token))
-                    .await?
-                    .ok_or(ApiError::Unauthorized)?;
-                return Ok(Caller { organization_id, session: None });
-            }
-            let session = session_of(&req, &state).await?.ok_or(ApiError::Unauthorized)?;
-            let safe = matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS);
-            if !safe {
-                let sent = req.headers().get(CSRF_HEADER).and_then(|v| v.to_str().ok()).unwrap_or_default();
-                if !same_secret(sent, &session.csrf_token) {
-                    return Err(ApiError::Forbidden(format!(
-                        "missing or wrong {CSRF_HEADER} header: reload the page and try again"
-                    )));
-                }
-            }
-            Ok(Caller { organization_id: session.organization_id, session: Some(session) })
+            let caller = identify(&req, &state).await?;
+            state
+                .api_limits
+                .admit(caller.organization_id, std::time::Instant::now())
+                .map_err(ApiError::TooManyRequests)?;
+            Ok(caller)
         })
     }
+}
+
+/// Who calls: a bearer token's organization, or a signed-in admin's session (with the CSRF
+/// header on writes).
+async fn identify(req: &HttpRequest, state: &AppState) -> Result<Caller, ApiError> {
+    let bearer = req
+        .headers()
+        .get(actix_web::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .map(str::trim)
+        .map(|h| h.strip_prefix("Bearer ").or_else(|| h.strip_prefix("bearer ")).unwrap_or(""));
+    if let Some(token) = bearer {
+        let token = token.trim();
+        if token.is_empty() {
+            return Err(ApiError::Unauthorized);
+        }
+        let organization_id = catalog::organization_for_token(&state.db, &secrets::sha256_hex(token))
+            .await?
+            .ok_or(ApiError::Unauthorized)?;
+        return Ok(Caller { organization_id, session: None });
+    }
+    let session = session_of(req, state).await?.ok_or(ApiError::Unauthorized)?;
+    let safe = matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS);
+    if !safe {
+        let sent = req.headers().get(CSRF_HEADER).and_then(|v| v.to_str().ok()).unwrap_or_default();
+        if !same_secret(sent, &session.csrf_token) {
+            return Err(ApiError::Forbidden(format!(
+                "missing or wrong {CSRF_HEADER} header: reload the page and try again"
+            )));
+        }
+    }
+    Ok(Caller { organization_id: session.organization_id, session: Some(session) })
 }
 
 fn session_json(session: &admins::SessionInfo) -> serde_json::Value {

@@ -4,6 +4,8 @@
 pub mod admin;
 pub mod api;
 pub mod auth;
+/// Per-organization request budgets of the JSON API.
+pub mod limits;
 pub mod pages;
 pub mod qbwc;
 
@@ -27,6 +29,8 @@ pub struct AppState {
     pub settings: Arc<Settings>,
     /// The SQLite file the server opened, watched by `/healthz` (None on PostgreSQL).
     pub database_file: Option<crate::store::DatabaseFile>,
+    /// Each organization's JSON API request budget.
+    pub api_limits: Arc<limits::ApiLimits>,
 }
 
 /// Errors of the JSON API, rendered as `{"error": {"code", "message"}}`.
@@ -46,6 +50,9 @@ pub enum ApiError {
     Conflict(String),
     #[error("{0}")]
     Unprocessable(String),
+    /// The organization's request budget is spent for now.
+    #[error("too many requests: try again in {} s", .0.as_secs())]
+    TooManyRequests(std::time::Duration),
     #[error("internal error")]
     Internal(#[source] anyhow::Error),
 }
@@ -59,6 +66,7 @@ impl ApiError {
             ApiError::NotFound => "not_found",
             ApiError::Conflict(_) => "conflict",
             ApiError::Unprocessable(_) => "unprocessable",
+            ApiError::TooManyRequests(_) => "too_many_requests",
             ApiError::Internal(_) => "internal",
         }
     }
@@ -73,6 +81,7 @@ impl ResponseError for ApiError {
             ApiError::NotFound => StatusCode::NOT_FOUND,
             ApiError::Conflict(_) => StatusCode::CONFLICT,
             ApiError::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            ApiError::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -84,6 +93,9 @@ impl ResponseError for ApiError {
         let mut res = HttpResponse::build(self.status_code());
         if matches!(self, ApiError::Unauthorized) {
             res.insert_header(("WWW-Authenticate", "Bearer"));
+        }
+        if let ApiError::TooManyRequests(wait) = self {
+            res.insert_header(("Retry-After", wait.as_secs().max(1).to_string()));
         }
         res.json(json!({ "error": { "code": self.code(), "message": self.to_string() } }))
     }

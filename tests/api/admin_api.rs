@@ -90,6 +90,7 @@ async fn the_one_time_setup_link_creates_the_first_organization_and_admin() {
         service: qbsync::sync::Service::new(app.db.clone(), Default::default()),
         settings: std::sync::Arc::new(Default::default()),
         database_file: None,
+        api_limits: std::sync::Arc::new(qbsync::http::limits::ApiLimits::new(0)),
     })
     .await
     .unwrap()

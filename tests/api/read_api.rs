@@ -268,3 +268,28 @@ async fn pages_follow_each_other_through_ties_and_only_the_first_counts() {
     assert_eq!(seen, expected);
     assert!(pages >= 4);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_organization_over_its_request_budget_gets_429_and_the_others_do_not() {
+    // Arrange: 60 requests a minute, so a burst of 10.
+    let app = spawn_app_with(|settings| settings.api_requests_per_minute = 60).await;
+    let other_org = catalog::create_organization(&app.db, "Quiet Co").await.unwrap();
+    let other_token = add_token(&app.db, other_org.organization_id).await;
+
+    // Act
+    let mut statuses = Vec::new();
+    for _ in 0..12 {
+        statuses.push(app.get_json("/api/v1/locations").await.0);
+    }
+    let refused = app.call("GET", "/api/v1/staff", None, &app.bearer()).await;
+    let (other, _) = app.get_json_as("/api/v1/locations", Some(&other_token)).await;
+
+    // Assert
+    assert_eq!(&statuses[..10], &[200; 10]);
+    assert_eq!(statuses[10], 429);
+    assert_eq!(refused.status, 429);
+    assert_eq!(refused.json["error"]["code"], "too_many_requests");
+    let retry_after: u64 = refused.header("retry-after").expect("Retry-After").parse().unwrap();
+    assert!((1..=2).contains(&retry_after), "{retry_after}");
+    assert_eq!(other, 200, "another organization has its own budget");
+}

@@ -347,6 +347,15 @@ pub fn openapi() -> Value {
     if let Some(schemas) = document["components"]["schemas"].as_object_mut() {
         schemas.extend(record_schemas());
     }
+    // Every operation counts against the organization's request budget.
+    let over_budget = error_response("The organization's request budget is spent; Retry-After says for how long");
+    for item in document["paths"].as_object_mut().into_iter().flat_map(|paths| paths.values_mut()) {
+        for operation in item.as_object_mut().into_iter().flat_map(|ops| ops.values_mut()) {
+            if let Some(responses) = operation.get_mut("responses").and_then(Value::as_object_mut) {
+                responses.insert("429".into(), over_budget.clone());
+            }
+        }
+    }
     document
 }
 
