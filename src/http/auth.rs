@@ -13,6 +13,7 @@ use uuid::Uuid;
 
 use super::{ApiError, AppState};
 use crate::secrets;
+use crate::signin::{Realm, Verdict};
 use crate::store::{StoreError, admins, catalog};
 
 /// Name of the session cookie.
@@ -125,22 +126,22 @@ pub struct LoginBody {
     password: String,
 }
 
-/// `POST /admin/login`
-pub async fn login(state: web::Data<AppState>, body: web::Json<LoginBody>) -> Result<HttpResponse, ApiError> {
+/// `POST /admin/login`: throttled per account and per client address (see `signin`); a locked
+/// account answers like a wrong password, and a sign-in that cannot get its password checked in
+/// time answers 503.
+pub async fn login(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    body: web::Json<LoginBody>,
+) -> Result<HttpResponse, ApiError> {
     let email = body.email.trim().to_lowercase();
     let admin = admins::admin_by_email(&state.db, &email).await?;
-    let (password, phc) = (body.password.clone(), admin.as_ref().map(|a| a.password_hash.clone()));
-    let matches = tokio::task::spawn_blocking(move || match phc {
-        Some(phc) => secrets::verify_password(&password, &phc),
-        None => {
-            secrets::waste_admin_password_check(&password);
-            false
-        }
-    })
-    .await
-    .unwrap_or(false);
-    match admin {
-        Some(admin) if matches => open_session(&state, &admin).await,
+    let phc = admin.as_ref().map(|a| a.password_hash.clone());
+    let client = super::client_ip(&req, &state.settings);
+    let verdict = state.service.sign_in().attempt(Realm::Admin, &email, client, body.password.clone(), phc).await?;
+    match (admin, verdict) {
+        (Some(admin), Verdict::Granted) => open_session(&state, &admin).await,
+        (_, Verdict::Busy) => Err(ApiError::Unavailable("too many sign-ins at once; try again in a few seconds".into())),
         _ => Err(ApiError::Unauthenticated("wrong email or password".into())),
     }
 }
