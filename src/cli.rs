@@ -187,7 +187,8 @@ pub enum ConnectionCommand {
         org: String,
         #[arg(long)]
         name: String,
-        /// Web Connector user name (default: derived from the organization and connection names).
+        /// Web Connector user name, used as given (default: derived from the organization and
+        /// connection names, with a random suffix).
         #[arg(long)]
         username: Option<String>,
         /// Company file QuickBooks should open (default: the file open in QuickBooks).
@@ -357,7 +358,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
                 catalog::find_organization(&db, &org).await.map_err(|_| anyhow::anyhow!("no organization {org:?}"))?;
             let username = match username {
                 Some(u) if !u.trim().is_empty() => u.trim().to_string(),
-                _ => catalog::default_username(&org.name, &name),
+                _ => catalog::unique_username(&catalog::default_username(&org.name, &name)),
             };
             let password = secrets::new_password();
             let conn = catalog::create_connection(

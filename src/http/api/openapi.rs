@@ -291,7 +291,9 @@ pub fn openapi() -> Value {
                     "csrf_token": { "type": "string", "description": "Send it in the X-CSRF-Token header of every write" } })),
                 "Password": object(json!({ "password": { "type": "string" } })),
                 "NewConnection": { "type": "object", "required": ["name"], "properties": {
-                    "name": { "type": "string" }, "company_file": { "type": "string" }, "username": { "type": "string" },
+                    "name": { "type": "string" }, "company_file": { "type": "string" },
+                    "username": { "type": "string", "pattern": "^[A-Za-z0-9._-]{1,60}$",
+                        "description": "Base of the Web Connector user name (lower-cased); a random suffix is always added" },
                     "run_every_minutes": { "type": "integer", "minimum": 1, "maximum": 1440 } } },
                 "ConnectionChanges": { "type": "object", "properties": {
                     "name": { "type": "string" }, "enabled": { "type": "boolean" }, "company_file": { "type": "string" },
