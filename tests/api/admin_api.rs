@@ -170,7 +170,8 @@ async fn connections_are_created_changed_rotated_and_deleted() {
     let id = created.json["id"].as_str().unwrap().to_string();
     assert_eq!(created.json["run_every_minutes"], 15);
     let username = created.json["username"].as_str().unwrap().to_string();
-    assert_eq!(username, "sparkle-cleaning-co-warehouse-file");
+    let suffix = username.strip_prefix("sparkle-cleaning-co-warehouse-file-").expect("the derived base");
+    assert_eq!(suffix.len(), 8, "{username}");
     assert_eq!(
         app.call("POST", "/api/v1/connections", Some(json!({ "name": "Warehouse file" })), &auth).await.status,
         409

@@ -12,5 +12,6 @@ mod qbwc_errors;
 mod qbwc_sessions;
 mod read_api;
 mod scale_out;
+mod security;
 mod staging;
 mod upgrade;
