@@ -109,7 +109,7 @@ pub struct ServeArgs {
     /// Reverse proxies whose X-Forwarded-For is believed: IP addresses or CIDR blocks, comma
     /// separated. Empty: the client address is always the connecting peer's.
     #[arg(long = "trusted-proxy", env = "QBSYNC_TRUSTED_PROXY", value_delimiter = ',', num_args = 0..)]
-    pub trusted_proxies: Vec<IpRange>,
+    pub trusted_proxies: Vec<String>,
     /// When set, /metrics answers only requests with `Authorization: Bearer <this token>`.
     #[arg(long, env = "QBSYNC_METRICS_TOKEN", hide_env_values = true)]
     pub metrics_token: Option<String>,
@@ -433,7 +433,13 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         app_name: args.app_name,
         run_every_minutes: 60,
         workers: args.workers,
-        trusted_proxies: args.trusted_proxies,
+        trusted_proxies: args
+            .trusted_proxies
+            .iter()
+            .map(|p| p.trim())
+            .filter(|p| !p.is_empty())
+            .map(|p| p.parse::<IpRange>().context("--trusted-proxy / QBSYNC_TRUSTED_PROXY"))
+            .collect::<anyhow::Result<_>>()?,
         metrics_token: args.metrics_token.filter(|t| !t.trim().is_empty()),
         setup_link_ttl: chrono::Duration::hours(i64::from(args.setup_link_hours)),
         sign_in: SignInPolicy {
