@@ -64,7 +64,13 @@ impl Metrics {
 
     /// An account or a client address was locked out.
     pub fn sign_in_locked(&self, realm: &str, what: &str) {
-        self.add("qbsync_sign_in_lockouts_total", "Sign-in lockouts started, by realm and kind", &["realm", "kind"], &[realm, what], 1);
+        self.add(
+            "qbsync_sign_in_lockouts_total",
+            "Sign-in lockouts started, by realm and kind",
+            &["realm", "kind"],
+            &[realm, what],
+            1,
+        );
     }
 
     /// The Prometheus text exposition of every counter, followed by `extra` gauge lines.

@@ -144,7 +144,9 @@ pub async fn login(
     let verdict = state.service.sign_in().attempt(Realm::Admin, &email, client, body.password.clone(), phc).await?;
     match (admin, verdict) {
         (Some(admin), Verdict::Granted) => open_session(&state, &admin).await,
-        (_, Verdict::Busy) => Err(ApiError::Unavailable("too many sign-ins at once; try again in a few seconds".into())),
+        (_, Verdict::Busy) => {
+            Err(ApiError::Unavailable("too many sign-ins at once; try again in a few seconds".into()))
+        }
         _ => Err(ApiError::Unauthenticated("wrong email or password".into())),
     }
 }

@@ -261,7 +261,9 @@ async fn every_response_that_carries_a_secret_says_no_store() {
         .call(
             "POST",
             "/admin/setup",
-            Some(json!({ "token": token, "org_name": "New Co", "email": "a@new.example", "password": "long enough pw" })),
+            Some(
+                json!({ "token": token, "org_name": "New Co", "email": "a@new.example", "password": "long enough pw" }),
+            ),
             &Auth::None,
         )
         .await;
@@ -295,7 +297,12 @@ async fn creating_a_connection_never_reveals_another_organizations_user_name() {
     // Asking for the same base, or for their whole user name, succeeds with a name of our own.
     for (n, asked) in ["front-desk", their_username.as_str(), "FRONT-DESK"].into_iter().enumerate() {
         let ours = app
-            .call("POST", "/api/v1/connections", Some(json!({ "name": format!("Desk {n}"), "username": asked })), &app.bearer())
+            .call(
+                "POST",
+                "/api/v1/connections",
+                Some(json!({ "name": format!("Desk {n}"), "username": asked })),
+                &app.bearer(),
+            )
             .await;
         assert_eq!(ours.status, 201, "{:?}", ours.json);
         let username = ours.json["username"].as_str().unwrap();

@@ -147,7 +147,9 @@ pub fn openapi() -> Value {
     let bad_request = error_response("A malformed query or body");
     let unprocessable = error_response("A well-formed body with invalid values");
     let conflict = error_response("Already linked, or a name already taken; nothing changed");
-    let busy = error_response("Too many password hashes waiting (the server is under a sign-in flood); retry after Retry-After seconds");
+    let busy = error_response(
+        "Too many password hashes waiting (the server is under a sign-in flood); retry after Retry-After seconds",
+    );
     let mut document = json!({
         "openapi": "3.1.0",
         "info": {
