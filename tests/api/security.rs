@@ -366,3 +366,16 @@ async fn a_setup_link_survives_a_restart_and_expires_after_its_lifetime() {
     assert_eq!(done.0, 200, "{}", done.1);
     handle.stop(false).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lockout_made_on_one_server_process_holds_on_another_sharing_the_database() {
+    let app = spawn_app_with(|s| quick_policy(s, Duration::from_secs(60))).await;
+    let (second_base, second) = spawn_second_server(&app, |s| quick_policy(s, Duration::from_secs(60))).await;
+    let email = add_admin(&app).await;
+    for _ in 0..3 {
+        assert_eq!(sign_in_from(&app, &email, "wrong password", None).await, 401);
+    }
+    let elsewhere = post_json(&second_base, "/admin/login", json!({ "email": email, "password": PASSWORD }), &[]).await;
+    assert_eq!(elsewhere.0, 401, "the other process sees the lock: {}", elsewhere.1);
+    second.stop(false).await;
+}
