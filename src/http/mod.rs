@@ -4,6 +4,7 @@
 pub mod admin;
 pub mod api;
 pub mod auth;
+mod client_ip;
 /// Per-organization request budgets of the JSON API.
 pub mod limits;
 pub mod pages;
@@ -17,6 +18,7 @@ use actix_web::http::StatusCode;
 use actix_web::{App, HttpResponse, HttpServer, ResponseError, web};
 use serde_json::json;
 
+pub use self::client_ip::client_ip;
 use crate::config::Settings;
 use crate::store::{Db, StoreError};
 use crate::sync::Service;
@@ -31,6 +33,19 @@ pub struct AppState {
     pub database_file: Option<crate::store::DatabaseFile>,
     /// Each organization's JSON API request budget.
     pub api_limits: Arc<limits::ApiLimits>,
+}
+
+impl AppState {
+    /// The state of a server over `db` (open and migrated) with `settings`.
+    pub fn new(db: Db, settings: Settings, service: Service) -> AppState {
+        AppState {
+            database_file: db.database_file(),
+            api_limits: Arc::new(limits::ApiLimits::new(settings.api_requests_per_minute)),
+            db,
+            service,
+            settings: Arc::new(settings),
+        }
+    }
 }
 
 /// Errors of the JSON API, rendered as `{"error": {"code", "message"}}`.
@@ -53,6 +68,9 @@ pub enum ApiError {
     /// The organization's request budget is spent for now.
     #[error("too many requests: try again in {} s", .0.as_secs())]
     TooManyRequests(std::time::Duration),
+    /// The server is too busy to answer now; the client may retry after a few seconds.
+    #[error("{0}")]
+    Unavailable(String),
     #[error("internal error")]
     Internal(#[source] anyhow::Error),
 }
@@ -67,6 +85,7 @@ impl ApiError {
             ApiError::Conflict(_) => "conflict",
             ApiError::Unprocessable(_) => "unprocessable",
             ApiError::TooManyRequests(_) => "too_many_requests",
+            ApiError::Unavailable(_) => "unavailable",
             ApiError::Internal(_) => "internal",
         }
     }
@@ -82,6 +101,7 @@ impl ResponseError for ApiError {
             ApiError::Conflict(_) => StatusCode::CONFLICT,
             ApiError::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -96,6 +116,9 @@ impl ResponseError for ApiError {
         }
         if let ApiError::TooManyRequests(wait) = self {
             res.insert_header(("Retry-After", wait.as_secs().max(1).to_string()));
+        }
+        if matches!(self, ApiError::Unavailable(_)) {
+            res.insert_header(("Retry-After", "5"));
         }
         res.json(json!({ "error": { "code": self.code(), "message": self.to_string() } }))
     }

@@ -1,6 +1,6 @@
 //! Small pages: health, the Web Connector's support page, the root redirect.
 
-use actix_web::{HttpResponse, web};
+use actix_web::{HttpRequest, HttpResponse, web};
 use serde_json::json;
 
 use super::AppState;
@@ -44,12 +44,31 @@ pub async fn root() -> HttpResponse {
 }
 
 /// `GET /metrics`: this process's counters and the database's live runs, Prometheus text format.
-pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
+/// With a metrics token set, only `Authorization: Bearer <token>` may read it (401 otherwise).
+pub async fn metrics(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
+    if let Some(expected) = &state.settings.metrics_token {
+        let sent = req
+            .headers()
+            .get(actix_web::http::header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().strip_prefix("Bearer "))
+            .map(str::trim)
+            .unwrap_or_default();
+        if !super::auth::same_secret(sent, expected) {
+            return HttpResponse::Unauthorized()
+                .insert_header(("WWW-Authenticate", "Bearer realm=\"metrics\""))
+                .content_type("text/plain; charset=utf-8")
+                .body("metrics need Authorization: Bearer <QBSYNC_METRICS_TOKEN>\n");
+        }
+    }
     let live = crate::store::runs::count_live_runs(&state.db).await.unwrap_or(-1);
     let up = i64::from(state.db.ping().await.is_ok());
+    let gate = state.service.sign_in().gate();
     let body = state.service.metrics().render(&[
         ("qbsync_runs_live", "Web Connector runs in progress (whole database; -1 when it does not answer)", live),
         ("qbsync_database_up", "1 when the database answers", up),
+        ("qbsync_password_checks_limit", "Password checks (argon2) allowed to run at once", gate.limit() as i64),
+        ("qbsync_password_checks_peak", "Most password checks that ran at once in this process", gate.peak() as i64),
     ]);
     HttpResponse::Ok().content_type("text/plain; version=0.0.4; charset=utf-8").body(body)
 }

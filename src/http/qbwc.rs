@@ -64,7 +64,8 @@ pub async fn post(req: HttpRequest, payload: web::Payload, state: web::Data<AppS
     if declared.is_some_and(|n| n > limit) {
         return fault(FaultCode::Client, &format!("the request body is larger than the {limit}-byte limit"));
     }
-    match receive::receive(&state.service, payload, limit).await {
+    let service = state.service.for_client(super::client_ip(&req, &state.settings));
+    match receive::receive(&service, payload, limit).await {
         Answer::Reply(reply) => xml_response(actix_web::http::StatusCode::OK, soap::render_reply(&reply)),
         Answer::Fault(code, message) => fault(code, &message),
     }

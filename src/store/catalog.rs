@@ -185,16 +185,41 @@ pub async fn organization_for_token(db: &Db, token_hash: &str) -> Result<Option<
     }))
 }
 
-/// `acme-cleaning-main-office`: lower-case words of the organization and connection names.
+/// Longest readable part of a Web Connector user name (the random suffix comes on top).
+pub const USERNAME_BASE_CHARS: usize = 60;
+
+/// `acme-cleaning-main-office`: lower-case words of the organization and connection names, at
+/// most [`USERNAME_BASE_CHARS`] long.
 pub fn default_username(org: &str, connection: &str) -> String {
     let mut out = String::new();
     for word in format!("{org} {connection}").split(|c: char| !c.is_ascii_alphanumeric()).filter(|w| !w.is_empty()) {
+        if out.len() + word.len() + 1 > USERNAME_BASE_CHARS {
+            break;
+        }
         if !out.is_empty() {
             out.push('-');
         }
         out.push_str(&word.to_ascii_lowercase());
     }
     if out.is_empty() { "qbsync".into() } else { out }
+}
+
+/// A Web Connector user name as the API makes it: a readable base and a random suffix
+/// (`acme-cleaning-main-office-k3m9xq2a`). User names are unique across all organizations; the
+/// suffix makes a collision so unlikely that a create never has to say a name is taken, which
+/// would tell one organization what another one's user names are.
+pub fn unique_username(base: &str) -> String {
+    format!("{base}-{}", crate::secrets::new_username_suffix())
+}
+
+/// A user name base a client asked for: 1 to [`USERNAME_BASE_CHARS`] ASCII letters, digits,
+/// `.`, `_` or `-`, kept in lower case. `None` when it breaks these rules.
+pub fn requested_username(text: &str) -> Option<String> {
+    let text = text.trim();
+    let fits = !text.is_empty()
+        && text.len() <= USERNAME_BASE_CHARS
+        && text.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'));
+    fits.then(|| text.to_ascii_lowercase())
 }
 
 /// A braced, upper-case GUID as the Web Connector wants for OwnerID and FileID.
@@ -245,8 +270,8 @@ pub async fn create_connection(db: &Db, new: NewConnection<'_>) -> Result<Connec
     })
     .map_err(|e| match StoreError::from(e) {
         StoreError::Conflict(_) => StoreError::Conflict(format!(
-            "a connection named {:?} or with username {:?} already exists",
-            new.name, new.username
+            "a connection named {:?} already exists, or its user name is taken",
+            new.name
         )),
         other => other,
     })?;
@@ -447,6 +472,22 @@ mod tests {
         assert_eq!(default_username("Acme Cleaning", "Main office"), "acme-cleaning-main-office");
         assert_eq!(default_username("Café", "€"), "caf");
         assert_eq!(default_username("", ""), "qbsync");
+        assert!(default_username(&"word ".repeat(100), "x").len() <= USERNAME_BASE_CHARS);
+    }
+
+    #[test]
+    fn unique_usernames_keep_their_base_and_differ() {
+        let a = unique_username("acme-main");
+        assert!(a.starts_with("acme-main-") && a.len() == "acme-main-".len() + 8, "{a}");
+        assert_ne!(a, unique_username("acme-main"));
+    }
+
+    #[test]
+    fn requested_usernames_are_checked_and_lower_cased() {
+        assert_eq!(requested_username(" Office.PC_1 ").as_deref(), Some("office.pc_1"));
+        for bad in ["", "a b", "naïve", "x/y", &"a".repeat(USERNAME_BASE_CHARS + 1)] {
+            assert_eq!(requested_username(bad), None, "{bad:?}");
+        }
     }
 
     #[test]

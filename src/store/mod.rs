@@ -12,6 +12,7 @@ pub mod catalog;
 pub mod links;
 pub mod locations;
 pub mod runs;
+pub mod sign_in;
 pub mod staff;
 pub mod staging;
 

@@ -13,5 +13,6 @@ mod qbwc_sessions;
 mod read_api;
 mod recovery;
 mod scale_out;
+mod security;
 mod staging;
 mod upgrade;
