@@ -38,7 +38,9 @@ start_server() {
   local port
   port=$(free_port)
   base="http://127.0.0.1:$port"
-  QBSYNC_LOG=warn "$bin" serve --listen "127.0.0.1:$port" --public-url "http://localhost:$port" >"$dir/server.log" 2>&1 &
+  # No API request budget: the performance test seeds 10,000 locations through the API.
+  QBSYNC_LOG=warn "$bin" serve --listen "127.0.0.1:$port" --public-url "http://localhost:$port" \
+    --api-requests-per-minute 0 >"$dir/server.log" 2>&1 &
   server_pid=$!
   for _ in $(seq 1 300); do
     curl -fsS "$base/healthz" >/dev/null 2>&1 && return 0

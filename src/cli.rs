@@ -9,7 +9,8 @@ use anyhow::{Context, bail};
 use clap::{Args, Parser, Subcommand};
 use serde_json::json;
 
-use crate::config::Settings;
+use crate::config::{IpRange, Settings};
+use crate::signin::SignInPolicy;
 use crate::startup::Application;
 use crate::store::{self, Db, DbOptions, catalog};
 use crate::{secrets, simulate};
@@ -123,6 +124,46 @@ pub struct ServeArgs {
     /// HTTP worker threads (0: one per CPU).
     #[arg(long, env = "QBSYNC_WORKERS", default_value_t = 0)]
     pub workers: usize,
+    /// JSON API requests a minute each organization may make, in bursts of up to a sixth of it;
+    /// more answer 429 with Retry-After. 0: no limit.
+    #[arg(long, env = "QBSYNC_API_REQUESTS_PER_MINUTE", default_value_t = 1200)]
+    pub api_requests_per_minute: u32,
+    /// Reverse proxies whose X-Forwarded-For is believed: IP addresses or CIDR blocks, comma
+    /// separated. Empty: the client address is always the connecting peer's.
+    #[arg(long = "trusted-proxy", env = "QBSYNC_TRUSTED_PROXY", value_delimiter = ',', num_args = 0..)]
+    pub trusted_proxies: Vec<String>,
+    /// When set, /metrics answers only requests with `Authorization: Bearer <this token>`.
+    #[arg(long, env = "QBSYNC_METRICS_TOKEN", hide_env_values = true)]
+    pub metrics_token: Option<String>,
+    /// Wrong passwords for one account (admin email or Web Connector user name) within the
+    /// window that lock it.
+    #[arg(long, env = "QBSYNC_SIGN_IN_MAX_FAILURES", default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..))]
+    pub sign_in_max_failures: u32,
+    /// Wrong passwords from one client address within the window that lock the address.
+    #[arg(long, env = "QBSYNC_SIGN_IN_ADDRESS_MAX_FAILURES", default_value_t = 20, value_parser = clap::value_parser!(u32).range(1..))]
+    pub sign_in_address_max_failures: u32,
+    /// Minutes over which failed sign-ins are counted.
+    #[arg(long, env = "QBSYNC_SIGN_IN_WINDOW_MINUTES", default_value_t = 15, value_parser = clap::value_parser!(u32).range(1..=1440))]
+    pub sign_in_window_minutes: u32,
+    /// Minutes a locked account or address stays locked.
+    #[arg(long, env = "QBSYNC_SIGN_IN_LOCKOUT_MINUTES", default_value_t = 15, value_parser = clap::value_parser!(u32).range(1..=1440))]
+    pub sign_in_lockout_minutes: u32,
+    /// Milliseconds before answering an account's first failed sign-in; doubles per failure.
+    #[arg(long, env = "QBSYNC_SIGN_IN_DELAY_MS", default_value_t = 250)]
+    pub sign_in_delay_ms: u64,
+    /// Longest delay before answering a failed sign-in, in milliseconds.
+    #[arg(long, env = "QBSYNC_SIGN_IN_MAX_DELAY_MS", default_value_t = 4000)]
+    pub sign_in_max_delay_ms: u64,
+    /// Password checks (argon2) running at once (0: one per CPU).
+    #[arg(long, env = "QBSYNC_PASSWORD_CHECKS", default_value_t = 0)]
+    pub password_checks: usize,
+    /// Seconds a sign-in waits for its password check to start before it is given up (503 on
+    /// the admin page, `nvu` to the Web Connector).
+    #[arg(long, env = "QBSYNC_PASSWORD_CHECK_WAIT_SECS", default_value_t = 5, value_parser = clap::value_parser!(u64).range(1..=600))]
+    pub password_check_wait_secs: u64,
+    /// Hours a first-run setup link stays valid.
+    #[arg(long, env = "QBSYNC_SETUP_LINK_HOURS", default_value_t = 24, value_parser = clap::value_parser!(u32).range(1..=720))]
+    pub setup_link_hours: u32,
 }
 
 #[derive(Subcommand, Debug)]
@@ -168,7 +209,8 @@ pub enum ConnectionCommand {
         org: String,
         #[arg(long)]
         name: String,
-        /// Web Connector user name (default: derived from the organization and connection names).
+        /// Web Connector user name, used as given (default: derived from the organization and
+        /// connection names, with a random suffix).
         #[arg(long)]
         username: Option<String>,
         /// Company file QuickBooks should open (default: the file open in QuickBooks).
@@ -338,7 +380,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
                 catalog::find_organization(&db, &org).await.map_err(|_| anyhow::anyhow!("no organization {org:?}"))?;
             let username = match username {
                 Some(u) if !u.trim().is_empty() => u.trim().to_string(),
-                _ => catalog::default_username(&org.name, &name),
+                _ => catalog::unique_username(&catalog::default_username(&org.name, &name)),
             };
             let password = secrets::new_password();
             let conn = catalog::create_connection(
@@ -417,6 +459,26 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         app_name: args.app_name,
         run_every_minutes: 60,
         workers: args.workers,
+        api_requests_per_minute: args.api_requests_per_minute,
+        trusted_proxies: args
+            .trusted_proxies
+            .iter()
+            .map(|p| p.trim())
+            .filter(|p| !p.is_empty())
+            .map(|p| p.parse::<IpRange>().context("--trusted-proxy / QBSYNC_TRUSTED_PROXY"))
+            .collect::<anyhow::Result<_>>()?,
+        metrics_token: args.metrics_token.filter(|t| !t.trim().is_empty()),
+        setup_link_ttl: chrono::Duration::hours(i64::from(args.setup_link_hours)),
+        sign_in: SignInPolicy {
+            account_max_failures: args.sign_in_max_failures,
+            address_max_failures: args.sign_in_address_max_failures,
+            window: Duration::from_secs(u64::from(args.sign_in_window_minutes) * 60),
+            lockout: Duration::from_secs(u64::from(args.sign_in_lockout_minutes) * 60),
+            first_delay: Duration::from_millis(args.sign_in_delay_ms),
+            max_delay: Duration::from_millis(args.sign_in_max_delay_ms.max(args.sign_in_delay_ms)),
+            password_checks: args.password_checks,
+            password_check_wait: Duration::from_secs(args.password_check_wait_secs),
+        },
         db: args.db.options(),
         sync: crate::sync::SyncSettings {
             page_size: args.page_size,

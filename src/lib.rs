@@ -23,6 +23,8 @@ pub mod qwc;
 pub mod record;
 /// Tickets, passwords, tokens and their hashes.
 pub mod secrets;
+/// Sign-in throttling, lockout and the bounded password check.
+pub mod signin;
 /// Plays the Web Connector and QuickBooks against a running server.
 pub mod simulate;
 /// SOAP 1.1 envelopes of the Web Connector contract: typed calls in, replies and faults out.

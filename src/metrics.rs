@@ -51,6 +51,28 @@ impl Metrics {
         self.add("qbsync_staged_rows_total", "QuickBooks records staged, by list", &["list"], &[list], n);
     }
 
+    /// A sign-in was refused (`why`: wrong, locked, busy).
+    pub fn sign_in_failed(&self, realm: &str, why: &str) {
+        self.add(
+            "qbsync_sign_in_failures_total",
+            "Sign-ins refused, by realm and reason (wrong password or account, locked out, busy)",
+            &["realm", "reason"],
+            &[realm, why],
+            1,
+        );
+    }
+
+    /// An account or a client address was locked out.
+    pub fn sign_in_locked(&self, realm: &str, what: &str) {
+        self.add(
+            "qbsync_sign_in_lockouts_total",
+            "Sign-in lockouts started, by realm and kind",
+            &["realm", "kind"],
+            &[realm, what],
+            1,
+        );
+    }
+
     /// The Prometheus text exposition of every counter, followed by `extra` gauge lines.
     pub fn render(&self, gauges: &[(&str, &str, i64)]) -> String {
         let families = self.families.lock().unwrap_or_else(|e| e.into_inner());

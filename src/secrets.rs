@@ -38,6 +38,14 @@ pub fn new_password() -> String {
     out
 }
 
+/// A random suffix that makes a Web Connector user name unique without asking the database
+/// whether a name is taken: 8 characters of lower-case letters and digits without look-alikes
+/// (40 bits; 32 symbols, so every byte maps without bias).
+pub fn new_username_suffix() -> String {
+    const ALPHABET: &[u8; 32] = b"abcdefghijkmnpqrstuvwxyz23456789";
+    random_bytes::<8>().iter().map(|b| ALPHABET[usize::from(*b) % 32] as char).collect()
+}
+
 /// SHA-256 of a secret, hex-encoded: how tickets and API tokens are stored and looked up.
 pub fn sha256_hex(secret: &str) -> String {
     hex::encode(Sha256::digest(secret.as_bytes()))
@@ -176,6 +184,14 @@ mod tests {
         assert!(a.chars().all(|c| c.is_ascii_hexdigit()));
         assert_ne!(a, b);
         assert_eq!(ticket_prefix(&a).len(), 8);
+    }
+
+    #[test]
+    fn username_suffixes_are_short_lower_case_and_distinct() {
+        let a = new_username_suffix();
+        assert_eq!(a.len(), 8);
+        assert!(a.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit()), "{a}");
+        assert_ne!(a, new_username_suffix());
     }
 
     #[test]

@@ -9,6 +9,8 @@ use anyhow::Context;
 
 use crate::config::Settings;
 use crate::http::{self, AppState};
+use crate::metrics::Metrics;
+use crate::signin::SignInGuard;
 use crate::store::{self, Db};
 use crate::sync::Service;
 
@@ -38,11 +40,10 @@ impl Application {
             TcpListener::bind(&settings.listen).with_context(|| format!("listening on {}", settings.listen))?;
         listener.set_nonblocking(true)?;
         let port = listener.local_addr()?.port();
-        let state = AppState {
-            db: db.clone(),
-            service: Service::new(db.clone(), settings.sync.clone()),
-            settings: Arc::new(settings),
-        };
+        let metrics = Arc::new(Metrics::default());
+        let sign_in = Arc::new(SignInGuard::new(db.clone(), settings.sign_in.clone(), metrics.clone()));
+        let service = Service::with_metrics(db.clone(), settings.sync.clone(), metrics).with_sign_in(sign_in);
+        let state = AppState::new(db, settings, service);
         let server = http::serve(listener, state.clone())?;
         Ok(Application { port, server, state })
     }
@@ -57,7 +58,8 @@ impl Application {
     }
 
     /// On a database without any admin: a one-time link that creates the first organization
-    /// and admin (a new one at every start until it is used).
+    /// and admin. A restart while the link is valid prints the same link again; an expired one
+    /// is replaced.
     pub async fn setup_link(&self) -> anyhow::Result<Option<String>> {
         crate::http::auth::offer_setup_link(&self.state).await
     }

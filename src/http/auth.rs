@@ -13,12 +13,16 @@ use uuid::Uuid;
 
 use super::{ApiError, AppState};
 use crate::secrets;
+use crate::signin::{Realm, Verdict};
 use crate::store::{StoreError, admins, catalog};
 
 /// Name of the session cookie.
 pub const SESSION_COOKIE: &str = "qbsync_session";
 /// Header that must carry the session's CSRF token on every write made with the cookie.
 pub const CSRF_HEADER: &str = "X-CSRF-Token";
+/// Every response that carries a secret (a password, a token, a session's CSRF token) says so:
+/// no cache, shared or private, may keep it.
+pub const NO_STORE: (actix_web::http::header::HeaderName, &str) = (actix_web::http::header::CACHE_CONTROL, "no-store");
 /// How long a browser session lasts.
 const SESSION_HOURS: i64 = 12;
 
@@ -30,7 +34,7 @@ pub struct Caller {
 }
 
 /// Compares two secrets in time that depends only on their lengths.
-fn same_secret(a: &str, b: &str) -> bool {
+pub(crate) fn same_secret(a: &str, b: &str) -> bool {
     a.len() == b.len() && a.bytes().zip(b.bytes()).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
@@ -55,35 +59,46 @@ impl FromRequest for Caller {
                 .app_data::<web::Data<AppState>>()
                 .cloned()
                 .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("application state missing")))?;
-            let bearer = req
-                .headers()
-                .get(actix_web::http::header::AUTHORIZATION)
-                .and_then(|v| v.to_str().ok())
-                .map(str::trim)
-                .map(|h| h.strip_prefix("Bearer ").or_else(|| h.strip_prefix("bearer ")).unwrap_or(""));
-            if let Some(token) = bearer {
-                let token = token.trim();
-                if token.is_empty() {
-                    return Err(ApiError::Unauthorized);
-                }
-                let organization_id = catalog::organization_for_token(&state.db, &secrets::sha256_hex(token))
-                    .await?
-                    .ok_or(ApiError::Unauthorized)?;
-                return Ok(Caller { organization_id, session: None });
-            }
-            let session = session_of(&req, &state).await?.ok_or(ApiError::Unauthorized)?;
-            let safe = matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS);
-            if !safe {
-                let sent = req.headers().get(CSRF_HEADER).and_then(|v| v.to_str().ok()).unwrap_or_default();
-                if !same_secret(sent, &session.csrf_token) {
-                    return Err(ApiError::Forbidden(format!(
-                        "missing or wrong {CSRF_HEADER} header: reload the page and try again"
-                    )));
-                }
-            }
-            Ok(Caller { organization_id: session.organization_id, session: Some(session) })
+            let caller = identify(&req, &state).await?;
+            state
+                .api_limits
+                .admit(caller.organization_id, std::time::Instant::now())
+                .map_err(ApiError::TooManyRequests)?;
+            Ok(caller)
         })
     }
+}
+
+/// Who calls: a bearer token's organization, or a signed-in admin's session (with the CSRF
+/// header on writes).
+async fn identify(req: &HttpRequest, state: &AppState) -> Result<Caller, ApiError> {
+    let bearer = req
+        .headers()
+        .get(actix_web::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .map(str::trim)
+        .map(|h| h.strip_prefix("Bearer ").or_else(|| h.strip_prefix("bearer ")).unwrap_or(""));
+    if let Some(token) = bearer {
+        let token = token.trim();
+        if token.is_empty() {
+            return Err(ApiError::Unauthorized);
+        }
+        let organization_id = catalog::organization_for_token(&state.db, &secrets::sha256_hex(token))
+            .await?
+            .ok_or(ApiError::Unauthorized)?;
+        return Ok(Caller { organization_id, session: None });
+    }
+    let session = session_of(req, state).await?.ok_or(ApiError::Unauthorized)?;
+    let safe = matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS);
+    if !safe {
+        let sent = req.headers().get(CSRF_HEADER).and_then(|v| v.to_str().ok()).unwrap_or_default();
+        if !same_secret(sent, &session.csrf_token) {
+            return Err(ApiError::Forbidden(format!(
+                "missing or wrong {CSRF_HEADER} header: reload the page and try again"
+            )));
+        }
+    }
+    Ok(Caller { organization_id: session.organization_id, session: Some(session) })
 }
 
 fn session_json(session: &admins::SessionInfo) -> serde_json::Value {
@@ -116,7 +131,7 @@ async fn open_session(state: &AppState, admin: &catalog::Admin) -> Result<HttpRe
         .secure(state.settings.public_url.starts_with("https://"))
         .max_age(CookieDuration::hours(SESSION_HOURS))
         .finish();
-    Ok(HttpResponse::Ok().cookie(cookie).json(session_json(&session)))
+    Ok(HttpResponse::Ok().cookie(cookie).insert_header(NO_STORE).json(session_json(&session)))
 }
 
 #[derive(Deserialize)]
@@ -125,22 +140,24 @@ pub struct LoginBody {
     password: String,
 }
 
-/// `POST /admin/login`
-pub async fn login(state: web::Data<AppState>, body: web::Json<LoginBody>) -> Result<HttpResponse, ApiError> {
+/// `POST /admin/login`: throttled per account and per client address (see `signin`); a locked
+/// account answers like a wrong password, and a sign-in that cannot get its password checked in
+/// time answers 503.
+pub async fn login(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    body: web::Json<LoginBody>,
+) -> Result<HttpResponse, ApiError> {
     let email = body.email.trim().to_lowercase();
     let admin = admins::admin_by_email(&state.db, &email).await?;
-    let (password, phc) = (body.password.clone(), admin.as_ref().map(|a| a.password_hash.clone()));
-    let matches = tokio::task::spawn_blocking(move || match phc {
-        Some(phc) => secrets::verify_password(&password, &phc),
-        None => {
-            secrets::waste_admin_password_check(&password);
-            false
+    let phc = admin.as_ref().map(|a| a.password_hash.clone());
+    let client = super::client_ip(&req, &state.settings);
+    let verdict = state.service.sign_in().attempt(Realm::Admin, &email, client, body.password.clone(), phc).await?;
+    match (admin, verdict) {
+        (Some(admin), Verdict::Granted) => open_session(&state, &admin).await,
+        (_, Verdict::Busy) => {
+            Err(ApiError::Unavailable("too many sign-ins at once; try again in a few seconds".into()))
         }
-    })
-    .await
-    .unwrap_or(false);
-    match admin {
-        Some(admin) if matches => open_session(&state, &admin).await,
         _ => Err(ApiError::Unauthenticated("wrong email or password".into())),
     }
 }
@@ -164,7 +181,7 @@ pub async fn logout(req: HttpRequest, state: web::Data<AppState>) -> Result<Http
 /// `GET /api/v1/session`
 pub async fn current_session(caller: Caller) -> Result<HttpResponse, ApiError> {
     match caller.session {
-        Some(session) => Ok(HttpResponse::Ok().json(session_json(&session))),
+        Some(session) => Ok(HttpResponse::Ok().insert_header(NO_STORE).json(session_json(&session))),
         None => {
             Err(ApiError::Unauthenticated("this route describes a browser session; bearer tokens have none".into()))
         }
@@ -197,26 +214,52 @@ pub async fn setup(state: web::Data<AppState>, body: web::Json<SetupBody>) -> Re
             "the password must have at least {MIN_PASSWORD_CHARS} characters"
         )));
     }
+    let token_hash = secrets::sha256_hex(body.token.trim());
+    let invalid = || {
+        ApiError::Forbidden(
+            "this setup link is not valid any more: it was used or has expired, or an admin already exists; \
+             sign in instead, or restart the server for a new link"
+                .into(),
+        )
+    };
+    // The token is checked before the costly hash, and the hash waits its turn with the password
+    // checks: a stream of made-up tokens costs no argon2 work.
+    if !admins::setup_token_is_valid(&state.db, &token_hash).await? {
+        return Err(invalid());
+    }
     let password = body.password.clone();
-    let phc = tokio::task::spawn_blocking(move || secrets::hash_password(&password))
+    let phc = state
+        .service
+        .sign_in()
+        .gate()
+        .run(move || secrets::hash_password(&password))
         .await
-        .map_err(|e| ApiError::Internal(e.into()))?;
-    match admins::complete_setup(&state.db, &secrets::sha256_hex(body.token.trim()), org_name, &email, &phc).await {
+        .map_err(|busy| ApiError::Unavailable(busy.to_string()))?;
+    match admins::complete_setup(&state.db, &token_hash, org_name, &email, &phc).await {
         Ok((_, admin)) => open_session(&state, &admin).await,
-        Err(StoreError::NotFound) => Err(ApiError::Forbidden(
-            "this setup link is not valid any more: it was used, or an admin already exists; sign in instead".into(),
-        )),
+        Err(StoreError::NotFound) => Err(invalid()),
         Err(other) => Err(other.into()),
     }
 }
 
-/// Prints a one-time setup link when the database has no admin yet. Returns the link.
+/// The one-time setup link, when the database has no admin yet. A link stays valid for
+/// `setup_link_ttl` (24 hours by default); until it expires or is used, every start of a server
+/// on the database offers the same link rather than adding another, so a link printed before a
+/// restart keeps working. Its token is therefore kept in the database beside its hash until it
+/// is used (see SECURITY.md).
 pub async fn offer_setup_link(state: &AppState) -> anyhow::Result<Option<String>> {
     if catalog::count_admins(&state.db).await? > 0 {
         return Ok(None);
     }
-    let token = secrets::new_ticket();
-    admins::create_setup_token(&state.db, &secrets::sha256_hex(&token)).await?;
+    let token = match admins::live_setup_link(&state.db).await? {
+        Some(token) => token,
+        None => {
+            let token = secrets::new_ticket();
+            let expires_at = crate::store::now() + state.settings.setup_link_ttl;
+            admins::create_setup_token(&state.db, &secrets::sha256_hex(&token), &token, expires_at).await?;
+            token
+        }
+    };
     Ok(Some(format!("{}/admin/setup?token={token}", crate::qwc::base_url(&state.settings.public_url))))
 }
 

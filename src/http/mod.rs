@@ -4,6 +4,9 @@
 pub mod admin;
 pub mod api;
 pub mod auth;
+mod client_ip;
+/// Per-organization request budgets of the JSON API.
+pub mod limits;
 pub mod pages;
 pub mod qbwc;
 pub mod uploads;
@@ -16,6 +19,7 @@ use actix_web::http::StatusCode;
 use actix_web::{App, HttpResponse, HttpServer, ResponseError, web};
 use serde_json::json;
 
+pub use self::client_ip::client_ip;
 use crate::config::Settings;
 use crate::store::{Db, StoreError};
 use crate::sync::Service;
@@ -26,6 +30,23 @@ pub struct AppState {
     pub db: Db,
     pub service: Service,
     pub settings: Arc<Settings>,
+    /// The SQLite file the server opened, watched by `/healthz` (None on PostgreSQL).
+    pub database_file: Option<crate::store::DatabaseFile>,
+    /// Each organization's JSON API request budget.
+    pub api_limits: Arc<limits::ApiLimits>,
+}
+
+impl AppState {
+    /// The state of a server over `db` (open and migrated) with `settings`.
+    pub fn new(db: Db, settings: Settings, service: Service) -> AppState {
+        AppState {
+            database_file: db.database_file(),
+            api_limits: Arc::new(limits::ApiLimits::new(settings.api_requests_per_minute)),
+            db,
+            service,
+            settings: Arc::new(settings),
+        }
+    }
 }
 
 /// Errors of the JSON API, rendered as `{"error": {"code", "message"}}`.
@@ -45,6 +66,12 @@ pub enum ApiError {
     Conflict(String),
     #[error("{0}")]
     Unprocessable(String),
+    /// The organization's request budget is spent for now.
+    #[error("too many requests: try again in {} s", .0.as_secs())]
+    TooManyRequests(std::time::Duration),
+    /// The server is too busy to answer now; the client may retry after a few seconds.
+    #[error("{0}")]
+    Unavailable(String),
     #[error("internal error")]
     Internal(#[source] anyhow::Error),
 }
@@ -58,6 +85,8 @@ impl ApiError {
             ApiError::NotFound => "not_found",
             ApiError::Conflict(_) => "conflict",
             ApiError::Unprocessable(_) => "unprocessable",
+            ApiError::TooManyRequests(_) => "too_many_requests",
+            ApiError::Unavailable(_) => "unavailable",
             ApiError::Internal(_) => "internal",
         }
     }
@@ -72,6 +101,8 @@ impl ResponseError for ApiError {
             ApiError::NotFound => StatusCode::NOT_FOUND,
             ApiError::Conflict(_) => StatusCode::CONFLICT,
             ApiError::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            ApiError::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -83,6 +114,12 @@ impl ResponseError for ApiError {
         let mut res = HttpResponse::build(self.status_code());
         if matches!(self, ApiError::Unauthorized) {
             res.insert_header(("WWW-Authenticate", "Bearer"));
+        }
+        if let ApiError::TooManyRequests(wait) = self {
+            res.insert_header(("Retry-After", wait.as_secs().max(1).to_string()));
+        }
+        if matches!(self, ApiError::Unavailable(_)) {
+            res.insert_header(("Retry-After", "5"));
         }
         res.json(json!({ "error": { "code": self.code(), "message": self.to_string() } }))
     }

@@ -2,9 +2,10 @@
 //!
 //! A thin shell over [`sync::receive`](crate::sync::receive): it checks the headers (SOAP 1.1,
 //! a known SOAPAction, the declared length against the body limit), takes a place among the
-//! uploads in progress for a body that is not known to be small ([`Uploads`]; 503 with
-//! Retry-After when the caller's address or the server has too many), hands the body stream over
-//! with its limits (length, idle timeout, minimum rate), and renders the answer.
+//! uploads in progress for a body that is not known to be small ([`Uploads`], by the address
+//! `http::client_ip` gives; 503 with Retry-After when that address or the server has too many),
+//! hands the body stream over with its limits (length, idle timeout, minimum rate), and renders
+//! the answer.
 
 use std::net::{IpAddr, Ipv4Addr};
 
@@ -23,12 +24,6 @@ const WSDL: &str = include_str!("../../wsdl/QBWebConnectorSvc.wsdl");
 const WSDL_ADDRESS: &str = "http://localhost:8080/qbwc";
 /// What an upload refused for a cap is told to wait before trying again, in seconds.
 const UPLOAD_RETRY_AFTER_SECONDS: u32 = 30;
-
-/// The address a call comes from, for the per-address upload cap: the TCP peer (unspecified if
-/// unknown). One place to change when calls come through a trusted proxy.
-pub fn client_ip(req: &HttpRequest) -> IpAddr {
-    req.peer_addr().map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |addr| addr.ip())
-}
 
 fn xml_response(status: actix_web::http::StatusCode, body: String) -> HttpResponse {
     HttpResponse::build(status).content_type("text/xml; charset=utf-8").body(body)
@@ -84,8 +79,9 @@ pub async fn post(
     if declared.is_some_and(|n| n > limit) {
         return fault(FaultCode::Client, &format!("the request body is larger than the {limit}-byte limit"));
     }
+    let client = super::client_ip(&req, &state.settings);
     // A body that may be large holds a place until the call is answered.
-    let _slot = match upload_slot(&req, declared, &uploads) {
+    let _slot = match upload_slot(client, declared, &uploads) {
         Ok(slot) => slot,
         Err(refused) => {
             state.service.metrics().qbwc_call("invalid", true);
@@ -97,7 +93,8 @@ pub async fn post(
         idle_timeout: state.settings.body_timeout,
         min_bytes_per_second: state.settings.body_min_bytes_per_second,
     };
-    match receive::receive(&state.service, payload, &limits).await {
+    let service = state.service.for_client(client);
+    match receive::receive(&service, payload, &limits).await {
         Answer::Reply(reply) => xml_response(actix_web::http::StatusCode::OK, soap::render_reply(&reply)),
         Answer::Fault(code, message) => fault(code, &message),
     }
@@ -105,11 +102,17 @@ pub async fn post(
 
 /// A place among the uploads in progress for a body over [`spool::IN_MEMORY_BYTES`] or of
 /// unknown length (none needed for a smaller one), or which cap is reached.
-fn upload_slot(req: &HttpRequest, declared: Option<usize>, uploads: &Uploads) -> Result<Option<UploadSlot>, Refused> {
+/// `client` is the caller's address (`http::client_ip`); when it is unknown, such uploads share
+/// one per-address count.
+fn upload_slot(
+    client: Option<IpAddr>,
+    declared: Option<usize>,
+    uploads: &Uploads,
+) -> Result<Option<UploadSlot>, Refused> {
     if declared.is_some_and(|n| n <= spool::IN_MEMORY_BYTES) {
         return Ok(None);
     }
-    let address = client_ip(req);
+    let address = client.unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED));
     uploads.start(address).map(Some).inspect_err(|refused| warn!(%address, "upload refused: {refused}"))
 }
 

@@ -81,33 +81,60 @@ pub async fn delete_session(db: &Db, session_hash: &str) -> Result<()> {
     Ok(())
 }
 
-/// Records a setup token (by hash) that can create the first admin.
-pub async fn create_setup_token(db: &Db, token_hash: &str) -> Result<()> {
+/// Records a setup token (by hash) that can create the first admin until `expires_at`.
+/// `link_token` is the token itself, kept only so that a restart can print the same link again
+/// (see [`live_setup_link`]); it is erased when the link is used.
+pub async fn create_setup_token(db: &Db, token_hash: &str, link_token: &str, expires_at: DateTime<Utc>) -> Result<()> {
     on_db!(db, pool => {
-        sqlx::query("INSERT INTO setup_token (setup_token_id, token_hash, created_at) VALUES ($1, $2, $3)")
-            .bind(Uuid::new_v4())
-            .bind(token_hash)
-            .bind(now())
-            .execute(pool)
-            .await?;
+        sqlx::query(
+            "INSERT INTO setup_token (setup_token_id, token_hash, created_at, expires_at, link_token) \
+             VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(Uuid::new_v4())
+        .bind(token_hash)
+        .bind(now())
+        .bind(expires_at)
+        .bind(link_token)
+        .execute(pool)
+        .await?;
     });
     Ok(())
 }
 
+/// The token of the newest unused, unexpired setup link, after deleting the expired ones.
+pub async fn live_setup_link(db: &Db) -> Result<Option<String>> {
+    let at = now();
+    Ok(on_db!(db, pool => {
+        sqlx::query("DELETE FROM setup_token WHERE used_at IS NULL AND (expires_at IS NULL OR expires_at <= $1)")
+            .bind(at)
+            .execute(pool)
+            .await?;
+        sqlx::query_scalar::<_, String>(
+            "SELECT link_token FROM setup_token WHERE used_at IS NULL AND expires_at > $1 \
+             AND link_token IS NOT NULL ORDER BY created_at DESC LIMIT 1",
+        )
+        .bind(at)
+        .fetch_optional(pool)
+        .await?
+    }))
+}
+
+/// Whether a setup token (by hash) can still create the first admin.
 pub async fn setup_token_is_valid(db: &Db, token_hash: &str) -> Result<bool> {
     Ok(on_db!(db, pool => {
         sqlx::query_scalar::<_, i64>(
-            "SELECT COUNT(*) FROM setup_token WHERE token_hash = $1 AND used_at IS NULL \
+            "SELECT COUNT(*) FROM setup_token WHERE token_hash = $1 AND used_at IS NULL AND expires_at > $2 \
              AND NOT EXISTS (SELECT 1 FROM admin)",
         )
         .bind(token_hash)
+        .bind(now())
         .fetch_one(pool)
         .await?
     }) > 0)
 }
 
 /// Uses a setup token: creates the first organization and admin and retires every setup token,
-/// in one transaction. [`StoreError::NotFound`] when the token is unknown, used, or an admin
+/// in one transaction. [`StoreError::NotFound`] when the token is unknown, used, expired, or an admin
 /// already exists.
 pub async fn complete_setup(
     db: &Db,
@@ -120,8 +147,8 @@ pub async fn complete_setup(
     let at = now();
     let claimed = on_tx!(&mut tx, conn => {
         sqlx::query(
-            "UPDATE setup_token SET used_at = $2 WHERE token_hash = $1 AND used_at IS NULL \
-             AND NOT EXISTS (SELECT 1 FROM admin)",
+            "UPDATE setup_token SET used_at = $2, link_token = NULL WHERE token_hash = $1 AND used_at IS NULL \
+             AND expires_at > $2 AND NOT EXISTS (SELECT 1 FROM admin)",
         )
         .bind(token_hash)
         .bind(at)
@@ -159,7 +186,7 @@ pub async fn complete_setup(
             .bind(at)
             .execute(&mut *conn)
             .await?;
-            sqlx::query("UPDATE setup_token SET used_at = $1 WHERE used_at IS NULL")
+            sqlx::query("UPDATE setup_token SET used_at = $1, link_token = NULL WHERE used_at IS NULL")
                 .bind(at)
                 .execute(&mut *conn)
                 .await?;

@@ -152,29 +152,74 @@ pub async fn create_api_token(db: &Db, organization_id: Uuid, token_hash: &str) 
     Ok(id)
 }
 
-/// The organization an API token belongs to, if the token (given by its hash) exists.
+/// How often a token's `last_used_at` is written: reads with a bearer token must not each be a
+/// write (on SQLite every write takes the one write lock).
+pub const TOKEN_USE_RECORDED_EVERY: chrono::TimeDelta = chrono::TimeDelta::minutes(1);
+
+/// The organization an API token belongs to, if the token (given by its hash) exists. Its
+/// `last_used_at` is brought up to date when it is older than [`TOKEN_USE_RECORDED_EVERY`].
 pub async fn organization_for_token(db: &Db, token_hash: &str) -> Result<Option<Uuid>> {
+    let at = now();
+    let stale = at - TOKEN_USE_RECORDED_EVERY;
     Ok(on_db!(db, pool => {
-        sqlx::query_scalar::<_, Uuid>(
-            "UPDATE api_token SET last_used_at = $2 WHERE token_hash = $1 RETURNING organization_id",
+        let found = sqlx::query_as::<_, (Uuid, Option<DateTime<Utc>>)>(
+            "SELECT organization_id, last_used_at FROM api_token WHERE token_hash = $1",
         )
         .bind(token_hash)
-        .bind(now())
         .fetch_optional(pool)
-        .await?
+        .await?;
+        if let Some((_, last_used)) = &found
+            && last_used.is_none_or(|last| last < stale)
+        {
+            sqlx::query(
+                "UPDATE api_token SET last_used_at = $2 WHERE token_hash = $1 \
+                 AND (last_used_at IS NULL OR last_used_at < $3)",
+            )
+            .bind(token_hash)
+            .bind(at)
+            .bind(stale)
+            .execute(pool)
+            .await?;
+        }
+        found.map(|(organization_id, _)| organization_id)
     }))
 }
 
-/// `acme-cleaning-main-office`: lower-case words of the organization and connection names.
+/// Longest readable part of a Web Connector user name (the random suffix comes on top).
+pub const USERNAME_BASE_CHARS: usize = 60;
+
+/// `acme-cleaning-main-office`: lower-case words of the organization and connection names, at
+/// most [`USERNAME_BASE_CHARS`] long.
 pub fn default_username(org: &str, connection: &str) -> String {
     let mut out = String::new();
     for word in format!("{org} {connection}").split(|c: char| !c.is_ascii_alphanumeric()).filter(|w| !w.is_empty()) {
+        if out.len() + word.len() + 1 > USERNAME_BASE_CHARS {
+            break;
+        }
         if !out.is_empty() {
             out.push('-');
         }
         out.push_str(&word.to_ascii_lowercase());
     }
     if out.is_empty() { "qbsync".into() } else { out }
+}
+
+/// A Web Connector user name as the API makes it: a readable base and a random suffix
+/// (`acme-cleaning-main-office-k3m9xq2a`). User names are unique across all organizations; the
+/// suffix makes a collision so unlikely that a create never has to say a name is taken, which
+/// would tell one organization what another one's user names are.
+pub fn unique_username(base: &str) -> String {
+    format!("{base}-{}", crate::secrets::new_username_suffix())
+}
+
+/// A user name base a client asked for: 1 to [`USERNAME_BASE_CHARS`] ASCII letters, digits,
+/// `.`, `_` or `-`, kept in lower case. `None` when it breaks these rules.
+pub fn requested_username(text: &str) -> Option<String> {
+    let text = text.trim();
+    let fits = !text.is_empty()
+        && text.len() <= USERNAME_BASE_CHARS
+        && text.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'));
+    fits.then(|| text.to_ascii_lowercase())
 }
 
 /// A braced, upper-case GUID as the Web Connector wants for OwnerID and FileID.
@@ -225,8 +270,8 @@ pub async fn create_connection(db: &Db, new: NewConnection<'_>) -> Result<Connec
     })
     .map_err(|e| match StoreError::from(e) {
         StoreError::Conflict(_) => StoreError::Conflict(format!(
-            "a connection named {:?} or with username {:?} already exists",
-            new.name, new.username
+            "a connection named {:?} already exists, or its user name is taken",
+            new.name
         )),
         other => other,
     })?;
@@ -427,6 +472,22 @@ mod tests {
         assert_eq!(default_username("Acme Cleaning", "Main office"), "acme-cleaning-main-office");
         assert_eq!(default_username("Café", "€"), "caf");
         assert_eq!(default_username("", ""), "qbsync");
+        assert!(default_username(&"word ".repeat(100), "x").len() <= USERNAME_BASE_CHARS);
+    }
+
+    #[test]
+    fn unique_usernames_keep_their_base_and_differ() {
+        let a = unique_username("acme-main");
+        assert!(a.starts_with("acme-main-") && a.len() == "acme-main-".len() + 8, "{a}");
+        assert_ne!(a, unique_username("acme-main"));
+    }
+
+    #[test]
+    fn requested_usernames_are_checked_and_lower_cased() {
+        assert_eq!(requested_username(" Office.PC_1 ").as_deref(), Some("office.pc_1"));
+        for bad in ["", "a b", "naïve", "x/y", &"a".repeat(USERNAME_BASE_CHARS + 1)] {
+            assert_eq!(requested_username(bad), None, "{bad:?}");
+        }
     }
 
     #[test]

@@ -93,11 +93,14 @@ const FILTER: &str = " WHERE l.organization_id = $1 \
          OR LOWER(COALESCE(l.city, '')) LIKE CAST($3 AS TEXT) ESCAPE '\\' \
          OR LOWER(COALESCE(l.line1, '')) LIKE CAST($3 AS TEXT) ESCAPE '\\')";
 
-/// One page of an organization's locations, and how many match in all.
-pub async fn list_locations(db: &Db, organization_id: Uuid, filter: &ListFilter) -> Result<(Vec<LocationRow>, i64)> {
+/// One page of an organization's locations, and on the first page how many match in all.
+pub async fn list_locations(
+    db: &Db,
+    organization_id: Uuid,
+    filter: &ListFilter,
+) -> Result<(Vec<LocationRow>, Option<i64>)> {
     let page_sql = format!(
-        "{SELECT}{FILTER} AND (CAST($4 AS TEXT) IS NULL OR l.name > CAST($4 AS TEXT) \
-         OR (l.name = CAST($4 AS TEXT) AND l.location_id > $5)) ORDER BY l.name, l.location_id LIMIT $6"
+        "{SELECT}{FILTER} AND (l.name, l.location_id) > (CAST($4 AS TEXT), $5) ORDER BY l.name, l.location_id LIMIT $6"
     );
     let count_sql = format!("SELECT COUNT(*) FROM location l{FILTER}");
     let params = [

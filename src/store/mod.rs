@@ -12,6 +12,7 @@ pub mod catalog;
 pub mod links;
 pub mod locations;
 pub mod runs;
+pub mod sign_in;
 pub mod staff;
 pub mod staging;
 
@@ -38,6 +39,9 @@ pub enum StoreError {
     /// Anything the database itself reported.
     #[error(transparent)]
     Database(sqlx::Error),
+    /// The database cannot be used as it is; the message says why and what to do.
+    #[error("{0}")]
+    Unusable(String),
     /// A migration failed to apply.
     #[error("migration failed: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
@@ -152,24 +156,28 @@ impl Db {
             let pool = PgPoolOptions::new()
                 .max_connections(options.max_connections)
                 .acquire_timeout(options.acquire_timeout)
+                .after_release(|conn, _| Box::pin(async move { Ok(!sqlx::Connection::is_in_transaction(conn)) }))
                 .connect_with(connect)
                 .await?;
             return Ok(Db::Postgres(pool));
         }
         let connect = if url.starts_with("sqlite:") {
-            SqliteConnectOptions::from_str(url).map_err(|e| StoreError::BadUrl(e.to_string()))?
+            SqliteConnectOptions::from_str(url).map_err(|e| StoreError::BadUrl(e.to_string()))?.create_if_missing(true)
         } else if url.contains("://") {
             return Err(StoreError::BadUrl(format!(
                 "{} (use a file path, sqlite:PATH or postgres://...)",
                 redact_url(url)
             )));
         } else {
-            SqliteConnectOptions::new().filename(url)
+            SqliteConnectOptions::new().filename(url).create_if_missing(true)
         };
+        if !connect.get_filename().as_os_str().is_empty() && connect.get_filename() != std::path::Path::new(":memory:")
+        {
+            check_sqlite_file(connect.get_filename())?;
+        }
         // WAL lets readers go on while a response is being staged; NORMAL sync is durable across
         // application crashes, which is what a staging copy needs.
         let connect = connect
-            .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Normal)
             .foreign_keys(true)
@@ -186,6 +194,10 @@ impl Db {
         let pool = SqlitePoolOptions::new()
             .max_connections(options.max_connections)
             .acquire_timeout(options.acquire_timeout)
+            // A connection whose COMMIT and then ROLLBACK failed (a full disk) comes back still
+            // counting an open transaction, and every later BEGIN on it would fail: it is closed
+            // instead of going back to the pool. (Same for PostgreSQL above.)
+            .after_release(|conn, _| Box::pin(async move { Ok(!sqlx::Connection::is_in_transaction(conn)) }))
             .connect_with(connect)
             .await?;
         Ok(Db::Sqlite(pool))
@@ -218,6 +230,37 @@ impl Db {
         })
     }
 
+    /// Writes one tiny row in a transaction of its own: fails while the database cannot be
+    /// written (a full disk, a read-only file, a lost server). Used by `/healthz`.
+    pub async fn check_writable(&self) -> Result<()> {
+        let mut tx = self.begin().await?;
+        if let Tx::Postgres(tx) = &mut tx {
+            // A health check answers promptly: SQLite's busy timeout bounds its wait for the
+            // write lock; here a lock held elsewhere must not hold the check for ever.
+            sqlx::query("SET LOCAL lock_timeout = '2s'").execute(&mut **tx).await?;
+        }
+        let result = on_tx!(&mut tx, conn => {
+            sqlx::query(
+                "INSERT INTO health_probe (health_probe_id, checked_at) VALUES (1, $1) \
+                 ON CONFLICT (health_probe_id) DO UPDATE SET checked_at = excluded.checked_at",
+            )
+            .bind(now())
+            .execute(&mut *conn)
+            .await
+            .map(drop)
+            .map_err(StoreError::from)
+        });
+        tx.finish(result).await
+    }
+
+    /// The SQLite file this database lives in, as it is now (None for PostgreSQL).
+    pub fn database_file(&self) -> Option<DatabaseFile> {
+        match self {
+            Db::Sqlite(pool) => DatabaseFile::of(pool.connect_options().get_filename()),
+            Db::Postgres(_) => None,
+        }
+    }
+
     /// Answers when the database does: used by `/healthz`.
     pub async fn ping(&self) -> Result<()> {
         on_db!(self, pool => { sqlx::query("SELECT 1").execute(pool).await?; });
@@ -229,6 +272,82 @@ impl Db {
     }
 }
 
+/// Refuses, before SQLite touches anything, a database file that exists but cannot be read and
+/// written (SQLite would leave `-wal`/`-shm` files behind that break the next start), and a file
+/// that is missing while its `-wal` or `-shm` are there (the database was removed: creating a new
+/// empty one would silently lose every tenant). A file that never was is created, loudly.
+fn check_sqlite_file(path: &std::path::Path) -> Result<()> {
+    let sidecar = |suffix: &str| {
+        let mut name = path.as_os_str().to_owned();
+        name.push(suffix);
+        std::path::PathBuf::from(name)
+    };
+    match std::fs::OpenOptions::new().read(true).write(true).open(path) {
+        Ok(_) => Ok(()),
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => {
+            if let Some(left) = ["-wal", "-shm"].map(sidecar).into_iter().find(|p| p.exists()) {
+                return Err(StoreError::Unusable(format!(
+                    "the database file {} is missing but {} is there: the database was removed or moved. \
+                     Restore it, or remove {} to start with a new, empty database",
+                    path.display(),
+                    left.display(),
+                    left.display()
+                )));
+            }
+            tracing::warn!(
+                "NO DATABASE AT {}: creating a new, empty one. If this server had data, it was elsewhere.",
+                path.display()
+            );
+            Ok(())
+        }
+        Err(err) => Err(StoreError::Unusable(format!(
+            "the database file {} cannot be opened for reading and writing: {err}",
+            path.display()
+        ))),
+    }
+}
+
+/// Which file an SQLite database was opened from, to notice when it is removed or replaced under
+/// the running server (writes would then go to a file nobody will open again).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DatabaseFile {
+    path: std::path::PathBuf,
+    identity: Option<(u64, u64)>,
+}
+
+impl DatabaseFile {
+    fn of(path: &std::path::Path) -> Option<DatabaseFile> {
+        if path.as_os_str().is_empty() || path == std::path::Path::new(":memory:") {
+            return None;
+        }
+        Some(DatabaseFile { path: path.to_owned(), identity: file_identity(path) })
+    }
+
+    /// Why the file at the path is no longer the one the server opened, if it is not.
+    pub fn problem(&self) -> Option<String> {
+        match file_identity(&self.path) {
+            None => Some(format!("the database file {} was removed", self.path.display())),
+            now if now != self.identity => Some(format!("the database file {} was replaced", self.path.display())),
+            _ => None,
+        }
+    }
+}
+
+/// The device and inode of a file (on Unix; elsewhere its presence only).
+fn file_identity(path: &std::path::Path) -> Option<(u64, u64)> {
+    let metadata = std::fs::metadata(path).ok()?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        Some((metadata.dev(), metadata.ino()))
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = metadata;
+        Some((0, 0))
+    }
+}
+
 /// A value bound to a list query's filter.
 #[derive(Clone, Debug)]
 pub(crate) enum Param {
@@ -237,10 +356,16 @@ pub(crate) enum Param {
     Flag(Option<bool>),
 }
 
-/// One page of a searchable list and how many rows match in all, for every such list.
+/// One page of a searchable list, for every such list, and on its first page how many rows
+/// match in all.
 ///
-/// `filter` is bound as `$1..$n` to both queries; the page query then takes the sort key and id
-/// to resume after (`$n+1`, `$n+2`) and the page size (`$n+3`).
+/// Lists are ordered by (sort key, id) and paged by that pair: `page_sql` ends with
+/// `AND (key, id) > ($k, $k+1) ORDER BY key, id LIMIT $k+2`, the three parameters after
+/// `filter`'s. A row-value comparison is what lets both databases walk the (organization, key,
+/// id) index from the cursor instead of scanning and sorting the organization's rows. The first
+/// page starts after ("", nil): every row sorts after it. Counting every match is a scan of
+/// the organization's rows, so it is done only for the first page (`after` is None), the one
+/// whose count a list shows.
 pub(crate) async fn page_and_count<T>(
     db: &Db,
     page_sql: String,
@@ -248,7 +373,7 @@ pub(crate) async fn page_and_count<T>(
     filter: &[Param],
     after: &Option<(String, uuid::Uuid)>,
     limit: i64,
-) -> Result<(Vec<T>, i64)>
+) -> Result<(Vec<T>, Option<i64>)>
 where
     T: for<'r> sqlx::FromRow<'r, sqlx::sqlite::SqliteRow>
         + for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow>
@@ -256,9 +381,10 @@ where
         + Unpin,
 {
     let (after_key, after_id) = match after {
-        Some((key, id)) => (Some(key.clone()), Some(*id)),
-        None => (None, None),
+        Some((key, id)) => (key.clone(), *id),
+        None => (String::new(), uuid::Uuid::nil()),
     };
+    let first_page = after.is_none();
     Ok(on_db!(db, pool => {
         let mut page = sqlx::query_as::<_, T>(sqlx::AssertSqlSafe(page_sql));
         let mut count = sqlx::query_scalar::<_, i64>(sqlx::AssertSqlSafe(count_sql));
@@ -270,7 +396,7 @@ where
             };
         }
         let rows = page.bind(after_key).bind(after_id).bind(limit).fetch_all(pool).await?;
-        let total = count.fetch_one(pool).await?;
+        let total = if first_page { Some(count.fetch_one(pool).await?) } else { None };
         (rows, total)
     }))
 }

@@ -43,11 +43,10 @@ const FILTER: &str = " WHERE s.organization_id = $1 \
          OR LOWER(COALESCE(s.email, '')) LIKE CAST($3 AS TEXT) ESCAPE '\\' \
          OR LOWER(COALESCE(s.phone, '')) LIKE CAST($3 AS TEXT) ESCAPE '\\')";
 
-/// One page of an organization's staff, and how many match in all.
-pub async fn list_staff(db: &Db, organization_id: Uuid, filter: &ListFilter) -> Result<(Vec<StaffRow>, i64)> {
+/// One page of an organization's staff, and on the first page how many match in all.
+pub async fn list_staff(db: &Db, organization_id: Uuid, filter: &ListFilter) -> Result<(Vec<StaffRow>, Option<i64>)> {
     let page_sql = format!(
-        "{SELECT}{FILTER} AND (CAST($4 AS TEXT) IS NULL OR s.name > CAST($4 AS TEXT) \
-         OR (s.name = CAST($4 AS TEXT) AND s.staff_id > $5)) ORDER BY s.name, s.staff_id LIMIT $6"
+        "{SELECT}{FILTER} AND (s.name, s.staff_id) > (CAST($4 AS TEXT), $5) ORDER BY s.name, s.staff_id LIMIT $6"
     );
     let count_sql = format!("SELECT COUNT(*) FROM staff s{FILTER}");
     let params = [

@@ -472,17 +472,16 @@ const CUSTOMER_FILTER: &str = " WHERE c.organization_id = $1 \
 
 const CUSTOMER_FROM: &str = " FROM qb_customer c LEFT JOIN location l ON l.qb_customer_id = c.qb_customer_id";
 
-/// One page of an organization's staged customers, and how many match in all.
+/// One page of an organization's staged customers, and on the first page how many match in all.
 pub async fn list_customers(
     db: &Db,
     organization_id: Uuid,
     filter: &RecordFilter,
-) -> Result<(Vec<StagedCustomer>, i64)> {
+) -> Result<(Vec<StagedCustomer>, Option<i64>)> {
     let page_sql = format!(
         "SELECT c.*, (SELECT k.customers_listed_at FROM connection k WHERE k.connection_id = c.connection_id) AS listed_at, \
          l.location_id AS link_location_id, l.name AS link_location_name{CUSTOMER_FROM}{CUSTOMER_FILTER} \
-         AND (CAST($6 AS TEXT) IS NULL OR c.full_name > CAST($6 AS TEXT) \
-              OR (c.full_name = CAST($6 AS TEXT) AND c.qb_customer_id > $7)) \
+         AND (c.full_name, c.qb_customer_id) > (CAST($6 AS TEXT), $7) \
          ORDER BY c.full_name, c.qb_customer_id LIMIT $8"
     );
     let count_sql = format!("SELECT COUNT(*){CUSTOMER_FROM}{CUSTOMER_FILTER}");
@@ -504,17 +503,16 @@ const EMPLOYEE_FILTER: &str = " WHERE e.organization_id = $1 \
 
 const EMPLOYEE_FROM: &str = " FROM qb_employee e LEFT JOIN staff s ON s.qb_employee_id = e.qb_employee_id";
 
-/// One page of an organization's staged employees, and how many match in all.
+/// One page of an organization's staged employees, and on the first page how many match in all.
 pub async fn list_employees(
     db: &Db,
     organization_id: Uuid,
     filter: &RecordFilter,
-) -> Result<(Vec<StagedEmployee>, i64)> {
+) -> Result<(Vec<StagedEmployee>, Option<i64>)> {
     let page_sql = format!(
         "SELECT e.*, (SELECT k.employees_listed_at FROM connection k WHERE k.connection_id = e.connection_id) AS listed_at, \
          s.staff_id AS link_staff_id, s.name AS link_staff_name{EMPLOYEE_FROM}{EMPLOYEE_FILTER} \
-         AND (CAST($6 AS TEXT) IS NULL OR e.name > CAST($6 AS TEXT) \
-              OR (e.name = CAST($6 AS TEXT) AND e.qb_employee_id > $7)) \
+         AND (e.name, e.qb_employee_id) > (CAST($6 AS TEXT), $7) \
          ORDER BY e.name, e.qb_employee_id LIMIT $8"
     );
     let count_sql = format!("SELECT COUNT(*){EMPLOYEE_FROM}{EMPLOYEE_FILTER}");

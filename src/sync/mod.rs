@@ -13,6 +13,7 @@ pub mod receive;
 pub mod spool;
 
 use std::collections::HashSet;
+use std::net::IpAddr;
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
@@ -21,7 +22,8 @@ use tracing::{info, warn};
 use crate::metrics::Metrics;
 use crate::qbxml::{self, Item, QbxmlVersion, RsKind, RsStatus};
 use crate::record::{Customer, Employee};
-use crate::secrets::{self, Ticket};
+use crate::secrets::Ticket;
+use crate::signin::{Realm, SignInGuard, SignInPolicy, Verdict};
 use crate::soap::{Call, Reply};
 use crate::store::catalog::{self, QuickBooksInfo};
 use crate::store::runs::{self, Run};
@@ -97,6 +99,10 @@ pub struct Service {
     db: Db,
     settings: Arc<SyncSettings>,
     metrics: Arc<Metrics>,
+    /// Throttles `authenticate` and bounds its password checks (shared with the admin sign-in).
+    sign_in: Arc<SignInGuard>,
+    /// The client address of the call being served, when the HTTP shell knows it.
+    client: Option<IpAddr>,
 }
 
 const UNKNOWN_SESSION: &str = "qbsync does not know this Web Connector session: it has ended, or expired after a \
@@ -107,8 +113,24 @@ impl Service {
         Service::with_metrics(db, settings, Arc::new(Metrics::default()))
     }
 
+    /// A service with the default sign-in policy; see [`Service::with_sign_in`].
     pub fn with_metrics(db: Db, settings: SyncSettings, metrics: Arc<Metrics>) -> Service {
-        Service { db, settings: Arc::new(settings), metrics }
+        let sign_in = Arc::new(SignInGuard::new(db.clone(), SignInPolicy::default(), metrics.clone()));
+        Service { db, settings: Arc::new(settings), metrics, sign_in, client: None }
+    }
+
+    /// The same service with another sign-in guard (the server's, shared with the admin page).
+    pub fn with_sign_in(self, sign_in: Arc<SignInGuard>) -> Service {
+        Service { sign_in, ..self }
+    }
+
+    /// The same service answering a call from `client` (for sign-in throttling and logs).
+    pub fn for_client(&self, client: Option<IpAddr>) -> Service {
+        Service { client, ..self.clone() }
+    }
+
+    pub fn sign_in(&self) -> &Arc<SignInGuard> {
+        &self.sign_in
     }
 
     pub fn metrics(&self) -> &Arc<Metrics> {
@@ -167,26 +189,14 @@ impl Service {
     async fn authenticate(&self, username: &str, password: &str, now: DateTime<Utc>) -> Result<Vec<String>, SyncError> {
         let refuse = |what: &str| vec![String::new(), what.to_string()];
         let conn = catalog::connection_by_username(&self.db, username).await?;
-        // Hashing is CPU work: keep it off the async workers. An unknown user name costs the same
-        // time as a wrong password, so neither can be told apart.
+        // The guard checks the password on a bounded blocking pool (an unknown user name costs
+        // the same time as a wrong password), counts failures and logs them. A lockout or a
+        // check given up under load answers like a wrong password: `nvu`, revealing nothing.
         let (password, phc) = (password.to_string(), conn.as_ref().map(|c| c.password_hash.clone()));
-        let matches = tokio::task::spawn_blocking(move || match phc {
-            Some(phc) => secrets::verify_password(&password, &phc),
-            None => {
-                secrets::waste_password_check(&password);
-                false
-            }
-        })
-        .await
-        .unwrap_or(false);
-        let Some(conn) = conn else {
-            info!("authenticate: unknown user name");
+        let verdict = self.sign_in.attempt(Realm::WebConnector, username, self.client, password, phc).await?;
+        let Some(conn) = conn.filter(|_| verdict == Verdict::Granted) else {
             return Ok(refuse("nvu"));
         };
-        if !matches {
-            info!(connection = %conn.connection_id, "authenticate: wrong password");
-            return Ok(refuse("nvu"));
-        }
         if !conn.enabled {
             info!(connection = %conn.connection_id, "authenticate: connection disabled");
             return Ok(refuse("none"));

@@ -12,6 +12,8 @@ mod qbwc_errors;
 mod qbwc_hardening;
 mod qbwc_sessions;
 mod read_api;
+mod recovery;
 mod scale_out;
+mod security;
 mod staging;
 mod upgrade;

@@ -190,3 +190,106 @@ async fn healthz_answers_503_when_the_database_does_not() {
     let (_, _, metrics) = app.get_as("/metrics", None).await;
     assert!(metrics.contains("qbsync_database_up 0\n"), "{metrics}");
 }
+
+/// When the token was last marked used, straight from the database (the API does not show it).
+async fn token_last_used(app: &TestApp) -> Option<chrono::DateTime<chrono::Utc>> {
+    let sql = "SELECT last_used_at FROM api_token WHERE token_hash = $1";
+    let hash = qbsync::secrets::sha256_hex(&app.token);
+    match &app.db {
+        qbsync::store::Db::Sqlite(pool) => sqlx::query_scalar(sql).bind(hash).fetch_one(pool).await.unwrap(),
+        qbsync::store::Db::Postgres(pool) => sqlx::query_scalar(sql).bind(hash).fetch_one(pool).await.unwrap(),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bearer_reads_mark_the_token_used_at_most_once_a_minute() {
+    // Arrange
+    let app = spawn_app().await;
+    assert_eq!(token_last_used(&app).await, None);
+
+    // Act: two reads in a row.
+    assert_eq!(app.get_json("/api/v1/locations").await.0, 200);
+    let first = token_last_used(&app).await.expect("the first use is recorded");
+    assert_eq!(app.get_json("/api/v1/staff").await.0, 200);
+
+    // Assert: the second read wrote nothing; once the mark is over a minute old, a read renews it.
+    assert_eq!(token_last_used(&app).await, Some(first));
+    let old = first - catalog::TOKEN_USE_RECORDED_EVERY - chrono::TimeDelta::seconds(5);
+    let hash = qbsync::secrets::sha256_hex(&app.token);
+    let sql = "UPDATE api_token SET last_used_at = $1 WHERE token_hash = $2";
+    match &app.db {
+        qbsync::store::Db::Sqlite(pool) => sqlx::query(sql).bind(old).bind(&hash).execute(pool).await.map(drop),
+        qbsync::store::Db::Postgres(pool) => sqlx::query(sql).bind(old).bind(&hash).execute(pool).await.map(drop),
+    }
+    .unwrap();
+    assert_eq!(app.get_json("/api/v1/locations").await.0, 200);
+    assert!(token_last_used(&app).await.unwrap() >= first);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pages_follow_each_other_through_ties_and_only_the_first_counts() {
+    // Arrange: seven locations of one name between others, so pages cut through a tie.
+    let app = spawn_app().await;
+    let auth = app.bearer();
+    let mut names = vec!["Aspen".to_string(), "Zephyr".to_string(), "".to_string()];
+    names.extend(std::iter::repeat_n("Same Name".to_string(), 7));
+    for name in &names {
+        let body = serde_json::json!({ "name": name });
+        let created = app.call("POST", "/api/v1/locations", Some(body), &auth).await;
+        assert!(created.status == 201 || created.status == 422, "{:?}", created.json);
+    }
+    let (status, all) = app.get_json("/api/v1/locations?limit=500").await;
+    assert_eq!(status, 200);
+    let expected: Vec<String> =
+        all["items"].as_array().unwrap().iter().map(|l| l["id"].as_str().unwrap().into()).collect();
+    assert_eq!(all["total"], expected.len());
+
+    // Act: walk the list two at a time.
+    let mut seen = Vec::new();
+    let mut url = "/api/v1/locations?limit=2".to_string();
+    let mut pages = 0;
+    loop {
+        let (status, page) = app.get_json(&url).await;
+        assert_eq!(status, 200, "{page}");
+        if pages == 0 {
+            assert_eq!(page["total"], expected.len(), "the first page counts");
+        } else {
+            assert!(page.get("total").is_none(), "later pages do not count: {page}");
+        }
+        pages += 1;
+        seen.extend(page["items"].as_array().unwrap().iter().map(|l| l["id"].as_str().unwrap().to_string()));
+        match page["next"].as_str() {
+            Some(next) => url = format!("/api/v1/locations?limit=2&cursor={next}"),
+            None => break,
+        }
+    }
+
+    // Assert: every location once, in the one-page order.
+    assert_eq!(seen, expected);
+    assert!(pages >= 4);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_organization_over_its_request_budget_gets_429_and_the_others_do_not() {
+    // Arrange: 60 requests a minute, so a burst of 10.
+    let app = spawn_app_with(|settings| settings.api_requests_per_minute = 60).await;
+    let other_org = catalog::create_organization(&app.db, "Quiet Co").await.unwrap();
+    let other_token = add_token(&app.db, other_org.organization_id).await;
+
+    // Act
+    let mut statuses = Vec::new();
+    for _ in 0..12 {
+        statuses.push(app.get_json("/api/v1/locations").await.0);
+    }
+    let refused = app.call("GET", "/api/v1/staff", None, &app.bearer()).await;
+    let (other, _) = app.get_json_as("/api/v1/locations", Some(&other_token)).await;
+
+    // Assert
+    assert_eq!(&statuses[..10], &[200; 10]);
+    assert_eq!(statuses[10], 429);
+    assert_eq!(refused.status, 429);
+    assert_eq!(refused.json["error"]["code"], "too_many_requests");
+    let retry_after: u64 = refused.header("retry-after").expect("Retry-After").parse().unwrap();
+    assert!((1..=2).contains(&retry_after), "{retry_after}");
+    assert_eq!(other, 200, "another organization has its own budget");
+}

@@ -102,14 +102,14 @@ fn employee(tag: &'static str, is_active: bool) -> Employee {
 async fn staged_customer(app: &TestApp) -> Customer {
     let filter = RecordFilter { limit: 10, ..RecordFilter::default() };
     let (rows, count) = staging::list_customers(&app.db, app.org_id, &filter).await.unwrap();
-    assert_eq!(count, 1);
+    assert_eq!(count, Some(1));
     rows[0].record.clone()
 }
 
 async fn staged_employee(app: &TestApp) -> Employee {
     let filter = RecordFilter { limit: 10, ..RecordFilter::default() };
     let (rows, count) = staging::list_employees(&app.db, app.org_id, &filter).await.unwrap();
-    assert_eq!(count, 1);
+    assert_eq!(count, Some(1));
     rows[0].record.clone()
 }
 

@@ -7,7 +7,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::{decode_cursor, encode_cursor, limit, parse_id};
-use crate::http::auth::Caller;
+use crate::http::auth::{Caller, NO_STORE};
 use crate::http::{ApiError, AppState};
 use crate::store::catalog::{self, Connection};
 use crate::store::{runs, staging};
@@ -172,13 +172,18 @@ pub async fn connection_runs(
     Ok(HttpResponse::Ok().json(json!({ "items": items, "next": next })))
 }
 
-/// A fresh Web Connector password and its hash (computed off the async workers).
-async fn new_web_connector_password() -> Result<(String, String), ApiError> {
+/// A fresh Web Connector password and its hash (computed off the async workers, waiting its
+/// turn with the password checks).
+async fn new_web_connector_password(state: &AppState) -> Result<(String, String), ApiError> {
     let password = crate::secrets::new_password();
     let secret = password.clone();
-    let hash = tokio::task::spawn_blocking(move || crate::secrets::hash_generated_secret(&secret))
+    let hash = state
+        .service
+        .sign_in()
+        .gate()
+        .run(move || crate::secrets::hash_generated_secret(&secret))
         .await
-        .map_err(|e| ApiError::Internal(e.into()))?;
+        .map_err(|busy| ApiError::Unavailable(busy.to_string()))?;
     Ok((password, hash))
 }
 
@@ -186,6 +191,11 @@ const CREATE_FIELDS: &[&str] = &["name", "company_file", "run_every_minutes", "u
 const CHANGE_FIELDS: &[&str] = &["name", "enabled", "company_file", "run_every_minutes"];
 
 /// `POST /api/v1/connections`: answers the connection with its Web Connector password, once.
+///
+/// The Web Connector user name is always made here: the requested `username` (or one derived
+/// from the organization and connection names) with a random suffix. User names are unique
+/// across organizations, and this way a create never reveals that another organization uses a
+/// name: the only 409 is for a connection name already used in the caller's own organization.
 pub async fn create(
     caller: Caller,
     body: web::Json<Value>,
@@ -196,18 +206,30 @@ pub async fn create(
     let name = body.required_text("name", 100)?;
     let company_file = body.optional_text("company_file", 1000)?.flatten().unwrap_or_default();
     let minutes = body.optional_int("run_every_minutes", 1..=1440)?.unwrap_or(state.settings.run_every_minutes);
-    let org = catalog::find_organization(&state.db, &caller.organization_id.to_string()).await?;
-    let requested = body.optional_text("username", 100)?.flatten();
-    let (password, hash) = new_web_connector_password().await?;
-    let base = requested.clone().unwrap_or_else(|| catalog::default_username(&org.name, &name));
-    // A derived user name may already be taken by another organization: add a short suffix.
+    let base = match body.optional_text("username", 100)?.flatten() {
+        Some(requested) => catalog::requested_username(&requested).ok_or_else(|| {
+            ApiError::Unprocessable(format!(
+                "username: use 1 to {} letters, digits, '.', '_' or '-' (a random suffix is added)",
+                catalog::USERNAME_BASE_CHARS
+            ))
+        })?,
+        None => {
+            let org = catalog::find_organization(&state.db, &caller.organization_id.to_string()).await?;
+            catalog::default_username(&org.name, &name)
+        }
+    };
+    let name_taken = || async {
+        Ok::<_, ApiError>(
+            catalog::list_connections(&state.db, caller.organization_id).await?.iter().any(|c| c.name == name),
+        )
+    };
+    if name_taken().await? {
+        return Err(ApiError::Conflict(format!("a connection named {name:?} already exists")));
+    }
+    let (password, hash) = new_web_connector_password(&state).await?;
     let mut attempt = 0;
     let conn = loop {
-        let username = if attempt == 0 {
-            base.clone()
-        } else {
-            format!("{base}-{}", &uuid::Uuid::new_v4().simple().to_string()[..6])
-        };
+        let username = catalog::unique_username(&base);
         let result = catalog::create_connection(
             &state.db,
             catalog::NewConnection {
@@ -221,21 +243,18 @@ pub async fn create(
         )
         .await;
         match result {
-            Err(crate::store::StoreError::Conflict(message)) => {
-                let name_taken =
-                    catalog::list_connections(&state.db, caller.organization_id).await?.iter().any(|c| c.name == name);
-                if name_taken || requested.is_some() || attempt >= 3 {
-                    return Err(ApiError::Conflict(message));
-                }
-                attempt += 1;
+            Err(crate::store::StoreError::Conflict(_)) if name_taken().await? => {
+                return Err(ApiError::Conflict(format!("a connection named {name:?} already exists")));
             }
+            // A suffix drawn twice: 40 random bits make this all but impossible; draw again.
+            Err(crate::store::StoreError::Conflict(_)) if attempt < 3 => attempt += 1,
             other => break other?,
         }
     };
     let mut value = connection_json(&conn);
     value["password"] = json!(password);
     value["last_run"] = Value::Null;
-    Ok(HttpResponse::Created().json(value))
+    Ok(HttpResponse::Created().insert_header(NO_STORE).json(value))
 }
 
 /// `PATCH /api/v1/connections/{id}`
@@ -276,7 +295,7 @@ pub async fn rotate_password(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     let id = parse_id(&path)?;
-    let (password, hash) = new_web_connector_password().await?;
+    let (password, hash) = new_web_connector_password(&state).await?;
     catalog::set_connection_password(&state.db, caller.organization_id, id, &hash).await?;
-    Ok(HttpResponse::Ok().json(json!({ "password": password })))
+    Ok(HttpResponse::Ok().insert_header(NO_STORE).json(json!({ "password": password })))
 }

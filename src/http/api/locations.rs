@@ -109,7 +109,7 @@ pub async fn list(
     } else {
         None
     };
-    Ok(page(rows.iter().take(wanted as usize).map(location_json).collect(), next, Some(total)))
+    Ok(page(rows.iter().take(wanted as usize).map(location_json).collect(), next, total))
 }
 
 /// `POST /api/v1/locations`

@@ -56,7 +56,8 @@ pub fn address_json(parts: [&Option<String>; 10]) -> Value {
     })
 }
 
-/// A list page: items, the cursor of the next page, and optionally how many match in all.
+/// A list page: items, the cursor of the next page, and (on a list's first page) how many match in
+/// all.
 pub fn page<T: serde::Serialize>(items: Vec<T>, next: Option<String>, total: Option<i64>) -> HttpResponse {
     let mut body = json!({ "items": items, "next": next });
     if let Some(total) = total {

@@ -92,16 +92,18 @@ fn address_schema() -> Value {
     object(Value::Object(props))
 }
 
-/// A list page. `with_total`: the page also says how many records match in all.
+/// A list page. `with_total`: the list's first page (no cursor) also says how many records match
+/// in all; later pages leave the count out, which would cost a scan of every match each time.
 fn page_schema(item: &str, with_total: bool) -> Value {
-    let mut properties = json!({
+    let mut schema = object(json!({
         "items": { "type": "array", "items": schema_ref(item) },
         "next": { "type": ["string", "null"], "description": "Cursor of the next page, null on the last" }
-    });
+    }));
     if with_total {
-        properties["total"] = json!({ "type": "integer", "description": "How many records match in all" });
+        schema["properties"]["total"] =
+            json!({ "type": "integer", "description": "How many records match in all; on the first page only" });
     }
-    object(properties)
+    schema
 }
 
 fn run_schema() -> Value {
@@ -147,6 +149,9 @@ pub fn openapi() -> Value {
     let bad_request = error_response("A malformed query or body");
     let unprocessable = error_response("A well-formed body with invalid values");
     let conflict = error_response("Already linked, or a name already taken; nothing changed");
+    let busy = error_response(
+        "Too many password hashes waiting (the server is under a sign-in flood); retry after Retry-After seconds",
+    );
     let mut document = json!({
         "openapi": "3.1.0",
         "info": {
@@ -168,7 +173,8 @@ pub fn openapi() -> Value {
                 "post": { "summary": "Create a connection; the Web Connector password is in the answer, once",
                     "requestBody": body("NewConnection", json!({ "name": "Documented office", "run_every_minutes": 30 })),
                     "responses": { "201": json_response("Created", "ConnectionWithPassword"), "400": bad_request.clone(),
-                        "401": unauthorized.clone(), "403": forbidden.clone(), "409": conflict.clone(), "422": unprocessable.clone() } }
+                        "401": unauthorized.clone(), "403": forbidden.clone(), "409": conflict.clone(), "422": unprocessable.clone(),
+                        "503": busy.clone() } }
             },
             "/api/v1/connections/{id}": {
                 "parameters": [id_param()],
@@ -184,7 +190,8 @@ pub fn openapi() -> Value {
             "/api/v1/connections/{id}/password": {
                 "parameters": [id_param()],
                 "post": { "summary": "Rotate the Web Connector password (shown once)", "responses": {
-                    "200": json_response("The new password", "Password"), "401": unauthorized.clone(), "403": forbidden.clone(), "404": not_found.clone() } }
+                    "200": json_response("The new password", "Password"), "401": unauthorized.clone(), "403": forbidden.clone(), "404": not_found.clone(),
+                    "503": busy } }
             },
             "/api/v1/connections/{id}/qwc": {
                 "parameters": [id_param()],
@@ -291,7 +298,9 @@ pub fn openapi() -> Value {
                     "csrf_token": { "type": "string", "description": "Send it in the X-CSRF-Token header of every write" } })),
                 "Password": object(json!({ "password": { "type": "string" } })),
                 "NewConnection": { "type": "object", "required": ["name"], "properties": {
-                    "name": { "type": "string" }, "company_file": { "type": "string" }, "username": { "type": "string" },
+                    "name": { "type": "string" }, "company_file": { "type": "string" },
+                    "username": { "type": "string", "pattern": "^[A-Za-z0-9._-]{1,60}$",
+                        "description": "Base of the Web Connector user name (lower-cased); a random suffix is always added" },
                     "run_every_minutes": { "type": "integer", "minimum": 1, "maximum": 1440 } } },
                 "ConnectionChanges": { "type": "object", "properties": {
                     "name": { "type": "string" }, "enabled": { "type": "boolean" }, "company_file": { "type": "string" },
@@ -344,6 +353,15 @@ pub fn openapi() -> Value {
     });
     if let Some(schemas) = document["components"]["schemas"].as_object_mut() {
         schemas.extend(record_schemas());
+    }
+    // Every operation counts against the organization's request budget.
+    let over_budget = error_response("The organization's request budget is spent; Retry-After says for how long");
+    for item in document["paths"].as_object_mut().into_iter().flat_map(|paths| paths.values_mut()) {
+        for operation in item.as_object_mut().into_iter().flat_map(|ops| ops.values_mut()) {
+            if let Some(responses) = operation.get_mut("responses").and_then(Value::as_object_mut) {
+                responses.insert("429".into(), over_budget.clone());
+            }
+        }
     }
     document
 }

@@ -56,7 +56,7 @@ pub async fn list_customers(
     let (rows, total) = staging::list_customers(&state.db, caller.organization_id, &filter).await?;
     let next =
         if rows.len() > wanted { rows.get(wanted - 1).map(|r| encode_cursor(&r.record.full_name, r.id)) } else { None };
-    Ok(page(rows.into_iter().take(wanted).collect(), next, Some(total)))
+    Ok(page(rows.into_iter().take(wanted).collect(), next, total))
 }
 
 /// `GET /api/v1/qb/employees`
@@ -70,7 +70,7 @@ pub async fn list_employees(
     let (rows, total) = staging::list_employees(&state.db, caller.organization_id, &filter).await?;
     let next =
         if rows.len() > wanted { rows.get(wanted - 1).map(|r| encode_cursor(&r.record.name, r.id)) } else { None };
-    Ok(page(rows.into_iter().take(wanted).collect(), next, Some(total)))
+    Ok(page(rows.into_iter().take(wanted).collect(), next, total))
 }
 
 /// `POST /api/v1/qb/customers/{id}/location`: a new location filled from the customer, linked.

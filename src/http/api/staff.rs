@@ -66,7 +66,7 @@ pub async fn list(
     } else {
         None
     };
-    Ok(page(rows.iter().take(wanted as usize).map(staff_json).collect(), next, Some(total)))
+    Ok(page(rows.iter().take(wanted as usize).map(staff_json).collect(), next, total))
 }
 
 /// `POST /api/v1/staff`
