@@ -6,6 +6,7 @@ mod helpers;
 mod admin_api;
 mod cli;
 mod contract_files;
+mod faults;
 mod openapi;
 mod qbwc_contract;
 mod qbwc_errors;
