@@ -7,76 +7,21 @@
 //!
 //! It prints figures and asserts nothing about time: a benchmark, not a test.
 
-use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
+mod support;
+
 use qbsync::simulate::{self, Dataset, FakeQuickBooks, Faults, SimOptions};
+use support::{Server, cli, peak_rss_kib};
 
-const BIN: &str = env!("CARGO_BIN_EXE_qbsync");
-
-struct Server {
-    child: Child,
-    base: String,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
+/// Every simulated Web Connector comes from this one address: the upload caps are lifted.
+const LOAD_SERVER_ARGS: &[&str] =
+    &["--db-max-connections", "20", "--max-uploads-per-address", "1000", "--max-uploads", "1000"];
 
 fn setting(name: &str, default: usize) -> usize {
     std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
-}
-
-fn cli(database_url: &str, args: &[&str]) -> serde_json::Value {
-    let out = Command::new(BIN).args(args).env("DATABASE_URL", database_url).output().expect("qbsync runs");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    serde_json::from_slice(&out.stdout).expect("one JSON object")
-}
-
-fn start_server(database_url: &str) -> Server {
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let child = Command::new(BIN)
-        // Every simulated Web Connector comes from this one address: lift the upload caps.
-        .args([
-            "serve",
-            "--listen",
-            &format!("127.0.0.1:{port}"),
-            "--db-max-connections",
-            "20",
-            "--max-uploads-per-address",
-            "1000",
-            "--max-uploads",
-            "1000",
-        ])
-        .env("DATABASE_URL", database_url)
-        .env("QBSYNC_LOG", "error")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("the server starts");
-    let base = format!("http://127.0.0.1:{port}");
-    let started = Instant::now();
-    while ureq::get(&format!("{base}/healthz")).call().is_err() {
-        assert!(started.elapsed() < Duration::from_secs(30), "the server did not come up");
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    Server { child, base }
-}
-
-/// VmHWM of a process, in KiB.
-fn peak_rss_kib(pid: u32) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))
-        .and_then(|v| v.split_whitespace().next())
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0)
 }
 
 /// What the API readers saw.
@@ -110,7 +55,7 @@ fn load(label: &str, database_url: &str) {
                 .push((conn["username"].as_str().unwrap().to_string(), conn["password"].as_str().unwrap().to_string()));
         }
     }
-    let server = start_server(database_url);
+    let server = Server::start(database_url, LOAD_SERVER_ARGS);
     let base = server.base.clone();
 
     // Readers: two per organization, paging through its customers until the sessions end.
@@ -193,11 +138,6 @@ fn main() {
     println!("qbsync load test (the simulators run on the same machine as the server)");
     load("sqlite", &dir.path().join("load.db").display().to_string());
     if let Ok(admin_url) = std::env::var("QBSYNC_BENCH_POSTGRES_URL") {
-        let db = format!("load_{}", std::process::id());
-        let (base, _) = admin_url.rsplit_once('/').unwrap();
-        let out =
-            Command::new("psql").arg(&admin_url).arg("-qc").arg(format!("CREATE DATABASE {db}")).output().unwrap();
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-        load("postgres", &format!("{base}/{db}"));
+        load("postgres", &support::postgres_database(&admin_url, "load"));
     }
 }

@@ -4,60 +4,12 @@
 //! Each size runs on a fresh server process (peak RSS only ever grows, so sizes must not share a
 //! process), on SQLite, and on PostgreSQL too when `QBSYNC_BENCH_POSTGRES_URL` names a database.
 
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+mod support;
+
 use qbsync::simulate::{self, Dataset, FakeQuickBooks, Faults, SimOptions};
-
-const BIN: &str = env!("CARGO_BIN_EXE_qbsync");
-
-struct Server {
-    child: Child,
-    base: String,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn cli(database_url: &str, args: &[&str]) -> serde_json::Value {
-    let out = Command::new(BIN).args(args).env("DATABASE_URL", database_url).output().expect("qbsync runs");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    serde_json::from_slice(&out.stdout).expect("one JSON object")
-}
-
-fn start_server(database_url: &str) -> Server {
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let child = Command::new(BIN)
-        .args(["serve", "--listen", &format!("127.0.0.1:{port}"), "--page-size", "500"])
-        .env("DATABASE_URL", database_url)
-        .env("QBSYNC_LOG", "warn")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("the server starts");
-    let base = format!("http://127.0.0.1:{port}");
-    let started = Instant::now();
-    while ureq::get(&format!("{base}/healthz")).call().is_err() {
-        assert!(started.elapsed() < Duration::from_secs(30), "the server did not come up");
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    Server { child, base }
-}
-
-/// VmHWM of a process, in KiB.
-fn peak_rss_kib(pid: u32) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))
-        .and_then(|v| v.split_whitespace().next())
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0)
-}
+use support::{Server, cli, peak_rss_kib};
 
 /// CPU time (user + system) a process has used so far, in milliseconds.
 fn cpu_ms(pid: u32) -> u64 {
@@ -136,7 +88,7 @@ fn bench_backend(label: &str, make_url: &dyn Fn(&str) -> String) {
             })
             .collect();
         let data = Dataset::generate(42, customers, 50);
-        let server = start_server(&url);
+        let server = Server::start(&url, &["--page-size", "500"]);
         let timed = |username: &str, password: &str| {
             let before = cpu_ms(server.child.id());
             let (wall, sent, server_wait) = session(&server, username, password, &data);
@@ -165,14 +117,7 @@ fn main() {
     let sqlite = |name: &str| dir.path().join(format!("{name}.db")).display().to_string();
     bench_backend("sqlite", &sqlite);
     if let Ok(admin_url) = std::env::var("QBSYNC_BENCH_POSTGRES_URL") {
-        let pg = |name: &str| {
-            let db = format!("bench_{}_{}", name, std::process::id());
-            let (base, _) = admin_url.rsplit_once('/').unwrap();
-            let out =
-                Command::new("psql").arg(&admin_url).arg("-qc").arg(format!("CREATE DATABASE {db}")).output().unwrap();
-            assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-            format!("{base}/{db}")
-        };
+        let pg = |name: &str| support::postgres_database(&admin_url, name);
         bench_backend("postgres", &pg);
     }
 }
