@@ -105,6 +105,9 @@ pub struct ServeArgs {
     /// Slowest average rate of a SOAP request body after the first --body-timeout-seconds (0: none).
     #[arg(long, env = "QBSYNC_BODY_MIN_BYTES_PER_SECOND", default_value_t = 1024)]
     pub body_min_bytes_per_second: u64,
+    /// Longest time a SOAP request body may take from its first byte to its last, in seconds.
+    #[arg(long, env = "QBSYNC_BODY_MAX_SECONDS", default_value_t = 900, value_parser = clap::value_parser!(u64).range(1..=86400))]
+    pub body_max_seconds: u64,
     /// Most uploads (SOAP bodies over 16 KiB, or of unknown length) in progress from one client
     /// address; more are answered 503 with Retry-After.
     #[arg(long, env = "QBSYNC_MAX_UPLOADS_PER_ADDRESS", default_value_t = 4, value_parser = clap::value_parser!(u32).range(1..=10000))]
@@ -454,6 +457,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         max_body_bytes: args.max_body_mb as usize * 1024 * 1024,
         body_timeout: Duration::from_secs(args.body_timeout_seconds),
         body_min_bytes_per_second: args.body_min_bytes_per_second,
+        body_max_duration: std::time::Duration::from_secs(args.body_max_seconds),
         max_uploads_per_address: args.max_uploads_per_address as usize,
         max_uploads: args.max_uploads as usize,
         app_name: args.app_name,

@@ -24,6 +24,8 @@ pub struct Settings {
     pub body_timeout: Duration,
     /// Slowest average rate of a SOAP request body after the first `body_timeout` (0: none).
     pub body_min_bytes_per_second: u64,
+    /// Longest time a SOAP request body may take from its first byte to its last.
+    pub body_max_duration: Duration,
     /// Most uploads (SOAP bodies over 16 KiB or of unknown length) received at once from one
     /// client address.
     pub max_uploads_per_address: usize,
@@ -58,6 +60,7 @@ impl Default for Settings {
             max_body_bytes: 128 * 1024 * 1024,
             body_timeout: Duration::from_secs(60),
             body_min_bytes_per_second: 1024,
+            body_max_duration: Duration::from_secs(15 * 60),
             max_uploads_per_address: 4,
             max_uploads: 64,
             app_name: "qbsync".into(),

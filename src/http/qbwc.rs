@@ -92,6 +92,7 @@ pub async fn post(
         max_bytes: limit,
         idle_timeout: state.settings.body_timeout,
         min_bytes_per_second: state.settings.body_min_bytes_per_second,
+        max_duration: state.settings.body_max_duration,
     };
     let service = state.service.for_client(client);
     match receive::receive(&service, payload, &limits).await {

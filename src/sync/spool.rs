@@ -37,11 +37,19 @@ pub struct BodyLimits {
     /// Once `idle_timeout` has passed since the body began, it must have arrived at this many
     /// bytes per second on average (since it began), or it is refused. 0: no minimum.
     pub min_bytes_per_second: u64,
+    /// The body is refused when it is not complete this long after it began, however steadily it
+    /// arrives: a client keeping to the minimum rate must not hold an upload place for hours.
+    pub max_duration: Duration,
 }
 
 impl Default for BodyLimits {
     fn default() -> Self {
-        BodyLimits { max_bytes: 128 * 1024 * 1024, idle_timeout: Duration::from_secs(60), min_bytes_per_second: 1024 }
+        BodyLimits {
+            max_bytes: 128 * 1024 * 1024,
+            idle_timeout: Duration::from_secs(60),
+            min_bytes_per_second: 1024,
+            max_duration: Duration::from_secs(15 * 60),
+        }
     }
 }
 
@@ -57,6 +65,8 @@ pub enum SpoolError {
          bytes per second"
     )]
     TooSlow { received: usize, seconds: u64, minimum: u64 },
+    #[error("the request body was not complete after {0} seconds")]
+    TooLong(u64),
     #[error("the request body broke off: the connection failed before it was complete")]
     Broken,
     #[error("qbsync could not keep the request body in a temporary file: {0}")]
@@ -128,11 +138,13 @@ where
             let paid = Duration::from_secs_f64(total as f64 / limits.min_bytes_per_second as f64);
             start + paid.max(limits.idle_timeout)
         });
-        let deadline = rate_deadline.map_or(idle_deadline, |rate| rate.min(idle_deadline));
+        let whole_deadline = start + limits.max_duration;
+        let deadline = rate_deadline.map_or(idle_deadline, |rate| rate.min(idle_deadline)).min(whole_deadline);
         let chunk = match tokio::time::timeout_at(deadline, body.next()).await {
             Ok(None) => break,
             Ok(Some(Ok(chunk))) => chunk,
             Ok(Some(Err(_))) => return Err(SpoolError::Broken),
+            Err(_) if deadline == whole_deadline => return Err(SpoolError::TooLong(limits.max_duration.as_secs())),
             Err(_) if deadline == idle_deadline => return Err(SpoolError::Idle(limits.idle_timeout.as_secs())),
             Err(_) => {
                 return Err(SpoolError::TooSlow {
@@ -182,7 +194,12 @@ mod tests {
     use super::*;
 
     fn limits(idle_ms: u64, min_rate: u64) -> BodyLimits {
-        BodyLimits { max_bytes: 1 << 20, idle_timeout: Duration::from_millis(idle_ms), min_bytes_per_second: min_rate }
+        BodyLimits {
+            max_bytes: 1 << 20,
+            idle_timeout: Duration::from_millis(idle_ms),
+            min_bytes_per_second: min_rate,
+            max_duration: Duration::from_secs(60),
+        }
     }
 
     fn chunks(body: &[u8], size: usize) -> impl Stream<Item = Result<Vec<u8>, Infallible>> + Unpin + use<> {
@@ -256,6 +273,25 @@ mod tests {
         assert!(matches!(err, SpoolError::TooSlow { minimum: 1000, .. }), "{err:?}");
         let waited = started.elapsed();
         assert!(waited >= Duration::from_millis(400) && waited < Duration::from_secs(3), "{waited:?}");
+    }
+
+    #[tokio::test]
+    async fn a_body_arriving_steadily_but_for_longer_than_the_whole_limit_is_refused() {
+        // 100 bytes every 20 ms: 5,000 bytes a second, well above the minimum and never idle,
+        // but still arriving when the body's 500 ms are up.
+        let steady = stream::unfold(0u32, |sent| async move {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+            Some((Ok::<_, Infallible>(vec![b'x'; 100]), sent + 1))
+        });
+        let limits = BodyLimits { max_duration: Duration::from_millis(500), ..limits(400, 1000) };
+        let started = std::time::Instant::now();
+
+        let err = spool(Box::pin(steady), &limits).await.unwrap_err();
+
+        assert!(matches!(err, SpoolError::TooLong(_)), "{err:?}");
+        let waited = started.elapsed();
+        assert!(waited >= Duration::from_millis(500) && waited < Duration::from_secs(3), "{waited:?}");
+        assert!(err.is_client_error());
     }
 
     #[tokio::test]
