@@ -312,6 +312,26 @@ pub async fn authenticate(app: &TestApp) -> String {
     strings[0].clone()
 }
 
+/// A sendRequestXML for `ticket` as the Web Connector sends its first one (no HCP response, the
+/// open company file, qbXML 13.0 in the US): status, content type and body.
+pub async fn send_request_xml(app: &TestApp, ticket: &str) -> (u16, String, String) {
+    app.soap(
+        "sendRequestXML",
+        envelope(
+            "sendRequestXML",
+            &[
+                ("ticket", ticket),
+                ("strHCPResponse", ""),
+                ("strCompanyFileName", ""),
+                ("qbXMLCountry", "US"),
+                ("qbXMLMajorVers", "13"),
+                ("qbXMLMinorVers", "0"),
+            ],
+        ),
+    )
+    .await
+}
+
 /// How a JSON API request authenticates.
 #[derive(Clone, Debug)]
 pub enum Auth {

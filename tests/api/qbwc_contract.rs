@@ -100,22 +100,7 @@ async fn a_ticket_is_long_random_and_names_the_configured_company_file() {
 async fn unknown_tickets_never_fault() {
     let app = spawn_app().await;
     let ticket = "0123456789abcdef0123456789abcdef";
-    let (status, _, body) = app
-        .soap(
-            "sendRequestXML",
-            envelope(
-                "sendRequestXML",
-                &[
-                    ("ticket", ticket),
-                    ("strHCPResponse", ""),
-                    ("strCompanyFileName", ""),
-                    ("qbXMLCountry", "US"),
-                    ("qbXMLMajorVers", "13"),
-                    ("qbXMLMinorVers", "0"),
-                ],
-            ),
-        )
-        .await;
+    let (status, _, body) = send_request_xml(&app, ticket).await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(result(&body, "sendRequestXML"), "");
 
@@ -156,22 +141,7 @@ async fn an_idle_ticket_expires_and_the_next_run_can_start() {
     let app = spawn_app_with(|s| s.sync.ticket_ttl = chrono::Duration::milliseconds(300)).await;
     let ticket = authenticate(&app).await;
     tokio::time::sleep(std::time::Duration::from_millis(400)).await;
-    let (status, _, body) = app
-        .soap(
-            "sendRequestXML",
-            envelope(
-                "sendRequestXML",
-                &[
-                    ("ticket", &ticket),
-                    ("strHCPResponse", ""),
-                    ("strCompanyFileName", ""),
-                    ("qbXMLCountry", "US"),
-                    ("qbXMLMajorVers", "13"),
-                    ("qbXMLMinorVers", "0"),
-                ],
-            ),
-        )
-        .await;
+    let (status, _, body) = send_request_xml(&app, &ticket).await;
     assert_eq!(status, 200);
     assert_eq!(result(&body, "sendRequestXML"), "");
     let (_, _, body) = app.soap("getLastError", envelope("getLastError", &[("ticket", &ticket)])).await;
@@ -370,22 +340,7 @@ async fn a_repeated_response_is_applied_once() {
     assert!(request.contains("<?qbxml version=\"13.0\"?>"));
 
     // The same sendRequestXML again (a retry) hands out the same request.
-    let (_, _, again) = app
-        .soap(
-            "sendRequestXML",
-            envelope(
-                "sendRequestXML",
-                &[
-                    ("ticket", &ticket),
-                    ("strHCPResponse", ""),
-                    ("strCompanyFileName", ""),
-                    ("qbXMLCountry", "US"),
-                    ("qbXMLMajorVers", "13"),
-                    ("qbXMLMinorVers", "0"),
-                ],
-            ),
-        )
-        .await;
+    let (_, _, again) = send_request_xml(&app, &ticket).await;
     assert_eq!(result(&again, "sendRequestXML"), request);
 
     let response = "<?xml version=\"1.0\" ?>\n<QBXML>\n<QBXMLMsgsRs>\n<CustomerQueryRs requestID=\"cust-1\" statusCode=\"0\" statusSeverity=\"Info\" statusMessage=\"Status OK\" iteratorRemainingCount=\"0\" iteratorID=\"{abc}\">\n\
@@ -414,21 +369,7 @@ async fn text_values_are_staged_and_shown_exactly_as_quickbooks_sent_them() {
     // Arrange
     let app = spawn_app().await;
     let ticket = authenticate(&app).await;
-    app.soap(
-        "sendRequestXML",
-        envelope(
-            "sendRequestXML",
-            &[
-                ("ticket", &ticket),
-                ("strHCPResponse", ""),
-                ("strCompanyFileName", ""),
-                ("qbXMLCountry", "US"),
-                ("qbXMLMajorVers", "13"),
-                ("qbXMLMinorVers", "0"),
-            ],
-        ),
-    )
-    .await;
+    send_request_xml(&app, &ticket).await;
     let record = "<CustomerRet><ListID>80000001-1</ListID><EditSequence> 7 </EditSequence>\
         <Name>  Lead &amp; Trail\t </Name><FullName>Parent :  Lead &amp; Trail\t </FullName>\
         <ParentRef><ListID>80000000-1</ListID><FullName>Parent </FullName></ParentRef><Sublevel>1</Sublevel>\
@@ -481,21 +422,7 @@ async fn text_values_are_staged_and_shown_exactly_as_quickbooks_sent_them() {
 async fn bad_records_are_skipped_with_a_warning_and_the_rest_is_staged() {
     let app = spawn_app().await;
     let ticket = authenticate(&app).await;
-    app.soap(
-        "sendRequestXML",
-        envelope(
-            "sendRequestXML",
-            &[
-                ("ticket", &ticket),
-                ("strHCPResponse", ""),
-                ("strCompanyFileName", ""),
-                ("qbXMLCountry", "US"),
-                ("qbXMLMajorVers", "13"),
-                ("qbXMLMinorVers", "0"),
-            ],
-        ),
-    )
-    .await;
+    send_request_xml(&app, &ticket).await;
     let good = |n: u32| {
         format!(
             "<CustomerRet><ListID>8000{n:04}-1</ListID><EditSequence>1</EditSequence><Name>Good {n}</Name><FullName>Good {n}</FullName><IsActive>true</IsActive><Sublevel>0</Sublevel></CustomerRet>"

@@ -48,22 +48,7 @@ fn read_answer(stream: &mut TcpStream, wait: Duration) -> String {
 /// Authenticates and asks for the first request: the ticket and the qbXML request (customers).
 async fn ticket_awaiting_customers(app: &TestApp) -> (String, String) {
     let ticket = authenticate(app).await;
-    let (_, _, body) = app
-        .soap(
-            "sendRequestXML",
-            envelope(
-                "sendRequestXML",
-                &[
-                    ("ticket", &ticket),
-                    ("strHCPResponse", ""),
-                    ("strCompanyFileName", ""),
-                    ("qbXMLCountry", "US"),
-                    ("qbXMLMajorVers", "13"),
-                    ("qbXMLMinorVers", "0"),
-                ],
-            ),
-        )
-        .await;
+    let (_, _, body) = send_request_xml(app, &ticket).await;
     let request = element_text(&body, "sendRequestXMLResult").expect("a request");
     assert!(request.contains("cust-1"), "{request}");
     (ticket, request)
@@ -107,22 +92,7 @@ async fn a_silent_run_is_taken_over_by_a_new_authenticate_and_a_fresh_one_still_
     let events = old["events"].as_array().unwrap();
     assert!(events.iter().any(|e| e["message"].as_str().unwrap().contains("taken over")), "{events:?}");
     // The old ticket is no longer served.
-    let (_, _, text) = app
-        .soap(
-            "sendRequestXML",
-            envelope(
-                "sendRequestXML",
-                &[
-                    ("ticket", &first),
-                    ("strHCPResponse", ""),
-                    ("strCompanyFileName", ""),
-                    ("qbXMLCountry", "US"),
-                    ("qbXMLMajorVers", "13"),
-                    ("qbXMLMinorVers", "0"),
-                ],
-            ),
-        )
-        .await;
+    let (_, _, text) = send_request_xml(&app, &first).await;
     assert_eq!(element_text(&text, "sendRequestXMLResult").unwrap_or_default(), "", "{text}");
 }
 

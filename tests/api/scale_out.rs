@@ -100,22 +100,7 @@ async fn the_same_response_sent_many_times_at_once_is_applied_once() {
     // Eight uploads at once from the test's one address: lift the per-address upload cap.
     let app = spawn_app_with(|s| s.max_uploads_per_address = 64).await;
     let ticket = authenticate(&app).await;
-    let (_, _, body) = app
-        .soap(
-            "sendRequestXML",
-            envelope(
-                "sendRequestXML",
-                &[
-                    ("ticket", &ticket),
-                    ("strHCPResponse", ""),
-                    ("strCompanyFileName", ""),
-                    ("qbXMLCountry", "US"),
-                    ("qbXMLMajorVers", "13"),
-                    ("qbXMLMinorVers", "0"),
-                ],
-            ),
-        )
-        .await;
+    let (_, _, body) = send_request_xml(&app, &ticket).await;
     assert!(body.contains("cust-1"));
     let mut customers = String::new();
     for n in 0..300 {
