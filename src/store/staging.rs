@@ -237,8 +237,8 @@ pub enum List {
 }
 
 impl List {
-    /// The list's name in `list_seen.list`.
-    fn name(self) -> &'static str {
+    /// The list's name in `list_seen.list` (and in metrics).
+    pub fn name(self) -> &'static str {
         match self {
             List::Customers => "customers",
             List::Employees => "employees",

@@ -229,21 +229,12 @@ impl Service {
         if run.last_call_at + self.settings.ticket_ttl > now {
             return Ok(false);
         }
-        run.state = RunState::Ended;
-        run.outcome = Some(Outcome::Expired);
-        run.ended_at = Some(now);
-        run.last_error = Some(format!(
+        let message = format!(
             "The Web Connector stopped calling for more than {} minutes; the run was abandoned.",
             self.settings.ticket_ttl.num_minutes()
-        ));
-        run.summary = Some(format!("{}; expired", plan::summary(&progress(&run))));
-        let mut tx = self.db.begin().await?;
-        if runs::save_run(&mut tx, &mut run).await? {
-            tx.commit().await?;
-            self.metrics.run_ended(Outcome::Expired.as_str());
+        );
+        if self.end_expired(&mut run, now, message, "expired", None).await? {
             warn!(run = %run.run_id, "run expired");
-        } else {
-            tx.rollback().await?;
         }
         Ok(true)
     }
@@ -264,23 +255,41 @@ impl Service {
              and ended. The Web Connector was probably closed or crashed during the run.",
             silent.num_seconds()
         );
+        run.awaiting = None;
+        run.error_count += 1;
+        let note = Note::error(None, message.clone(), None);
+        let taken = self.end_expired(&mut run, now, message, "taken over by a new session", Some(note)).await?;
+        if taken {
+            warn!(run = %run.run_id, silent_seconds = silent.num_seconds(), "silent run taken over by a new session");
+        }
+        Ok(taken)
+    }
+
+    /// Ends a live run as `expired` with `message` as its last error (and `note` as an event),
+    /// its summary ending in `what`. False when another call changed the run first (the
+    /// compare-and-set on `seq` lost): then nothing is written.
+    async fn end_expired(
+        &self,
+        run: &mut Run,
+        now: DateTime<Utc>,
+        message: String,
+        what: &str,
+        note: Option<Note>,
+    ) -> Result<bool, SyncError> {
         run.state = RunState::Ended;
         run.outcome = Some(Outcome::Expired);
         run.ended_at = Some(now);
-        run.awaiting = None;
-        run.error_count += 1;
-        run.last_error = Some(message.clone());
-        run.summary = Some(format!("{}; taken over by a new session", plan::summary(&progress(&run))));
+        run.last_error = Some(message);
+        run.summary = Some(format!("{}; {what}", plan::summary(&progress(run))));
         let mut tx = self.db.begin().await?;
-        let taken = save_in(&mut tx, &mut run, &[Note::error(None, message, None)]).await?;
-        if taken {
+        let saved = save_in(&mut tx, run, note.as_slice()).await?;
+        if saved {
             tx.commit().await?;
             self.metrics.run_ended(Outcome::Expired.as_str());
-            warn!(run = %run.run_id, silent_seconds = silent.num_seconds(), "silent run taken over by a new session");
         } else {
             tx.rollback().await?;
         }
-        Ok(taken)
+        Ok(saved)
     }
 
     async fn session(&self, ticket: &Ticket, now: DateTime<Utc>) -> Result<Session, SyncError> {
@@ -615,8 +624,7 @@ impl Service {
         match result {
             Ok(true) => {
                 tx.commit().await?;
-                let list = if stager.list == List::Customers { Step::Customers } else { Step::Employees };
-                self.metrics.rows_staged(list.as_str(), stager.staged as u64);
+                self.metrics.rows_staged(stager.list.name(), stager.staged as u64);
                 info!(run = %run.run_id, staged = stager.staged, percent = run.percent, "response staged");
                 Ok(run.percent as i32)
             }
