@@ -5,7 +5,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::input::{Body, set};
-use super::{address_json, decode_cursor, encode_cursor, limit, page, parse_id, parse_linked};
+use super::{address_json, decode_cursor, limit, page, parse_id, parse_linked};
 use crate::http::auth::Caller;
 use crate::http::{ApiError, AppState};
 use crate::store::locations::{self, ListFilter, LocationFields, LocationRow};
@@ -104,12 +104,7 @@ pub async fn list(
         limit: wanted + 1,
     };
     let (rows, total) = locations::list_locations(&state.db, caller.organization_id, &filter).await?;
-    let next = if rows.len() as i64 > wanted {
-        rows.get(wanted as usize - 1).map(|r| encode_cursor(&r.name, r.location_id))
-    } else {
-        None
-    };
-    Ok(page(rows.iter().take(wanted as usize).map(location_json).collect(), next, total))
+    Ok(page(rows, wanted as usize, |r| (&r.name, r.location_id), |r| location_json(&r), total))
 }
 
 /// `POST /api/v1/locations`

@@ -56,9 +56,27 @@ pub fn address_json(parts: [&Option<String>; 10]) -> Value {
     })
 }
 
-/// A list page: items, the cursor of the next page, and (on a list's first page) how many match in
+/// A list page from `rows`, fetched with one row more than `wanted` to learn whether more follow:
+/// the first `wanted` as items (each made by `item`), the cursor after the last of them (its sort
+/// key and id, from `cursor_of`) when more follow, and (on a list's first page) how many match in
 /// all.
-pub fn page<T: serde::Serialize>(items: Vec<T>, next: Option<String>, total: Option<i64>) -> HttpResponse {
+pub fn page<T, U: serde::Serialize>(
+    mut rows: Vec<T>,
+    wanted: usize,
+    cursor_of: impl Fn(&T) -> (&str, Uuid),
+    item: impl FnMut(T) -> U,
+    total: Option<i64>,
+) -> HttpResponse {
+    let next = if rows.len() > wanted {
+        rows.truncate(wanted);
+        rows.last().map(|row| {
+            let (key, id) = cursor_of(row);
+            encode_cursor(key, id)
+        })
+    } else {
+        None
+    };
+    let items: Vec<U> = rows.into_iter().map(item).collect();
     let mut body = json!({ "items": items, "next": next });
     if let Some(total) = total {
         body["total"] = json!(total);

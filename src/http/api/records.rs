@@ -4,7 +4,7 @@ use actix_web::{HttpResponse, web};
 use serde::Deserialize;
 use uuid::Uuid;
 
-use super::{decode_cursor, encode_cursor, limit, page, parse_linked};
+use super::{decode_cursor, limit, page, parse_linked};
 use crate::http::auth::Caller;
 use crate::http::{ApiError, AppState};
 use crate::store::staging::{self, RecordFilter};
@@ -54,9 +54,7 @@ pub async fn list_customers(
     let filter = record_filter(&query)?;
     let wanted = (filter.limit - 1) as usize;
     let (rows, total) = staging::list_customers(&state.db, caller.organization_id, &filter).await?;
-    let next =
-        if rows.len() > wanted { rows.get(wanted - 1).map(|r| encode_cursor(&r.record.full_name, r.id)) } else { None };
-    Ok(page(rows.into_iter().take(wanted).collect(), next, total))
+    Ok(page(rows, wanted, |r| (&r.record.full_name, r.id), |r| r, total))
 }
 
 /// `GET /api/v1/qb/employees`
@@ -68,9 +66,7 @@ pub async fn list_employees(
     let filter = record_filter(&query)?;
     let wanted = (filter.limit - 1) as usize;
     let (rows, total) = staging::list_employees(&state.db, caller.organization_id, &filter).await?;
-    let next =
-        if rows.len() > wanted { rows.get(wanted - 1).map(|r| encode_cursor(&r.record.name, r.id)) } else { None };
-    Ok(page(rows.into_iter().take(wanted).collect(), next, total))
+    Ok(page(rows, wanted, |r| (&r.record.name, r.id), |r| r, total))
 }
 
 /// `POST /api/v1/qb/customers/{id}/location`: a new location filled from the customer, linked.

@@ -5,7 +5,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::input::{Body, set};
-use super::{decode_cursor, encode_cursor, limit, page, parse_id, parse_linked};
+use super::{decode_cursor, limit, page, parse_id, parse_linked};
 use crate::http::auth::Caller;
 use crate::http::{ApiError, AppState};
 use crate::store::locations::ListFilter;
@@ -61,12 +61,7 @@ pub async fn list(
         limit: wanted + 1,
     };
     let (rows, total) = staff::list_staff(&state.db, caller.organization_id, &filter).await?;
-    let next = if rows.len() as i64 > wanted {
-        rows.get(wanted as usize - 1).map(|r| encode_cursor(&r.name, r.staff_id))
-    } else {
-        None
-    };
-    Ok(page(rows.iter().take(wanted as usize).map(staff_json).collect(), next, total))
+    Ok(page(rows, wanted as usize, |r| (&r.name, r.staff_id), |r| staff_json(&r), total))
 }
 
 /// `POST /api/v1/staff`
