@@ -5,7 +5,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::input::{Body, set};
-use super::{address_json, decode_cursor, limit, page, parse_id, parse_linked};
+use super::{decode_cursor, limit, page, parse_id, parse_linked};
 use crate::http::auth::Caller;
 use crate::http::{ApiError, AppState};
 use crate::store::locations::{self, ListFilter, LocationFields, LocationRow};
@@ -15,21 +15,10 @@ const ADDRESS_FIELDS: &[&str] =
     &["line1", "line2", "line3", "line4", "line5", "city", "state", "postal_code", "country"];
 
 pub fn location_json(l: &LocationRow) -> Value {
-    let mut address = address_json([
-        &l.line1,
-        &l.line2,
-        &l.line3,
-        &l.line4,
-        &l.line5,
-        &l.city,
-        &l.state,
-        &l.postal_code,
-        &l.country,
-        &None,
-    ]);
-    if let Value::Object(map) = &mut address {
-        map.remove("note");
-    }
+    let address = json!({
+        "line1": l.line1, "line2": l.line2, "line3": l.line3, "line4": l.line4, "line5": l.line5,
+        "city": l.city, "state": l.state, "postal_code": l.postal_code, "country": l.country,
+    });
     json!({
         "id": l.location_id,
         "name": l.name,

@@ -9,7 +9,7 @@ pub mod records;
 pub mod staff;
 
 use actix_web::HttpResponse;
-use serde_json::{Value, json};
+use serde_json::json;
 use uuid::Uuid;
 
 use super::ApiError;
@@ -45,15 +45,6 @@ pub fn decode_cursor(cursor: &str) -> Result<(String, Uuid), ApiError> {
     let text = String::from_utf8(bytes).map_err(|_| bad())?;
     let (key, id) = text.rsplit_once('\u{1f}').ok_or_else(bad)?;
     Ok((key.to_string(), Uuid::parse_str(id).map_err(|_| bad())?))
-}
-
-/// An address as the API shows it.
-pub fn address_json(parts: [&Option<String>; 10]) -> Value {
-    let [line1, line2, line3, line4, line5, city, state, postal_code, country, note] = parts;
-    json!({
-        "line1": line1, "line2": line2, "line3": line3, "line4": line4, "line5": line5,
-        "city": city, "state": state, "postal_code": postal_code, "country": country, "note": note,
-    })
 }
 
 /// A list page from `rows`, fetched with one row more than `wanted` to learn whether more follow:
