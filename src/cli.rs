@@ -167,6 +167,67 @@ pub struct ServeArgs {
     /// Hours a first-run setup link stays valid.
     #[arg(long, env = "QBSYNC_SETUP_LINK_HOURS", default_value_t = 24, value_parser = clap::value_parser!(u32).range(1..=720))]
     pub setup_link_hours: u32,
+    /// The key that seals QuickBooks Online tokens at rest: 32 bytes in base64
+    /// (`openssl rand -base64 32`). Unset with SQLite: kept in a file beside the database, made
+    /// on first start. Required with PostgreSQL when QuickBooks Online is enabled.
+    #[arg(long, env = "QBSYNC_SECRET_KEY", hide_env_values = true)]
+    pub secret_key: Option<String>,
+    #[command(flatten)]
+    pub qbo: QboArgs,
+}
+
+/// QuickBooks Online settings of `serve`.
+#[derive(Args, Debug, Clone)]
+pub struct QboArgs {
+    /// The Intuit app's client id (its Keys page). Without it, online connections cannot be made.
+    #[arg(long, env = "QBSYNC_QBO_CLIENT_ID")]
+    pub qbo_client_id: Option<String>,
+    /// The Intuit app's client secret.
+    #[arg(long, env = "QBSYNC_QBO_CLIENT_SECRET", hide_env_values = true)]
+    pub qbo_client_secret: Option<String>,
+    /// `production` or `sandbox`: picks the Accounting API's host.
+    #[arg(long, env = "QBSYNC_QBO_ENVIRONMENT", default_value = "production")]
+    pub qbo_environment: String,
+    /// The webhooks verifier token (the Intuit app's Webhooks page); without it /qbo/webhooks answers 401.
+    #[arg(long, env = "QBSYNC_QBO_WEBHOOK_TOKEN", hide_env_values = true)]
+    pub qbo_webhook_token: Option<String>,
+    /// Replaces Intuit's authorization endpoint (tests, a proxy, `qbsync simulate-online`).
+    #[arg(long, env = "QBSYNC_QBO_AUTH_URL")]
+    pub qbo_auth_url: Option<String>,
+    /// Replaces Intuit's token endpoint.
+    #[arg(long, env = "QBSYNC_QBO_TOKEN_URL")]
+    pub qbo_token_url: Option<String>,
+    /// Replaces Intuit's revocation endpoint.
+    #[arg(long, env = "QBSYNC_QBO_REVOKE_URL")]
+    pub qbo_revoke_url: Option<String>,
+    /// Replaces the Accounting API's base URL (the part before /v3/company/...).
+    #[arg(long, env = "QBSYNC_QBO_API_URL")]
+    pub qbo_api_url: Option<String>,
+    /// Seconds to wait after a 429 that gives no Retry-After (Intuit asks for a minute).
+    #[arg(long, env = "QBSYNC_QBO_THROTTLE_WAIT_SECONDS", default_value_t = 60, value_parser = clap::value_parser!(u64).range(0..=3600))]
+    pub qbo_throttle_wait_seconds: u64,
+    /// Milliseconds to wait after a QuickBooks Online server error before trying again; doubles each time.
+    #[arg(long, env = "QBSYNC_QBO_RETRY_WAIT_MS", default_value_t = 2000)]
+    pub qbo_retry_wait_ms: u64,
+}
+
+impl QboArgs {
+    pub fn settings(&self) -> anyhow::Result<crate::qbo::QboSettings> {
+        let set = |v: &Option<String>| v.clone().filter(|v| !v.trim().is_empty());
+        Ok(crate::qbo::QboSettings {
+            client_id: set(&self.qbo_client_id),
+            client_secret: set(&self.qbo_client_secret),
+            environment: self.qbo_environment.parse().map_err(anyhow::Error::msg)?,
+            webhook_token: set(&self.qbo_webhook_token),
+            auth_url: set(&self.qbo_auth_url),
+            token_url: set(&self.qbo_token_url),
+            revoke_url: set(&self.qbo_revoke_url),
+            api_url: set(&self.qbo_api_url),
+            throttle_wait: Duration::from_secs(self.qbo_throttle_wait_seconds),
+            retry_wait: Duration::from_millis(self.qbo_retry_wait_ms),
+            ..crate::qbo::QboSettings::default()
+        })
+    }
 }
 
 #[derive(Subcommand, Debug)]
@@ -395,6 +456,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
                     password_hash: &secrets::hash_generated_secret(&password),
                     company_file: &company_file,
                     run_every_minutes: run_every_minutes.clamp(1, 1440),
+                    kind: crate::store::catalog::ConnectionKind::Desktop,
                 },
             )
             .await?;
@@ -491,6 +553,8 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
             min_qbwc_version: Some(args.min_qbwc_version).filter(|v| !v.trim().is_empty()),
             recommended_qbwc_version: Some(args.recommended_qbwc_version).filter(|v| !v.trim().is_empty()),
         },
+        qbo: args.qbo.settings()?,
+        secret_key: args.secret_key.filter(|k| !k.trim().is_empty()),
     };
     let listen = settings.listen.clone();
     let public = settings.public_url.clone();

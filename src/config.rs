@@ -4,6 +4,7 @@ use std::net::IpAddr;
 use std::str::FromStr;
 use std::time::Duration;
 
+use crate::qbo::QboSettings;
 use crate::signin::SignInPolicy;
 use crate::store::DbOptions;
 use crate::sync::SyncSettings;
@@ -49,6 +50,11 @@ pub struct Settings {
     pub sign_in: SignInPolicy,
     pub db: DbOptions,
     pub sync: SyncSettings,
+    /// QuickBooks Online: the Intuit app's keys, endpoints and limits.
+    pub qbo: QboSettings,
+    /// The key sealing secrets at rest (base64 of 32 bytes). Unset with SQLite: a key file
+    /// beside the database, made on first use; with PostgreSQL, QuickBooks Online needs it.
+    pub secret_key: Option<String>,
 }
 
 impl Default for Settings {
@@ -73,6 +79,8 @@ impl Default for Settings {
             sign_in: SignInPolicy::default(),
             db: DbOptions { max_connections: 10, acquire_timeout: Duration::from_secs(30) },
             sync: SyncSettings::default(),
+            qbo: QboSettings::default(),
+            secret_key: None,
         }
     }
 }

@@ -2,7 +2,8 @@
 //! lets an admin link them to the field-service application's locations and staff.
 //!
 //! Modules in reading order. The protocol modules (`soap`, `qbxml`) are pure: bytes in, values
-//! out, no IO. `sync` runs the Web Connector session over `store`; `http` is the thin shell.
+//! out, no IO. `sync` runs the Web Connector session over `store`; `qbo` pulls from QuickBooks
+//! Online into the same staging; `http` is the thin shell.
 
 // The OpenAPI document is one large `json!` literal.
 #![recursion_limit = "512"]
@@ -15,6 +16,8 @@ pub mod config;
 pub mod http;
 /// Counters for `/metrics`.
 pub mod metrics;
+/// QuickBooks Online: OAuth 2.0, the Accounting API client, pulls and webhooks.
+pub mod qbo;
 /// qbXML: typed request builders and streaming response parsers.
 pub mod qbxml;
 /// The `.qwc` file for the Web Connector.
@@ -35,5 +38,7 @@ pub mod startup;
 pub mod store;
 /// The per-run state machine: which request next, what an answer does, progress.
 pub mod sync;
+/// Secrets sealed at rest (QuickBooks Online tokens) under the server's key.
+pub mod vault;
 /// XML 1.0 rules shared by `soap` and `qbxml`: references and characters.
 mod xml;

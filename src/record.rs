@@ -120,13 +120,15 @@ pub struct CustomerDetails {
     pub bill_address: Address,
     /// `ShipAddress`.
     pub ship_address: Address,
-    /// `Phone`.
+    /// `Phone` (Online: `PrimaryPhone`).
     pub phone: Option<String>,
-    /// `AltPhone`.
+    /// `Mobile` (Online only: qbXML's customer has no mobile number).
+    pub mobile: Option<String>,
+    /// `AltPhone` (Online: `AlternatePhone`).
     pub alt_phone: Option<String>,
     /// `Fax`.
     pub fax: Option<String>,
-    /// `Email`.
+    /// `Email` (Online: `PrimaryEmailAddr`).
     pub email: Option<String>,
     /// `Contact`.
     pub contact: Option<String>,
@@ -210,7 +212,7 @@ impl Customer {
     /// migration that introduced the column computes the same for rows staged before it.
     pub fn search_text(&self) -> String {
         let d = &self.details;
-        let own = [&d.company_name, &d.contact, &d.phone, &d.alt_phone, &d.email].map(Option::as_deref);
+        let own = [&d.company_name, &d.contact, &d.phone, &d.mobile, &d.alt_phone, &d.email].map(Option::as_deref);
         let addresses = d.bill_address.parts().into_iter().chain(d.ship_address.parts()).map(Option::as_deref);
         search_text([Some(self.name.as_str()), Some(self.full_name.as_str())].into_iter().chain(own).chain(addresses))
     }

@@ -13,6 +13,41 @@ use crate::metrics::Metrics;
 use crate::signin::SignInGuard;
 use crate::store::{self, Db};
 use crate::sync::Service;
+use crate::vault::Vault;
+
+/// The key that seals QuickBooks Online tokens: `QBSYNC_SECRET_KEY`, or with SQLite a key file
+/// beside the database (made on first use, mode 0600). None while QuickBooks Online is off and
+/// no key exists.
+fn secret_key(settings: &Settings, db: &Db) -> anyhow::Result<Option<Vault>> {
+    if let Some(key) = &settings.secret_key {
+        return Ok(Some(Vault::from_base64(key).context("QBSYNC_SECRET_KEY")?));
+    }
+    let wanted = settings.qbo.client_id.is_some();
+    match db.database_file() {
+        Some(file) => {
+            let mut name = file.path().as_os_str().to_owned();
+            name.push(".secret-key");
+            let path = std::path::PathBuf::from(name);
+            if !wanted && !path.exists() {
+                return Ok(None);
+            }
+            let (vault, created) = Vault::load_or_create(&path)?;
+            if created {
+                tracing::warn!(
+                    "generated the key that seals QuickBooks Online tokens into {} (mode 0600): back it up with the \
+                     database, or set QBSYNC_SECRET_KEY",
+                    path.display()
+                );
+            }
+            Ok(Some(vault))
+        }
+        None if wanted => anyhow::bail!(
+            "QuickBooks Online is enabled (QBSYNC_QBO_CLIENT_ID) but QBSYNC_SECRET_KEY is not set: with PostgreSQL \
+             the key that seals its tokens must be given (32 bytes in base64, e.g. `openssl rand -base64 32`)"
+        ),
+        None => Ok(None),
+    }
+}
 
 /// A bound, not yet running server.
 pub struct Application {
@@ -43,7 +78,19 @@ impl Application {
         let metrics = Arc::new(Metrics::default());
         let sign_in = Arc::new(SignInGuard::new(db.clone(), settings.sign_in.clone(), metrics.clone()));
         let service = Service::with_metrics(db.clone(), settings.sync.clone(), metrics).with_sign_in(sign_in);
-        let state = AppState::new(db, settings, service);
+        let vault = secret_key(&settings, &db)?;
+        let stale_run = http::stale_run(&settings);
+        let online = crate::qbo::Online::new(db.clone(), settings.qbo.clone(), vault, &settings.public_url, stale_run);
+        if settings.qbo.client_id.is_some() && !online.enabled() {
+            tracing::warn!(
+                "QBSYNC_QBO_CLIENT_ID is set but QBSYNC_QBO_CLIENT_SECRET is not: QuickBooks Online stays off"
+            );
+        }
+        if online.enabled() {
+            online.spawn_worker();
+        }
+        let mut state = AppState::new(db, settings, service);
+        state.online = online;
         let server = http::serve(listener, state.clone())?;
         Ok(Application { port, server, state })
     }

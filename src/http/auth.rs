@@ -179,9 +179,14 @@ pub async fn logout(req: HttpRequest, state: web::Data<AppState>) -> Result<Http
 }
 
 /// `GET /api/v1/session`
-pub async fn current_session(caller: Caller) -> Result<HttpResponse, ApiError> {
+pub async fn current_session(caller: Caller, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     match caller.session {
-        Some(session) => Ok(HttpResponse::Ok().insert_header(NO_STORE).json(session_json(&session))),
+        Some(session) => {
+            let mut value = session_json(&session);
+            // What the page offers: online connections only when the server can make them.
+            value["quickbooks_online"] = serde_json::json!({ "enabled": state.online.enabled() });
+            Ok(HttpResponse::Ok().insert_header(NO_STORE).json(value))
+        }
         None => {
             Err(ApiError::Unauthenticated("this route describes a browser session; bearer tokens have none".into()))
         }

@@ -8,6 +8,7 @@ mod client_ip;
 /// Per-organization request budgets of the JSON API.
 pub mod limits;
 pub mod pages;
+pub mod qbo;
 pub mod qbwc;
 pub mod uploads;
 
@@ -21,6 +22,7 @@ use serde_json::json;
 
 pub use self::client_ip::client_ip;
 use crate::config::Settings;
+use crate::qbo::Online;
 use crate::store::{Db, StoreError};
 use crate::sync::Service;
 
@@ -34,6 +36,8 @@ pub struct AppState {
     pub database_file: Option<crate::store::DatabaseFile>,
     /// Each organization's JSON API request budget.
     pub api_limits: Arc<limits::ApiLimits>,
+    /// QuickBooks Online (disabled unless `startup` enables it).
+    pub online: Online,
 }
 
 impl AppState {
@@ -42,11 +46,17 @@ impl AppState {
         AppState {
             database_file: db.database_file(),
             api_limits: Arc::new(limits::ApiLimits::new(settings.api_requests_per_minute)),
+            online: Online::new(db.clone(), settings.qbo.clone(), None, &settings.public_url, stale_run(&settings)),
             db,
             service,
             settings: Arc::new(settings),
         }
     }
+}
+
+/// How long a run may go without a sign of life before it counts as dead.
+pub fn stale_run(settings: &Settings) -> std::time::Duration {
+    settings.sync.stale_run.to_std().unwrap_or(std::time::Duration::from_secs(120))
 }
 
 /// Errors of the JSON API, rendered as `{"error": {"code", "message"}}`.
@@ -169,6 +179,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/admin/setup", web::get().to(admin::setup_page))
         .route("/admin/setup", web::post().to(auth::setup))
         .route("/admin/static/{name}", web::get().to(admin::static_file))
+        .route("/qbo/callback", web::get().to(qbo::callback))
+        .route("/qbo/webhooks", web::post().to(qbo::webhooks))
         .route("/api/openapi.json", web::get().to(api::openapi::document))
         .service(
             web::scope("/api/v1")
@@ -181,6 +193,9 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 .route("/connections/{id}/password", web::post().to(api::connections::rotate_password))
                 .route("/connections/{id}/qwc", web::get().to(api::connections::connection_qwc))
                 .route("/connections/{id}/runs", web::get().to(api::connections::connection_runs))
+                .route("/connections/{id}/pull", web::post().to(api::connections::pull))
+                .route("/connections/{id}/authorize", web::post().to(api::connections::authorize))
+                .route("/connections/{id}/disconnect", web::post().to(api::connections::disconnect))
                 .route("/locations", web::get().to(api::locations::list))
                 .route("/locations", web::post().to(api::locations::create))
                 .route("/locations/{id}", web::get().to(api::locations::get))

@@ -335,6 +335,7 @@ pub(crate) fn build_customer(mut raw: RawRecord) -> Result<Customer, SkipReason>
             bill_address: take_address(&mut raw, "BillAddress"),
             ship_address: take_address(&mut raw, "ShipAddress"),
             phone: raw.take("Phone"),
+            mobile: None,
             alt_phone: raw.take("AltPhone"),
             fax: raw.take("Fax"),
             email: raw.take("Email"),

@@ -42,6 +42,37 @@ pub struct Connection {
     pub qbxml_version: Option<String>,
     pub qb_seen_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
+    /// `desktop` or `online`.
+    pub kind: ConnectionKind,
+    /// Online: the company's realm id, once connected.
+    pub realm_id: Option<String>,
+    /// Online: `pending`, `connected` or `needs_reconnect`.
+    pub online_status: Option<OnlineStatus>,
+    /// Online: Intuit's time of the last complete read of each list (the next `changedSince`).
+    pub customers_changed_since: Option<String>,
+    pub employees_changed_since: Option<String>,
+}
+
+crate::store::runs::text_enum! {
+    /// How qbsync reaches a connection's QuickBooks (`connection.kind`).
+    ConnectionKind("connection kind") {
+        /// QuickBooks Desktop, through the Web Connector.
+        Desktop = "desktop",
+        /// QuickBooks Online, with OAuth 2.0.
+        Online = "online",
+    }
+}
+
+crate::store::runs::text_enum! {
+    /// Where an online connection's authorization stands (`connection.online_status`).
+    OnlineStatus("online status") {
+        /// Waiting for an admin to grant access at Intuit.
+        Pending = "pending",
+        /// Tokens held; pulls work.
+        Connected = "connected",
+        /// Intuit refused the refresh token (`invalid_grant`): an admin must connect again.
+        NeedsReconnect = "needs_reconnect",
+    }
 }
 
 /// What a new connection needs; ids and GUIDs are made by [`create_connection`].
@@ -52,6 +83,7 @@ pub struct NewConnection<'a> {
     pub password_hash: &'a str,
     pub company_file: &'a str,
     pub run_every_minutes: i64,
+    pub kind: ConnectionKind,
 }
 
 /// What QuickBooks told us about itself at the start of a run.
@@ -247,11 +279,17 @@ pub async fn create_connection(db: &Db, new: NewConnection<'_>) -> Result<Connec
         qbxml_version: None,
         qb_seen_at: None,
         created_at: now(),
+        kind: new.kind,
+        realm_id: None,
+        online_status: (new.kind == ConnectionKind::Online).then_some(OnlineStatus::Pending),
+        customers_changed_since: None,
+        employees_changed_since: None,
     };
     on_db!(db, pool => {
         sqlx::query(
             "INSERT INTO connection (connection_id, organization_id, name, username, password_hash, owner_id, file_id, \
-             enabled, company_file, run_every_minutes, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+             enabled, company_file, run_every_minutes, created_at, kind, online_status) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
         )
         .bind(conn.connection_id)
         .bind(conn.organization_id)
@@ -264,15 +302,16 @@ pub async fn create_connection(db: &Db, new: NewConnection<'_>) -> Result<Connec
         .bind(&conn.company_file)
         .bind(conn.run_every_minutes)
         .bind(conn.created_at)
+        .bind(conn.kind)
+        .bind(conn.online_status)
         .execute(pool)
         .await
         .map(|_| ())
     })
     .map_err(|e| match StoreError::from(e) {
-        StoreError::Conflict(_) => StoreError::Conflict(format!(
-            "a connection named {:?} already exists, or its user name is taken",
-            new.name
-        )),
+        StoreError::Conflict(_) => {
+            StoreError::Conflict(format!("a connection named {:?} already exists, or its user name is taken", new.name))
+        }
         other => other,
     })?;
     Ok(conn)
@@ -294,7 +333,7 @@ pub async fn get_connection(db: &Db, organization_id: Option<Uuid>, connection_i
 
 pub async fn connection_by_username(db: &Db, username: &str) -> Result<Option<Connection>> {
     Ok(on_db!(db, pool => {
-        sqlx::query_as::<_, Connection>("SELECT * FROM connection WHERE username = $1")
+        sqlx::query_as::<_, Connection>("SELECT * FROM connection WHERE username = $1 AND kind = 'desktop'")
             .bind(username)
             .fetch_optional(pool)
             .await?
@@ -446,6 +485,11 @@ pub async fn delete_connection(db: &Db, organization_id: Uuid, connection_id: Uu
                 "DELETE FROM run_event WHERE run_id IN (SELECT run_id FROM run WHERE connection_id = $1 \
                  AND EXISTS (SELECT 1 FROM connection WHERE connection_id = $1 AND organization_id = $2))",
                 "DELETE FROM run WHERE connection_id = $1 \
+                 AND EXISTS (SELECT 1 FROM connection WHERE connection_id = $1 AND organization_id = $2)",
+                "DELETE FROM qbo_token WHERE connection_id = $1 \
+                 AND EXISTS (SELECT 1 FROM connection WHERE connection_id = $1 AND organization_id = $2)",
+                "DELETE FROM qbo_auth_state WHERE connection_id = $1 AND organization_id = $2",
+                "DELETE FROM qbo_pull_request WHERE connection_id = $1 \
                  AND EXISTS (SELECT 1 FROM connection WHERE connection_id = $1 AND organization_id = $2)",
             ] {
                 sqlx::query(sql).bind(connection_id).bind(organization_id).execute(&mut *conn).await?;

@@ -11,6 +11,7 @@ pub mod admins;
 pub mod catalog;
 pub mod links;
 pub mod locations;
+pub mod online;
 pub mod runs;
 pub mod sign_in;
 pub mod staff;
@@ -321,6 +322,11 @@ impl DatabaseFile {
             return None;
         }
         Some(DatabaseFile { path: path.to_owned(), identity: file_identity(path) })
+    }
+
+    /// The file's path.
+    pub fn path(&self) -> &std::path::Path {
+        &self.path
     }
 
     /// Why the file at the path is no longer the one the server opened, if it is not.

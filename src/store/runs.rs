@@ -7,9 +7,6 @@
 //! documents (`live`, `customers`, `connection_error`, ...). They live here, beside the row, so
 //! the store can read and write them; `sync` re-exports them and its planner computes them.
 
-use std::fmt;
-use std::str::FromStr;
-
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
@@ -48,19 +45,19 @@ macro_rules! text_enum {
             }
         }
 
-        impl fmt::Display for $name {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        impl ::std::fmt::Display for $name {
+            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
                 f.write_str(self.as_str())
             }
         }
 
-        impl FromStr for $name {
-            type Err = UnknownText;
+        impl ::std::str::FromStr for $name {
+            type Err = $crate::store::runs::UnknownText;
 
-            fn from_str(text: &str) -> std::result::Result<Self, UnknownText> {
+            fn from_str(text: &str) -> std::result::Result<Self, $crate::store::runs::UnknownText> {
                 match text {
                     $($text => Ok($name::$variant),)+
-                    _ => Err(UnknownText {
+                    _ => Err($crate::store::runs::UnknownText {
                         what: $what,
                         text: text.to_string(),
                         expected: &[$($text),+],
@@ -70,9 +67,9 @@ macro_rules! text_enum {
         }
 
         impl TryFrom<&str> for $name {
-            type Error = UnknownText;
+            type Error = $crate::store::runs::UnknownText;
 
-            fn try_from(text: &str) -> std::result::Result<Self, UnknownText> {
+            fn try_from(text: &str) -> std::result::Result<Self, $crate::store::runs::UnknownText> {
                 text.parse()
             }
         }
@@ -118,6 +115,7 @@ macro_rules! text_enum {
         }
     };
 }
+pub(crate) use text_enum;
 
 text_enum! {
     /// Whether a run still takes calls (`run.state`).
@@ -160,6 +158,18 @@ text_enum! {
 }
 
 text_enum! {
+    /// What started a run (`run.trigger`).
+    Trigger("trigger") {
+        /// The Web Connector's schedule, or its "Update Selected".
+        WebConnector = "web_connector",
+        /// Get Locations / Get Staff on the page, or the API's pull.
+        Button = "button",
+        /// A change notification from Intuit.
+        Webhook = "webhook",
+    }
+}
+
+text_enum! {
     /// The level of a run event (`run_event.level`).
     EventLevel("event level") {
         Warning = "warning",
@@ -197,6 +207,8 @@ pub struct Run {
     pub started_at: DateTime<Utc>,
     pub last_call_at: DateTime<Utc>,
     pub ended_at: Option<DateTime<Utc>>,
+    /// Null for runs recorded before triggers were.
+    pub trigger: Option<Trigger>,
 }
 
 /// A warning or error recorded during a run.
@@ -214,10 +226,16 @@ pub struct RunEvent {
 /// A new live run for a connection. Fails with [`StoreError::Conflict`] when the connection
 /// already has a live run (the unique partial index `run_one_live_per_connection`).
 pub async fn start_run(db: &Db, connection_id: Uuid, ticket: &Ticket, at: DateTime<Utc>) -> Result<Run> {
+    start_run_by(db, connection_id, ticket.hash(), Trigger::WebConnector, at).await
+}
+
+/// [`start_run`] for any trigger. A pull from QuickBooks Online has no ticket: `key` is any
+/// unique text (the run's own id).
+pub async fn start_run_by(db: &Db, connection_id: Uuid, key: &str, trigger: Trigger, at: DateTime<Utc>) -> Result<Run> {
     let run = Run {
         run_id: Uuid::new_v4(),
         connection_id,
-        ticket_hash: ticket.hash().to_string(),
+        ticket_hash: key.to_string(),
         state: RunState::Live,
         outcome: None,
         step: Step::Start,
@@ -242,11 +260,12 @@ pub async fn start_run(db: &Db, connection_id: Uuid, ticket: &Ticket, at: DateTi
         started_at: at,
         last_call_at: at,
         ended_at: None,
+        trigger: Some(trigger),
     };
     on_db!(db, pool => {
         sqlx::query(
-            "INSERT INTO run (run_id, connection_id, ticket_hash, state, step, started_at, last_call_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $6)",
+            "INSERT INTO run (run_id, connection_id, ticket_hash, state, step, started_at, last_call_at, trigger) \
+             VALUES ($1, $2, $3, $4, $5, $6, $6, $7)",
         )
         .bind(run.run_id)
         .bind(connection_id)
@@ -254,6 +273,7 @@ pub async fn start_run(db: &Db, connection_id: Uuid, ticket: &Ticket, at: DateTi
         .bind(run.state)
         .bind(run.step)
         .bind(at)
+        .bind(trigger)
         .execute(pool)
         .await?;
     });
@@ -456,6 +476,7 @@ mod tests {
                 password_hash: "not a hash",
                 company_file: "",
                 run_every_minutes: 60,
+                kind: crate::store::catalog::ConnectionKind::Desktop,
             },
         )
         .await

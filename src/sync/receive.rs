@@ -256,6 +256,7 @@ mod tests {
                 password_hash: &secrets::hash_generated_secret(PASSWORD),
                 company_file: "",
                 run_every_minutes: 60,
+                kind: crate::store::catalog::ConnectionKind::Desktop,
             },
         )
         .await

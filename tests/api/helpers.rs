@@ -86,6 +86,7 @@ pub async fn add_connection(db: &Db, organization_id: Uuid, name: &str) -> TestC
             password_hash: &secrets::hash_generated_secret(&password),
             company_file: "",
             run_every_minutes: 30,
+            kind: catalog::ConnectionKind::Desktop,
         },
     )
     .await

@@ -21,6 +21,7 @@ const alertRegion = document.getElementById('alert');
 const statusRegion = document.getElementById('status');
 let currentView = null;
 let statusTimer = 0;
+let qboEnabled = false;
 
 boot();
 
@@ -34,6 +35,7 @@ async function boot() {
     return;
   }
   setCsrfToken(session.csrf_token);
+  qboEnabled = Boolean(session.quickbooks_online && session.quickbooks_online.enabled);
   document.getElementById('org-name').textContent = session.org.name;
   document.getElementById('admin-email').textContent = session.admin.email;
   document.getElementById('sign-out').addEventListener('click', signOut);
@@ -43,6 +45,16 @@ async function boot() {
   });
   window.addEventListener('hashchange', () => route(true));
   route(false);
+  showReturnFromIntuit();
+}
+
+// Back from Intuit's consent page (/qbo/callback sends the browser here with the outcome).
+function showReturnFromIntuit() {
+  const params = new URLSearchParams(location.search);
+  if (!params.has('qbo') && !params.has('qbo_error')) return;
+  history.replaceState(null, '', `/admin${location.hash}`);
+  if (params.get('qbo') === 'connected') notify('ok', 'QuickBooks Online is connected. Press Get Locations or Get Staff to read its lists.');
+  else notify('error', `QuickBooks Online: ${params.get('qbo_error')}`);
 }
 
 /** Shows a message: kind 'ok' (polite, fades) or 'error' (an alert that stays until dismissed). */
@@ -226,8 +238,11 @@ function mountConnections(root) {
       el('div', null,
         el('h1', null, 'Connections'),
         el('p', { className: 'lead' },
-          'QuickBooks company files that sync with qbsync through QuickBooks Web Connector.')),
-      button('New connection', createConnection, { className: 'btn btn-primary', icon: ICONS.plus })),
+          'QuickBooks Desktop company files (through QuickBooks Web Connector) and QuickBooks Online companies.')),
+      el('div', { className: 'head-actions' },
+        button('Connect QuickBooks Online', connectOnline,
+          { className: qboEnabled ? 'btn' : 'btn is-disabled', icon: ICONS.link }),
+        button('New Desktop connection', createConnection, { className: 'btn btn-primary', icon: ICONS.plus }))),
     list);
   load();
 
@@ -239,7 +254,8 @@ function mountConnections(root) {
       if (page.items.length === 0) {
         list.append(el('div', { className: 'empty-state' },
           el('h2', null, 'No connections yet'),
-          el('p', null, 'Create a connection, download its .qwc file and add it to QuickBooks Web Connector.')));
+          el('p', null, 'For QuickBooks Desktop, create a connection, download its .qwc file and add it to ' +
+            'QuickBooks Web Connector. For QuickBooks Online, press Connect QuickBooks Online.')));
       }
       list.removeAttribute('aria-busy');
       await pollRuns();
@@ -261,7 +277,7 @@ function mountConnections(root) {
       const json = JSON.stringify(page.items);
       if (stopped || json === section.json) return;
       section.json = json;
-      section.element.replaceChildren(...renderRuns(page.items, section));
+      section.element.replaceChildren(...renderRuns(page.items, section, section.online));
     } catch (err) {
       if (err.status === 404) return;
       section.json = '';
@@ -270,6 +286,7 @@ function mountConnections(root) {
   }
 
   function renderConnection(conn) {
+    if (conn.kind === 'online') return renderOnline(conn);
     const qb = conn.quickbooks || {};
     const qwcUrl = `/api/v1/connections/${encodeURIComponent(conn.id)}/qwc`;
     const qwcNote = el('p', { className: 'note note-warning', role: 'alert', hidden: true });
@@ -309,6 +326,85 @@ function mountConnections(root) {
       qwcNote,
       el('section', { className: 'runs', 'aria-label': `Recent runs of ${conn.name}` },
         el('h3', null, 'Recent runs'), runsBody));
+  }
+
+  function renderOnline(conn) {
+    const runsBody = el('div', { className: 'runs-body' }, el('p', { className: 'muted' }, 'Loading runs…'));
+    runSections.set(conn.id, { element: runsBody, open: new Set(), seen: new Set(), json: '', online: true });
+    const [statusText, statusClass] = ONLINE_STATUS[conn.status] || ONLINE_STATUS.pending;
+    const actions = el('div', { className: 'conn-actions' });
+    if (conn.status === 'connected') {
+      actions.append(button('Disconnect', () => disconnectOnline(conn), { icon: ICONS.close }));
+    } else {
+      actions.append(button(conn.status === 'needs_reconnect' ? 'Reconnect' : 'Connect', () => authorize(conn),
+        { className: 'btn btn-primary', icon: ICONS.link }));
+    }
+    actions.append(
+      button('Edit', () => editConnection(conn), { icon: ICONS.edit }),
+      button('Delete', () => deleteConnection(conn), { className: 'btn btn-danger-quiet', icon: ICONS.trash }));
+    const notes = [];
+    if (conn.status === 'needs_reconnect') {
+      notes.push(el('p', { className: 'note note-warning', role: 'alert' },
+        'QuickBooks Online no longer accepts this connection (it was disconnected in QuickBooks, or its ' +
+          'authorization expired). Pulls stopped. Press Reconnect and grant access again; staged records and ' +
+          'links are kept.'));
+    } else if (conn.status !== 'connected') {
+      notes.push(el('p', { className: 'note' }, 'Not connected: press Connect and grant qbsync access to the ' +
+        'company at Intuit.'));
+    }
+    return el('article', { className: 'card conn', 'aria-labelledby': `conn-${conn.id}` },
+      el('header', { className: 'conn-head' },
+        el('div', null,
+          el('h2', { id: `conn-${conn.id}` }, conn.name),
+          el('p', { className: 'muted' }, conn.company_name || 'QuickBooks Online company not connected yet')),
+        el('span', { className: `badge ${statusClass}` }, statusText)),
+      el('dl', { className: 'facts' },
+        fact('Kind', 'QuickBooks Online'),
+        fact('Company', conn.company_name || '—'),
+        fact('Company id', conn.realm_id ? el('code', null, conn.realm_id) : '—'),
+        fact('Lists', 'Get Locations and Get Staff on the sync screens; changes arrive by themselves when ' +
+          'QuickBooks Online notifies them'),
+        fact('Created', timeAgo(conn.created_at))),
+      actions,
+      ...notes,
+      el('section', { className: 'runs', 'aria-label': `Recent runs of ${conn.name}` },
+        el('h3', null, 'Recent pulls'), runsBody));
+  }
+
+  async function connectOnline() {
+    if (!qboEnabled) {
+      notify('error', 'QuickBooks Online is not enabled on this server. Its operator must set QBSYNC_QBO_CLIENT_ID ' +
+        'and QBSYNC_QBO_CLIENT_SECRET (the Intuit app\'s keys; see the README), then restart qbsync.');
+      return;
+    }
+    const created = await formDialog('Connect QuickBooks Online', [
+      { name: 'name', label: 'Name', required: true, wide: true, hint: 'For you, e.g. the company\'s name.' },
+    ], 'Continue to Intuit', (values) => post('/api/v1/connections', { name: values.name, kind: 'online' }));
+    if (created) location.assign(created.authorize_url);
+  }
+
+  async function authorize(conn) {
+    try {
+      const { authorize_url: url } = await post(`/api/v1/connections/${encodeURIComponent(conn.id)}/authorize`);
+      location.assign(url);
+    } catch (err) {
+      notify('error', err);
+    }
+  }
+
+  async function disconnectOnline(conn) {
+    const ok = await confirmDialog(`Disconnect ${conn.name}?`,
+      'qbsync gives its access back to Intuit and forgets it. Staged QuickBooks records, links and history stay; ' +
+        'connect again to pull again.', 'Disconnect');
+    if (!ok) return;
+    try {
+      const result = await post(`/api/v1/connections/${encodeURIComponent(conn.id)}/disconnect`);
+      notify('ok', result.revoked ? `Disconnected ${conn.name}.`
+        : `Disconnected ${conn.name}; Intuit could not be told, so remove qbsync under Apps in QuickBooks too.`);
+      load();
+    } catch (err) {
+      notify('error', err);
+    }
   }
 
   // The .qwc link is a plain download; when the server cannot make the file (no https public URL)
@@ -357,6 +453,16 @@ function mountConnections(root) {
   }
 
   async function editConnection(conn) {
+    if (conn.kind === 'online') {
+      const renamed = await formDialog(`Edit ${conn.name}`, [
+        { name: 'name', label: 'Name', required: true, wide: true, value: conn.name },
+      ], 'Save', (values) => patch(`/api/v1/connections/${encodeURIComponent(conn.id)}`, { name: values.name }));
+      if (renamed) {
+        notify('ok', `Saved ${renamed.name}.`);
+        load();
+      }
+      return;
+    }
     const updated = await formDialog(`Edit ${conn.name}`, [
       { name: 'name', label: 'Name', required: true, wide: true, value: conn.name },
       { name: 'company_file', label: 'Company file path', wide: true, value: conn.company_file || '' },
@@ -387,8 +493,10 @@ function mountConnections(root) {
 
   async function deleteConnection(conn) {
     const ok = await confirmDialog(`Delete ${conn.name}?`,
-      'Web Connector will no longer sync this company file, and its staged QuickBooks records and run history ' +
-        'go away. Locations and staff stay.',
+      (conn.kind === 'online'
+        ? 'qbsync gives its QuickBooks Online access back to Intuit; '
+        : 'Web Connector will no longer sync this company file, and ') +
+        'its staged QuickBooks records and run history go away. Locations and staff stay.',
       'Delete connection');
     if (!ok) return;
     try {
@@ -425,11 +533,19 @@ const OUTCOMES = {
 };
 
 // `state` remembers which runs are expanded across refreshes; runs with errors or in progress start open.
-function renderRuns(runs, state) {
+const ONLINE_STATUS = {
+  pending: ['Not connected', 'badge-muted'], connected: ['Connected', 'badge-success'],
+  needs_reconnect: ['Needs reconnect', 'badge-danger'],
+};
+
+const TRIGGERS = { button: 'Get Locations / Get Staff', webhook: 'QuickBooks Online change notice' };
+
+function renderRuns(runs, state, online = false) {
   const open = state.open;
   if (runs.length === 0) {
-    return [el('p', { className: 'muted' },
-      'No runs yet. Add the .qwc file to QuickBooks Web Connector and press Update Selected.')];
+    return [el('p', { className: 'muted' }, online
+      ? 'No pulls yet. Press Get Locations on Sync Locations (or Get Staff on Sync Staff).'
+      : 'No runs yet. Add the .qwc file to QuickBooks Web Connector and press Update Selected.')];
   }
   return runs.map((run) => {
     const live = run.state === 'live';
@@ -450,6 +566,7 @@ function renderRuns(runs, state) {
       el('span', { className: 'run-counts' }, countsText(counts)),
       el('span', { className: 'run-issues' }, issuesText(counts)));
     details.append(summary);
+    if (TRIGGERS[run.trigger]) details.append(el('p', { className: 'muted run-trigger' }, `Started by ${TRIGGERS[run.trigger]}`));
     if (live) {
       const percent = Math.max(0, Math.min(100, Math.round(run.percent || 0)));
       const bar = el('div', { className: 'progress-bar' });

@@ -8,6 +8,7 @@
 
 import { get, put, post, del, el, icon, ICONS, formatAddress, hasAddress } from './api.js';
 import { createVirtualList } from './vlist.js';
+import { createPullButton } from './pull.js';
 
 const PAGE_SIZE = 150;
 const SEARCH_DELAY_MS = 250;
@@ -23,6 +24,7 @@ const KINDS = {
     remotePath: '/api/v1/qb/customers',
     remoteNoun: 'QuickBooks customer',
     remotePlural: 'QuickBooks customers',
+    pull: { lists: ['customers'], label: 'Get Locations', noun: 'customers' },
     linkBody: (remote) => ({ customer_id: remote.id }),
     createPath: (remote) => `/api/v1/qb/customers/${encodeURIComponent(remote.id)}/location`,
     remoteName: (remote) => remote.full_name || remote.name,
@@ -44,6 +46,7 @@ const KINDS = {
     remotePath: '/api/v1/qb/employees',
     remoteNoun: 'QuickBooks employee',
     remotePlural: 'QuickBooks employees',
+    pull: { lists: ['employees'], label: 'Get Staff', noun: 'employees' },
     linkBody: (remote) => ({ employee_id: remote.id }),
     createPath: (remote) => `/api/v1/qb/employees/${encodeURIComponent(remote.id)}/staff`,
     remoteName: (remote) => remote.name,
@@ -84,10 +87,13 @@ export function mountSync(root, kind, { notify }) {
     emptyText: (q) => q ? `No linked ${cfg.localPlural} match "${q}".` : 'Nothing is linked yet.',
   });
 
+  const pull = createPullButton({ ...cfg.pull, notify, onDone: () => { remote.reload(); pairs.reload(); } });
   const screen = el('section', { className: 'sync', 'aria-labelledby': 'sync-title' },
     el('div', { className: 'sync-head' },
-      el('h1', { id: 'sync-title' }, cfg.title),
-      el('p', { className: 'lead' }, cfg.intro)),
+      el('div', null,
+        el('h1', { id: 'sync-title' }, cfg.title),
+        el('p', { className: 'lead' }, cfg.intro)),
+      pull.element),
     hint,
     el('div', { className: 'sync-grid' }, local.element, remote.element, pairs.element));
   root.replaceChildren(screen);
@@ -334,6 +340,7 @@ export function mountSync(root, kind, { notify }) {
 
   return {
     destroy() {
+      pull.destroy();
       for (const panel of [local, remote, pairs]) panel.destroy();
     },
   };

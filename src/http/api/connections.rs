@@ -9,17 +9,23 @@ use serde_json::{Value, json};
 use super::{decode_cursor, encode_cursor, limit, parse_id};
 use crate::http::auth::{Caller, NO_STORE};
 use crate::http::{ApiError, AppState};
-use crate::store::catalog::{self, Connection};
+use crate::qbo::{Lists, OnlineError};
+use crate::store::catalog::{self, Connection, ConnectionKind};
 use crate::store::{runs, staging};
 
 pub fn connection_json(conn: &Connection) -> Value {
+    let desktop = conn.kind == ConnectionKind::Desktop;
     json!({
         "id": conn.connection_id,
         "org_id": conn.organization_id,
         "name": conn.name,
-        "username": conn.username,
-        "owner_id": conn.owner_id,
-        "file_id": conn.file_id,
+        "kind": conn.kind,
+        "realm_id": conn.realm_id,
+        "company_name": conn.qb_company_name,
+        "status": conn.online_status,
+        "username": desktop.then_some(&conn.username),
+        "owner_id": desktop.then_some(&conn.owner_id),
+        "file_id": desktop.then_some(&conn.file_id),
         "enabled": conn.enabled,
         "company_file": conn.company_file,
         "run_every_minutes": conn.run_every_minutes,
@@ -71,6 +77,7 @@ pub async fn connection_qwc(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     let conn = catalog::get_connection(&state.db, Some(caller.organization_id), parse_id(&path)?).await?;
+    desktop_only(&conn)?;
     let body = render_qwc(&state, &conn)?;
     let filename: String =
         conn.name.chars().map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' { c } else { '-' }).collect();
@@ -78,6 +85,16 @@ pub async fn connection_qwc(
         .content_type("application/xml; charset=utf-8")
         .insert_header(("Content-Disposition", format!("attachment; filename=\"qbsync-{filename}.qwc\"")))
         .body(body))
+}
+
+/// The Web Connector's things (`.qwc`, password) exist for Desktop connections only.
+fn desktop_only(conn: &Connection) -> Result<(), ApiError> {
+    match conn.kind {
+        ConnectionKind::Desktop => Ok(()),
+        ConnectionKind::Online => Err(ApiError::Unprocessable(
+            "this is a QuickBooks Online connection: it has no Web Connector file or password".into(),
+        )),
+    }
 }
 
 /// The `.qwc` of a connection, or 422 when the public URL would be refused by the Web Connector.
@@ -119,7 +136,94 @@ pub fn run_json(run: &runs::Run) -> Value {
         },
         "last_error": run.last_error,
         "summary": run.summary,
+        "trigger": run.trigger,
     })
+}
+
+impl From<OnlineError> for ApiError {
+    fn from(err: OnlineError) -> Self {
+        match err {
+            OnlineError::Disabled | OnlineError::Desktop => ApiError::Unprocessable(err.to_string()),
+            OnlineError::NotConnected | OnlineError::NeedsReconnect | OnlineError::Busy => {
+                ApiError::Conflict(err.to_string())
+            }
+            OnlineError::Callback(message) => ApiError::BadRequest(message),
+            OnlineError::Store(err) => err.into(),
+        }
+    }
+}
+
+/// Who asks, as an OAuth state records it.
+fn requested_by(caller: &Caller) -> String {
+    match &caller.session {
+        Some(session) => format!("admin:{}", session.admin_id),
+        None => "api-token".into(),
+    }
+}
+
+/// `POST /api/v1/connections/{id}/pull`: starts a pull of an online connection's lists and
+/// answers 202 with the run.
+pub async fn pull(
+    caller: Caller,
+    path: web::Path<String>,
+    body: Option<web::Json<Value>>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    use super::input::Body;
+    let conn = catalog::get_connection(&state.db, Some(caller.organization_id), parse_id(&path)?).await?;
+    let body = Body::parse(body.map(|b| b.into_inner()).unwrap_or_else(|| json!({})), &["lists"])?;
+    let lists = match body.get("lists") {
+        None | Some(Value::Null) => Lists { customers: true, employees: true },
+        Some(Value::Array(items)) if !items.is_empty() => {
+            let mut lists = Lists { customers: false, employees: false };
+            for item in items {
+                match item.as_str() {
+                    Some("customers") => lists.customers = true,
+                    Some("employees") => lists.employees = true,
+                    _ => {
+                        return Err(ApiError::Unprocessable(format!(
+                            "lists: each must be \"customers\" or \"employees\", not {item}"
+                        )));
+                    }
+                }
+            }
+            lists
+        }
+        Some(_) => {
+            return Err(ApiError::Unprocessable(
+                "lists must be a non-empty array of \"customers\" and \"employees\"".into(),
+            ));
+        }
+    };
+    let run = state.online.start_pull(&conn, lists, runs::Trigger::Button).await?;
+    Ok(HttpResponse::Accepted().json(run_json(&run)))
+}
+
+/// `POST /api/v1/connections/{id}/authorize`: a new consent URL for an online connection
+/// (to connect it, or reconnect it after Intuit refused its authorization).
+pub async fn authorize(
+    caller: Caller,
+    path: web::Path<String>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let conn = catalog::get_connection(&state.db, Some(caller.organization_id), parse_id(&path)?).await?;
+    let url = state.online.authorize_url(&conn, &requested_by(&caller)).await?;
+    Ok(HttpResponse::Ok().insert_header(NO_STORE).json(json!({ "authorize_url": url })))
+}
+
+/// `POST /api/v1/connections/{id}/disconnect`: revokes the online connection's authorization
+/// at Intuit and forgets its tokens; staged records and links stay.
+pub async fn disconnect(
+    caller: Caller,
+    path: web::Path<String>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let conn = catalog::get_connection(&state.db, Some(caller.organization_id), parse_id(&path)?).await?;
+    let revoked = state.online.disconnect(&conn).await?;
+    let conn = catalog::get_connection(&state.db, Some(caller.organization_id), conn.connection_id).await?;
+    let mut value = connection_json(&conn);
+    value["revoked"] = json!(revoked);
+    Ok(HttpResponse::Ok().json(value))
 }
 
 #[derive(Deserialize)]
@@ -187,7 +291,7 @@ async fn new_web_connector_password(state: &AppState) -> Result<(String, String)
     Ok((password, hash))
 }
 
-const CREATE_FIELDS: &[&str] = &["name", "company_file", "run_every_minutes", "username"];
+const CREATE_FIELDS: &[&str] = &["name", "kind", "company_file", "run_every_minutes", "username"];
 const CHANGE_FIELDS: &[&str] = &["name", "enabled", "company_file", "run_every_minutes"];
 
 /// `POST /api/v1/connections`: answers the connection with its Web Connector password, once.
@@ -204,6 +308,16 @@ pub async fn create(
     use super::input::Body;
     let body = Body::parse(body.into_inner(), CREATE_FIELDS)?;
     let name = body.required_text("name", 100)?;
+    let kind = match body.optional_text("kind", 20)?.flatten().as_deref() {
+        None | Some("desktop") => ConnectionKind::Desktop,
+        Some("online") => ConnectionKind::Online,
+        Some(other) => {
+            return Err(ApiError::Unprocessable(format!("kind must be \"desktop\" or \"online\", not {other:?}")));
+        }
+    };
+    if kind == ConnectionKind::Online {
+        return create_online(caller, &state, &name).await;
+    }
     let company_file = body.optional_text("company_file", 1000)?.flatten().unwrap_or_default();
     let minutes = body.optional_int("run_every_minutes", 1..=1440)?.unwrap_or(state.settings.run_every_minutes);
     let base = match body.optional_text("username", 100)?.flatten() {
@@ -239,6 +353,7 @@ pub async fn create(
                 password_hash: &hash,
                 company_file: &company_file,
                 run_every_minutes: minutes,
+                kind: crate::store::catalog::ConnectionKind::Desktop,
             },
         )
         .await;
@@ -253,6 +368,36 @@ pub async fn create(
     };
     let mut value = connection_json(&conn);
     value["password"] = json!(password);
+    value["last_run"] = Value::Null;
+    Ok(HttpResponse::Created().insert_header(NO_STORE).json(value))
+}
+
+/// An online connection: no Web Connector account (its user name is never shown and no
+/// password opens it), and the consent URL that connects it.
+async fn create_online(caller: Caller, state: &AppState, name: &str) -> Result<HttpResponse, ApiError> {
+    if !state.online.enabled() {
+        return Err(OnlineError::Disabled.into());
+    }
+    if catalog::list_connections(&state.db, caller.organization_id).await?.iter().any(|c| c.name == name) {
+        return Err(ApiError::Conflict(format!("a connection named {name:?} already exists")));
+    }
+    let conn = catalog::create_connection(
+        &state.db,
+        catalog::NewConnection {
+            organization_id: caller.organization_id,
+            name,
+            username: &format!("qbo-{}", uuid::Uuid::new_v4().simple()),
+            // Not a PHC string: no password ever matches it.
+            password_hash: "!online",
+            company_file: "",
+            run_every_minutes: state.settings.run_every_minutes,
+            kind: ConnectionKind::Online,
+        },
+    )
+    .await?;
+    let url = state.online.authorize_url(&conn, &requested_by(&caller)).await?;
+    let mut value = connection_json(&conn);
+    value["authorize_url"] = json!(url);
     value["last_run"] = Value::Null;
     Ok(HttpResponse::Created().insert_header(NO_STORE).json(value))
 }
@@ -284,7 +429,12 @@ pub async fn delete(
     path: web::Path<String>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    catalog::delete_connection(&state.db, caller.organization_id, parse_id(&path)?).await?;
+    let conn = catalog::get_connection(&state.db, Some(caller.organization_id), parse_id(&path)?).await?;
+    if conn.kind == ConnectionKind::Online {
+        // Give the authorization back to Intuit before forgetting it.
+        state.online.disconnect(&conn).await?;
+    }
+    catalog::delete_connection(&state.db, caller.organization_id, conn.connection_id).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -295,6 +445,7 @@ pub async fn rotate_password(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     let id = parse_id(&path)?;
+    desktop_only(&catalog::get_connection(&state.db, Some(caller.organization_id), id).await?)?;
     let (password, hash) = new_web_connector_password(&state).await?;
     catalog::set_connection_password(&state.db, caller.organization_id, id, &hash).await?;
     Ok(HttpResponse::Ok().insert_header(NO_STORE).json(json!({ "password": password })))

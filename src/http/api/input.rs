@@ -29,6 +29,11 @@ impl Body {
         self.map.contains_key(key)
     }
 
+    /// The raw value of a key, for shapes the helpers below do not cover.
+    pub fn get(&self, key: &str) -> Option<&Value> {
+        self.map.get(key)
+    }
+
     /// A nested object (e.g. `address`), checked the same way; `None` when absent or null.
     pub fn object(&self, key: &str, allowed: &[&str]) -> Result<Option<Body>, ApiError> {
         match self.map.get(key) {
