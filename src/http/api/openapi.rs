@@ -119,7 +119,9 @@ fn run_schema() -> Value {
         "counts": object(json!({
             "customers": integer(), "employees": integer(), "customers_deleted": integer(), "employees_deleted": integer(),
             "warnings": integer(), "errors": integer() })),
-        "last_error": nullable_string(), "summary": nullable_string()
+        "last_error": nullable_string(), "summary": nullable_string(),
+        "trigger": { "type": ["string", "null"], "enum": [null, "web_connector", "button", "webhook"],
+            "description": "What started the run: the Web Connector, Get Locations / Get Staff (or the pull route), or a QuickBooks Online change notice; null for runs recorded before triggers were" }
     }))
 }
 
@@ -170,9 +172,10 @@ pub fn openapi() -> Value {
             "/api/v1/connections": {
                 "get": { "summary": "List connections", "responses": {
                     "200": json_response("Every connection of the organization", "ConnectionPage"), "401": unauthorized.clone() } },
-                "post": { "summary": "Create a connection; the Web Connector password is in the answer, once",
+                "post": { "summary": "Create a connection: a Desktop one answers its Web Connector password, once; an online one (kind online) its consent URL",
                     "requestBody": body("NewConnection", json!({ "name": "Documented office", "run_every_minutes": 30 })),
-                    "responses": { "201": json_response("Created", "ConnectionWithPassword"), "400": bad_request.clone(),
+                    "responses": { "201": { "description": "Created", "content": { "application/json": { "schema": {
+                            "oneOf": [schema_ref("ConnectionWithPassword"), schema_ref("ConnectionWithAuthorizeUrl")] } } } }, "400": bad_request.clone(),
                         "401": unauthorized.clone(), "403": forbidden.clone(), "409": conflict.clone(), "422": unprocessable.clone(),
                         "503": busy.clone() } }
             },
@@ -199,6 +202,29 @@ pub fn openapi() -> Value {
                     "200": { "description": "The .qwc file", "content": { "application/xml": { "schema": { "type": "string" } } } },
                     "401": unauthorized.clone(), "404": not_found.clone(),
                     "422": error_response("The server's public URL is one the Web Connector refuses (not https, or an IP address)") } }
+            },
+            "/api/v1/connections/{id}/pull": {
+                "parameters": [id_param()],
+                "post": { "summary": "QuickBooks Online: pull lists now (Get Locations / Get Staff); answers the run, which goes on in the background",
+                    "requestBody": body("PullRequest", json!({ "lists": ["customers"] })),
+                    "responses": { "202": json_response("The run started", "Run"), "400": bad_request.clone(), "401": unauthorized.clone(),
+                        "403": forbidden.clone(), "404": not_found.clone(),
+                        "409": error_response("A run of the connection is in progress, or the connection is not connected (or needs to be reconnected)"),
+                        "422": error_response("A QuickBooks Desktop connection (its lists arrive with the Web Connector), QuickBooks Online not enabled on the server, or unknown lists") } }
+            },
+            "/api/v1/connections/{id}/authorize": {
+                "parameters": [id_param()],
+                "post": { "summary": "QuickBooks Online: a new consent URL, to connect the connection or reconnect it",
+                    "responses": { "200": json_response("Where to send the browser", "AuthorizeUrl"), "401": unauthorized.clone(),
+                        "403": forbidden.clone(), "404": not_found.clone(),
+                        "422": error_response("A QuickBooks Desktop connection, or QuickBooks Online not enabled on the server") } }
+            },
+            "/api/v1/connections/{id}/disconnect": {
+                "parameters": [id_param()],
+                "post": { "summary": "QuickBooks Online: revoke the authorization at Intuit and forget the tokens; staged records and links stay",
+                    "responses": { "200": json_response("Disconnected (status pending)", "DisconnectedConnection"), "401": unauthorized.clone(),
+                        "403": forbidden.clone(), "404": not_found.clone(),
+                        "422": error_response("A QuickBooks Desktop connection") } }
             },
             "/api/v1/connections/{id}/runs": {
                 "parameters": [id_param(),
@@ -295,10 +321,14 @@ pub fn openapi() -> Value {
                 "Session": object(json!({
                     "admin": object(json!({ "id": uuid(), "email": { "type": "string" } })),
                     "org": object(json!({ "id": uuid(), "name": { "type": "string" } })),
-                    "csrf_token": { "type": "string", "description": "Send it in the X-CSRF-Token header of every write" } })),
+                    "csrf_token": { "type": "string", "description": "Send it in the X-CSRF-Token header of every write" },
+                    "quickbooks_online": object(json!({ "enabled": { "type": "boolean",
+                        "description": "Whether the server can make QuickBooks Online connections (QBSYNC_QBO_CLIENT_ID and _SECRET set)" } })) })),
                 "Password": object(json!({ "password": { "type": "string" } })),
                 "NewConnection": { "type": "object", "required": ["name"], "properties": {
-                    "name": { "type": "string" }, "company_file": { "type": "string" },
+                    "name": { "type": "string" },
+                    "kind": { "type": "string", "enum": ["desktop", "online"], "description": "desktop (the default): QuickBooks Desktop through the Web Connector; online: QuickBooks Online, connected with OAuth 2.0" },
+                    "company_file": { "type": "string" },
                     "username": { "type": "string", "pattern": "^[A-Za-z0-9._-]{1,60}$",
                         "description": "Base of the Web Connector user name (lower-cased); a random suffix is always added" },
                     "run_every_minutes": { "type": "integer", "minimum": 1, "maximum": 1440 } } },
@@ -306,8 +336,14 @@ pub fn openapi() -> Value {
                     "name": { "type": "string" }, "enabled": { "type": "boolean" }, "company_file": { "type": "string" },
                     "run_every_minutes": { "type": "integer", "minimum": 1, "maximum": 1440 } } },
                 "Connection": object(json!({
-                    "id": uuid(), "org_id": uuid(), "name": { "type": "string" }, "username": { "type": "string" },
-                    "owner_id": { "type": "string" }, "file_id": { "type": "string" }, "enabled": { "type": "boolean" },
+                    "id": uuid(), "org_id": uuid(), "name": { "type": "string" },
+                    "kind": { "type": "string", "enum": ["desktop", "online"] },
+                    "realm_id": { "type": ["string", "null"], "description": "Online: the QuickBooks Online company id, once connected" },
+                    "company_name": { "type": ["string", "null"], "description": "The company's name as QuickBooks reports it" },
+                    "status": { "type": ["string", "null"], "enum": [null, "pending", "connected", "needs_reconnect"],
+                        "description": "Online: pending (not authorized yet, or disconnected), connected, needs_reconnect (Intuit refused the refresh token); null for Desktop" },
+                    "username": { "type": ["string", "null"], "description": "Desktop: the Web Connector user name; null for online" },
+                    "owner_id": nullable_string(), "file_id": nullable_string(), "enabled": { "type": "boolean" },
                     "company_file": { "type": "string" }, "run_every_minutes": { "type": "integer" },
                     "quickbooks": object(json!({ "product": nullable_string(), "version": nullable_string(),
                         "country": nullable_string(), "company_name": nullable_string(), "file_path": nullable_string(),
@@ -317,6 +353,14 @@ pub fn openapi() -> Value {
                 "ConnectionDetail": { "allOf": [schema_ref("Connection"), object(json!({
                     "staged": object(json!({ "customers": integer(), "employees": integer() })) }))] },
                 "ConnectionWithPassword": { "allOf": [schema_ref("Connection"), object(json!({ "password": { "type": "string" } }))] },
+                "ConnectionWithAuthorizeUrl": { "allOf": [schema_ref("Connection"), object(json!({
+                    "authorize_url": { "type": "string", "description": "Intuit's consent page for this connection; valid for 10 minutes, once" } }))] },
+                "DisconnectedConnection": { "allOf": [schema_ref("Connection"), object(json!({
+                    "revoked": { "type": "boolean", "description": "Whether Intuit confirmed the revocation (the tokens are forgotten either way)" } }))] },
+                "AuthorizeUrl": object(json!({ "authorize_url": { "type": "string" } })),
+                "PullRequest": { "type": "object", "properties": {
+                    "lists": { "type": "array", "items": { "type": "string", "enum": ["customers", "employees"] },
+                        "description": "The lists to pull (default: both)" } } },
                 "ConnectionPage": page_schema("Connection", false),
                 "Run": run_schema(),
                 "RunWithEvents": { "allOf": [schema_ref("Run"), object(json!({
