@@ -38,7 +38,7 @@ describe('Connections', { timeout: TEST_TIMEOUT * 4 }, () => {
     await goto(page, '/connections');
     const name = `Browser test file ${RUN_ID}`;
 
-    await page.getByRole('button', { name: 'New connection' }).click();
+    await page.getByRole('button', { name: 'New Desktop connection' }).click();
     const dialog = page.getByRole('dialog');
     await dialog.getByLabel('Name').fill(name);
     await screenshot(page, 'connections-2-create-form');
