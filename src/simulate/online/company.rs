@@ -535,7 +535,7 @@ impl Company {
                 a.postal_code.as_deref().unwrap_or_default()
             );
             let mut lines = vec![name.to_string(), "Attn: Accounts Payable".to_string()];
-            lines.extend(street_lines);
+            lines.extend(street_lines.into_iter().filter(|l| l != name));
             lines.push(city_line);
             let mut lines = lines.into_iter().take(5);
             return Addr {
@@ -1147,5 +1147,284 @@ impl Company {
         self.employees.remove(&id).ok_or_else(|| CompanyError::NotFound("Employee", id.to_string()))?;
         self.tombstones.push(Tombstone { entity: Entity::Employee, id, deleted_ms: now_ms });
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::simulate::online::query::parse;
+    use crate::simulate::{SimCustomer, SimEmployee};
+
+    fn address(addr1: &str, addr2: Option<&str>, city: &str, state: &str, zip: &str) -> SimAddress {
+        SimAddress {
+            addr1: Some(addr1.into()),
+            addr2: addr2.map(Into::into),
+            city: Some(city.into()),
+            state: Some(state.into()),
+            postal_code: Some(zip.into()),
+            country: None,
+        }
+    }
+
+    fn customer(list_id: &str, name: &str, parent: Option<&SimCustomer>, created: &str) -> SimCustomer {
+        SimCustomer {
+            list_id: list_id.into(),
+            edit_sequence: 1,
+            time_created: created.into(),
+            time_modified: created.into(),
+            name: name.into(),
+            full_name: parent.map(|p| format!("{}:{name}", p.full_name)).unwrap_or(name.into()),
+            parent: parent.map(|p| (p.list_id.clone(), p.full_name.clone())),
+            sublevel: u32::from(parent.is_some()),
+            is_active: true,
+            company_name: None,
+            first_name: None,
+            last_name: None,
+            bill: None,
+            ship: None,
+            phone: None,
+            email: None,
+            notes: None,
+            job_status: None,
+        }
+    }
+
+    /// A business with three jobs (the third nests under the second), a person, an employee.
+    fn small_dataset() -> Dataset {
+        let mut freeman = customer("80000001-1", "Freeman Sporting Goods", None, "2024-01-10T09:00:00-05:00");
+        freeman.company_name = Some("Freeman Sporting Goods".into());
+        freeman.first_name = Some("Kirby".into());
+        freeman.last_name = Some("Freeman".into());
+        freeman.bill = Some(address("370 Easy St.", None, "Austin", "TX", "78701"));
+        freeman.ship = freeman.bill.clone();
+        freeman.phone = Some("(512) 555-0987".into());
+        freeman.email = Some("office@freeman.example".into());
+        freeman.time_modified = "2024-07-02T10:30:00-05:00".into();
+        let mut ocean = customer("80000002-2", "0969 Ocean View Road", Some(&freeman), "2024-01-11T09:00:00-05:00");
+        ocean.company_name = freeman.company_name.clone();
+        ocean.ship = Some(address("0969 Ocean View Road", Some("Suite 200"), "Tempe", "AZ", "85281"));
+        let mut twin = customer("80000003-3", "Lobby & Restrooms", Some(&freeman), "2024-01-12T09:00:00-05:00");
+        twin.notes = Some("Gate code #4471".into());
+        let wing = customer("80000004-4", "Clinic Wing", Some(&freeman), "2024-01-13T09:00:00-05:00");
+        let mut jose = customer("80000005-11", "Núñez, José", None, "2024-02-01T09:00:00-05:00");
+        jose.first_name = Some("José".into());
+        jose.last_name = Some("Núñez".into());
+        jose.is_active = false;
+        jose.bill = Some(address("Núñez, José", Some("12 Rue Café"), "Portland", "OR", "97201"));
+        let zoe = SimEmployee {
+            list_id: "80000006-6".into(),
+            edit_sequence: 1,
+            time_created: "2024-03-01T09:00:00-05:00".into(),
+            time_modified: "2024-03-01T09:00:00-05:00".into(),
+            name: "Zoë Müller".into(),
+            first_name: Some("Zoë".into()),
+            last_name: Some("Müller".into()),
+            is_active: true,
+            address: Some(address("45 N. Elm Street", None, "Seattle", "WA", "98101")),
+            phone: Some("206-555-1234".into()),
+            mobile: None,
+            email: Some("zoe.muller@example.com".into()),
+            employee_type: Some("Regular".into()),
+            hired_date: Some("2024-02-20".into()),
+            released_date: None,
+            ssn: "123-45-6789".into(),
+        };
+        Dataset {
+            customers: vec![freeman, ocean, twin, wing, jose],
+            employees: vec![zoe],
+            company_name: "Sparkle Commercial Cleaning".into(),
+            deleted: Vec::new(),
+        }
+    }
+
+    fn page_json(company: &Company, statement: &str) -> serde_json::Value {
+        let ctx = company.render_ctx();
+        match company.query(&parse(statement).unwrap(), &ctx) {
+            QueryAnswer::Page { rows, .. } => serde_json::to_value(rows).unwrap(),
+            QueryAnswer::Count(n) => serde_json::json!(n),
+        }
+    }
+
+    /// Walks a JSON value and fails on any `null`: Intuit omits absent fields.
+    fn assert_no_nulls(value: &serde_json::Value, path: &str) {
+        match value {
+            serde_json::Value::Null => panic!("null at {path}"),
+            serde_json::Value::Array(items) => {
+                items.iter().enumerate().for_each(|(i, v)| assert_no_nulls(v, &format!("{path}[{i}]")))
+            }
+            serde_json::Value::Object(map) => map.iter().for_each(|(k, v)| assert_no_nulls(v, &format!("{path}.{k}"))),
+            _ => {}
+        }
+    }
+
+    #[test]
+    fn records_render_as_the_fixture_modelled_on_intuits_samples() {
+        let company = Company::from_dataset(&small_dataset(), "Sparkle Commercial Cleaning");
+        let customers = page_json(&company, "SELECT * FROM Customer WHERE Active IN (true,false) ORDERBY Id");
+        let employees = page_json(&company, "SELECT * FROM Employee WHERE Active IN (true,false) ORDERBY Id");
+        let fixture: serde_json::Value =
+            serde_json::from_str(include_str!("../../../qbxml-fixtures/qbo/handwritten.small-company.json")).unwrap();
+        assert_eq!(customers, fixture["Customer"], "{}", serde_json::to_string_pretty(&customers).unwrap());
+        assert_eq!(employees, fixture["Employee"], "{}", serde_json::to_string_pretty(&employees).unwrap());
+    }
+
+    #[test]
+    fn hierarchy_names_levels_and_balances_follow_the_parent_chain() {
+        let company = Company::from_dataset(&small_dataset(), "x");
+        let customers = page_json(&company, "SELECT * FROM Customer WHERE Active IN (true,false) ORDERBY Id");
+        let by_id = |id: &str| customers.as_array().unwrap().iter().find(|c| c["Id"] == id).unwrap().clone();
+        assert_eq!(by_id("1").get("Level"), None, "a top-level customer has no Level");
+        assert_eq!(by_id("1")["Job"], false);
+        assert_eq!(by_id("2")["Level"], 1);
+        assert_eq!(by_id("2")["ParentRef"], serde_json::json!({"value": "1"}));
+        assert_eq!(by_id("4")["Level"], 2, "the third job nests under the second");
+        assert_eq!(by_id("4")["ParentRef"]["value"], "3");
+        assert_eq!(by_id("4")["FullyQualifiedName"], "Freeman Sporting Goods:Lobby & Restrooms:Clinic Wing");
+        assert_eq!(by_id("4")["DisplayName"], "Clinic Wing");
+        let cents = |v: &serde_json::Value| (v.as_f64().unwrap() * 100.0).round() as i64;
+        let sum: i64 = ["1", "2", "3", "4"].iter().map(|id| cents(&by_id(id)["Balance"])).sum();
+        assert_eq!(cents(&by_id("1")["BalanceWithJobs"]), sum);
+        assert_eq!(
+            cents(&by_id("3")["BalanceWithJobs"]),
+            cents(&by_id("3")["Balance"]) + cents(&by_id("4")["Balance"])
+        );
+    }
+
+    #[test]
+    fn a_generated_company_has_what_the_product_must_handle() {
+        let data = Dataset::generate(11, 2500, 40);
+        let company = Company::from_dataset(&data, &data.company_name);
+        assert_eq!((company.customer_count(), company.employee_count()), (2500, 40));
+        let customers =
+            page_json(&company, "SELECT * FROM Customer WHERE Active IN (true,false) ORDERBY Id MAXRESULTS 1000");
+        let all: Vec<serde_json::Value> = (0..3)
+            .flat_map(|page| {
+                let statement = format!(
+                    "SELECT * FROM Customer WHERE Active IN (true,false) ORDERBY Id STARTPOSITION {} MAXRESULTS 1000",
+                    page * 1000 + 1
+                );
+                page_json(&company, &statement).as_array().unwrap().clone()
+            })
+            .collect();
+        assert_eq!(customers.as_array().unwrap()[..], all[..1000]);
+        assert_eq!(all.len(), 2500);
+        assert_no_nulls(&serde_json::Value::Array(all.clone()), "customers");
+        let count = |f: &dyn Fn(&serde_json::Value) -> bool| all.iter().filter(|c| f(c)).count();
+        assert!(count(&|c| c["Level"] == 2) > 0, "nested jobs");
+        assert!(count(&|c| c["Level"] == 1) > 100, "jobs");
+        assert!(count(&|c| c["Active"] == false) > 50, "inactive customers");
+        assert!(count(&|c| !c["DisplayName"].as_str().unwrap().is_ascii()) > 20, "non-ASCII names");
+        assert!(count(&|c| c["BillAddr"].get("Line5").is_some()) > 0, "free-form addresses use Line5");
+        assert!(count(&|c| c["BillAddr"]["Lat"] == "INVALID") > 0);
+        assert!(count(&|c| c.get("Mobile").is_some()) > 0 && count(&|c| c.get("Fax").is_some()) > 0);
+        // Ids ascend, DisplayName is unique across names, and every full name is its parent's
+        // full name plus its own DisplayName.
+        let ids: Vec<u64> = all.iter().map(|c| c["Id"].as_str().unwrap().parse().unwrap()).collect();
+        assert!(ids.windows(2).all(|w| w[0] < w[1]));
+        let mut names: HashSet<String> = HashSet::new();
+        for c in &all {
+            assert!(names.insert(c["DisplayName"].as_str().unwrap().to_lowercase()), "duplicate {}", c["DisplayName"]);
+            assert!(c["Level"].is_u64() || c.get("Level").is_none());
+            if let Some(parent) = c.get("ParentRef") {
+                let p = all.iter().find(|p| p["Id"] == parent["value"]).expect("the parent exists");
+                let fqn =
+                    format!("{}:{}", p["FullyQualifiedName"].as_str().unwrap(), c["DisplayName"].as_str().unwrap());
+                assert_eq!(c["FullyQualifiedName"], fqn.as_str());
+                assert_eq!(c["Level"].as_u64().unwrap(), p.get("Level").and_then(|l| l.as_u64()).unwrap_or(0) + 1);
+                assert!(p["Active"] == true || c["Active"] == false, "an inactive customer's jobs are inactive");
+            }
+        }
+        let employees = page_json(&company, "SELECT * FROM Employee WHERE Active IN (true,false) ORDERBY Id");
+        let employees = employees.as_array().unwrap();
+        assert_no_nulls(&serde_json::Value::Array(employees.clone()), "employees");
+        assert!(employees.iter().all(|e| e.get("SSN").is_none_or(|s| s == "XXX-XX-XXXX")));
+        assert!(
+            employees.iter().any(|e| e.get("SSN").is_some()) && employees.iter().any(|e| e.get("BirthDate").is_some())
+        );
+        for e in employees {
+            assert!(
+                !names.contains(&e["DisplayName"].as_str().unwrap().to_lowercase()),
+                "names are unique across lists"
+            );
+        }
+    }
+
+    #[test]
+    fn a_plain_query_is_active_only_in_name_order_and_counts_work() {
+        let data = Dataset::generate(3, 300, 10);
+        let company = Company::from_dataset(&data, "x");
+        let page = page_json(&company, "SELECT * FROM Customer");
+        let rows = page.as_array().unwrap();
+        assert_eq!(rows.len(), 100, "MAXRESULTS defaults to 100");
+        assert!(rows.iter().all(|c| c["Active"] == true));
+        let names: Vec<String> =
+            rows.iter().map(|c| c["FullyQualifiedName"].as_str().unwrap().to_lowercase()).collect();
+        assert!(names.windows(2).all(|w| w[0] <= w[1]), "Intuit's own order is by name");
+        let active = data.customers.iter().filter(|c| c.is_active).count();
+        assert!(active < 300);
+        // An inactive parent makes its jobs inactive, so count the company's own view.
+        let all = page_json(&company, "SELECT count(*) FROM Customer WHERE Active IN (true,false)");
+        assert_eq!(all, 300);
+        let inactive = page_json(&company, "SELECT count(*) FROM Customer WHERE Active = false");
+        let active = page_json(&company, "SELECT count(*) FROM Customer");
+        assert_eq!(inactive.as_u64().unwrap() + active.as_u64().unwrap(), 300);
+        let one = page_json(&company, "SELECT * FROM Customer WHERE Id = '5'");
+        assert_eq!(one.as_array().unwrap().len(), 1);
+        assert_eq!(one[0]["Id"], "5");
+    }
+
+    #[test]
+    fn changes_bump_sync_tokens_and_show_in_change_data_capture() {
+        let mut company = Company::from_dataset(&small_dataset(), "x");
+        let t0 = 1_784_116_800_000;
+        let ctx = company.render_ctx();
+        assert!(
+            company
+                .changes(&[Entity::Customer, Entity::Employee], t0, 1000, &ctx)
+                .by_entity
+                .values()
+                .all(Vec::is_empty)
+        );
+        assert_eq!(company.rename_customer(1, "Freeman Sports", t0 + 1), Ok(vec![1, 2, 3, 4]));
+        assert_eq!(company.fully_qualified_name(4).unwrap(), "Freeman Sports:Lobby & Restrooms:Clinic Wing");
+        assert_eq!(company.customer(4).unwrap().sync_token, 1);
+        assert_eq!(
+            company.rename_customer(2, "Zoë Müller", t0 + 2),
+            Err(CompanyError::DuplicateName("Zoë Müller".into())),
+            "DisplayName is unique across customers and employees"
+        );
+        assert_eq!(company.set_customer_active(3, false, t0 + 3), Ok(vec![3, 4]), "its job goes inactive too");
+        assert_eq!(company.set_customer_active(3, false, t0 + 3), Ok(vec![]));
+        let new = company.add_customer("Suite 300", Some(2), t0 + 4).unwrap();
+        assert_eq!(new, 7, "Ids continue the one sequence");
+        assert_eq!(company.customer(new).unwrap().company_name.as_deref(), Some("Freeman Sporting Goods"));
+        assert!(matches!(company.add_customer("Nope", Some(3), t0), Err(CompanyError::Invalid(_))), "inactive parent");
+        assert!(matches!(company.add_customer("Bad: name", None, t0), Err(CompanyError::Invalid(_))));
+        assert_eq!(company.delete_customer(2, t0 + 5), Ok(vec![2, 7]));
+        assert!(company.customer(7).is_none());
+        assert_eq!(company.delete_employee(6, t0 + 6), Ok(()));
+        assert_eq!(company.delete_employee(6, t0 + 6), Err(CompanyError::NotFound("Employee", "6".into())));
+
+        let ctx = company.render_ctx();
+        let changes = company.changes(&[Entity::Customer, Entity::Employee], t0, 1000, &ctx);
+        let customers = serde_json::to_value(&changes.by_entity[&Entity::Customer]).unwrap();
+        let ids: Vec<&str> = customers.as_array().unwrap().iter().map(|c| c["Id"].as_str().unwrap()).collect();
+        assert_eq!(ids, ["1", "3", "4", "2", "7"], "oldest change first");
+        assert_eq!(
+            customers[3],
+            serde_json::json!({"Id": "2", "status": "Deleted", "domain": "QBO",
+            "MetaData": {"LastUpdatedTime": clock::format_time(t0 + 5)}})
+        );
+        assert_eq!(customers[1]["Active"], false);
+        assert_eq!(customers[1]["MetaData"]["LastUpdatedTime"], clock::format_time(t0 + 3));
+        let employees = serde_json::to_value(&changes.by_entity[&Entity::Employee]).unwrap();
+        assert_eq!(employees[0]["status"], "Deleted");
+        assert!(!changes.capped);
+        let capped = company.changes(&[Entity::Customer, Entity::Employee], t0, 2, &ctx);
+        assert!(capped.capped);
+        assert_eq!(capped.by_entity.values().map(Vec::len).sum::<usize>(), 2);
+        let later = company.changes(&[Entity::Customer], t0 + 5, 1000, &ctx);
+        assert_eq!(later.by_entity[&Entity::Customer].len(), 2, "only what changed at or after the time");
     }
 }
