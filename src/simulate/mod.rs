@@ -8,6 +8,8 @@
 //! * [`quickbooks`]: [`FakeQuickBooks`], answering qbXML like QuickBooks Desktop, with [`Faults`].
 //! * [`wire`]: SOAP 1.1 envelopes out, replies in.
 //! * [`driver`]: [`run`], one Web Connector session over HTTP, giving a [`SimReport`].
+//! * [`online`]: [`FakeIntuit`], a local fake of QuickBooks Online's OAuth 2.0 and Accounting
+//!   API serving a [`Dataset`] (`qbsync simulate-online`).
 //!
 //! Typical use (the `simulate` command, the integration tests, the benchmark):
 //! `let mut qb = FakeQuickBooks::new(Dataset::generate(seed, 500, 40), Faults::default());`
@@ -16,10 +18,12 @@
 
 pub mod data;
 pub mod driver;
+pub mod online;
 pub mod quickbooks;
 pub mod wire;
 pub(crate) mod xml;
 
 pub use data::{Dataset, Evolution, SimAddress, SimCustomer, SimDeleted, SimEmployee};
 pub use driver::{SimError, SimOptions, SimReport, endpoint_url, run};
+pub use online::{FakeIntuit, FakeIntuitConfig, FakeIntuitStats, WebhookChange, WebhookFormat};
 pub use quickbooks::{FakeQuickBooks, Faults, RequestProcessorError};
