@@ -18,7 +18,7 @@ const SECRET_KEY: &str = "BwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwc=";
 fn call(method: &str, url: &str, token: &str, body: Option<Value>) -> (u16, Value) {
     let req = ureq::request(method, url).set("Authorization", &format!("Bearer {token}"));
     let result = match body {
-        Some(body) => req.send_json(body),
+        Some(body) => req.set("Content-Type", "application/json").send_string(&body.to_string()),
         None => req.call(),
     };
     let res = match result {
@@ -26,7 +26,8 @@ fn call(method: &str, url: &str, token: &str, body: Option<Value>) -> (u16, Valu
         Err(ureq::Error::Status(_, res)) => res,
         Err(err) => panic!("{method} {url}: {err}"),
     };
-    (res.status(), res.into_json().unwrap_or(Value::Null))
+    let status = res.status();
+    (status, serde_json::from_str(&res.into_string().unwrap_or_default()).unwrap_or(Value::Null))
 }
 
 fn wait_run(server: &Server, token: &str, conn: &str, run: &str) -> Value {
@@ -48,19 +49,31 @@ fn bench(label: &str, database_url: &str) {
     let server = Server::start(
         database_url,
         &[
-            "--secret-key", SECRET_KEY,
-            "--qbo-client-id", &config.client_id,
-            "--qbo-client-secret", &config.client_secret,
-            "--qbo-auth-url", &auth,
-            "--qbo-token-url", &token_url,
-            "--qbo-revoke-url", &revoke,
-            "--qbo-api-url", &api,
+            "--secret-key",
+            SECRET_KEY,
+            "--qbo-client-id",
+            &config.client_id,
+            "--qbo-client-secret",
+            &config.client_secret,
+            "--qbo-auth-url",
+            &auth,
+            "--qbo-token-url",
+            &token_url,
+            "--qbo-revoke-url",
+            &revoke,
+            "--qbo-api-url",
+            &api,
         ],
     );
     cli(database_url, &["org", "create", "--name", "Bench Co", "--json"]);
-    let token = cli(database_url, &["token", "create", "--org", "Bench Co", "--json"])["token"].as_str().unwrap().to_string();
-    let (status, created) =
-        call("POST", &format!("{}/api/v1/connections", server.base), &token, Some(json!({ "name": "Online", "kind": "online" })));
+    let token =
+        cli(database_url, &["token", "create", "--org", "Bench Co", "--json"])["token"].as_str().unwrap().to_string();
+    let (status, created) = call(
+        "POST",
+        &format!("{}/api/v1/connections", server.base),
+        &token,
+        Some(json!({ "name": "Online", "kind": "online" })),
+    );
     assert_eq!(status, 201, "{created}");
     let conn = created["id"].as_str().unwrap().to_string();
     let agent = ureq::AgentBuilder::new().redirects(0).build();
@@ -72,13 +85,18 @@ fn bench(label: &str, database_url: &str) {
     let query = location.split_once('?').unwrap().1;
     agent.get(&format!("{}/qbo/callback?{query}", server.base)).call().unwrap();
 
-    for (what, lists) in [("full pull, 5,000 customers + 50 employees", json!(["customers", "employees"])),
-        ("pull with nothing changed (CDC)", json!(["customers", "employees"]))]
-    {
+    for (what, lists) in [
+        ("full pull, 5,000 customers + 50 employees", json!(["customers", "employees"])),
+        ("pull with nothing changed (CDC)", json!(["customers", "employees"])),
+    ] {
         let before = fake.stats();
         let started = Instant::now();
-        let (status, run) =
-            call("POST", &format!("{}/api/v1/connections/{conn}/pull", server.base), &token, Some(json!({ "lists": lists })));
+        let (status, run) = call(
+            "POST",
+            &format!("{}/api/v1/connections/{conn}/pull", server.base),
+            &token,
+            Some(json!({ "lists": lists })),
+        );
         assert_eq!(status, 202, "{run}");
         let run = wait_run(&server, &token, &conn, run["id"].as_str().unwrap());
         let elapsed = started.elapsed();

@@ -25,7 +25,7 @@ pub struct Cli {
 #[derive(Subcommand, Debug)]
 pub enum Command {
     /// Run the SOAP endpoint, admin page and API.
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Apply pending database migrations and exit.
     Migrate(DbArgs),
     /// Organizations (tenants).
@@ -369,7 +369,7 @@ fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
 /// Runs one parsed command.
 pub fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
-        Command::Serve(args) => runtime()?.block_on(serve(args)),
+        Command::Serve(args) => runtime()?.block_on(serve(*args)),
         Command::Migrate(db) => runtime()?.block_on(async {
             db.open().await?;
             println!("database is up to date");

@@ -358,6 +358,9 @@ impl Online {
     }
 
     fn check_pullable(&self, conn: &Connection) -> Result<(), OnlineError> {
+        if conn.kind == ConnectionKind::Desktop {
+            return Err(OnlineError::Desktop);
+        }
         self.oauth()?;
         match (conn.kind, conn.online_status) {
             (ConnectionKind::Desktop, _) => Err(OnlineError::Desktop),

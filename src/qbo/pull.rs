@@ -172,11 +172,11 @@ impl Pull<'_> {
             .as_deref()
             .and_then(|s| DateTime::parse_from_rfc3339(s).ok())
             .is_some_and(|at| Utc::now().signed_duration_since(at.with_timezone(&Utc)) < CDC_WINDOW - CDC_MARGIN);
-        if let (true, Some(since)) = (recent, since) {
-            if self.catch_up(list, &since).await? {
-                self.set_percent(percent.1).await?;
-                return Ok(());
-            }
+        if let (true, Some(since)) = (recent, since)
+            && self.catch_up(list, &since).await?
+        {
+            self.set_percent(percent.1).await?;
+            return Ok(());
         }
         self.read_whole(list, percent).await
     }

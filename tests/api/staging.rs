@@ -60,6 +60,7 @@ fn customer(tag: &'static str, sublevel: i32, is_active: bool) -> Customer {
             bill_address: v.address(),
             ship_address: v.address(),
             phone: v.text(),
+            mobile: v.text(),
             alt_phone: v.text(),
             fax: v.text(),
             email: v.text(),
