@@ -18,7 +18,7 @@ use crate::helpers::{Auth, TestApp, spawn_app, spawn_app_with};
 /// Base64 of 32 bytes of 7: the key the test servers seal tokens with.
 const SECRET_KEY: &str = "BwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwc=";
 
-fn fake(customers: usize, employees: usize, configure: impl FnOnce(&mut FakeIntuitConfig)) -> FakeIntuit {
+pub(crate) fn fake(customers: usize, employees: usize, configure: impl FnOnce(&mut FakeIntuitConfig)) -> FakeIntuit {
     let mut config = FakeIntuitConfig::default();
     configure(&mut config);
     FakeIntuit::start("127.0.0.1:0", config, Dataset::generate(11, customers, employees)).expect("the fake starts")
@@ -48,7 +48,7 @@ fn online_settings(fake: &FakeIntuit) -> impl FnOnce(&mut Settings) + use<> {
     }
 }
 
-async fn online_app(fake: &FakeIntuit) -> TestApp {
+pub(crate) async fn online_app(fake: &FakeIntuit) -> TestApp {
     spawn_app_with(online_settings(fake)).await
 }
 
@@ -70,7 +70,7 @@ async fn get_no_redirect(url: &str) -> (u16, Option<String>, String) {
 }
 
 /// Creates an online connection and connects it through the fake's consent: answers its id.
-async fn connect(app: &TestApp, name: &str) -> Uuid {
+pub(crate) async fn connect(app: &TestApp, name: &str) -> Uuid {
     let created =
         app.call("POST", "/api/v1/connections", Some(json!({ "name": name, "kind": "online" })), &app.bearer()).await;
     assert_eq!(created.status, 201, "{}", created.json);
@@ -102,7 +102,7 @@ async fn connection(app: &TestApp, id: Uuid) -> Value {
 }
 
 /// Starts a pull; answers the run.
-async fn start_pull(app: &TestApp, id: Uuid, lists: &[&str]) -> Value {
+pub(crate) async fn start_pull(app: &TestApp, id: Uuid, lists: &[&str]) -> Value {
     let answer = app
         .call("POST", &format!("/api/v1/connections/{id}/pull"), Some(json!({ "lists": lists })), &app.bearer())
         .await;
@@ -112,7 +112,7 @@ async fn start_pull(app: &TestApp, id: Uuid, lists: &[&str]) -> Value {
 }
 
 /// Waits until a run of the connection has ended; answers it.
-async fn wait_run(app: &TestApp, id: Uuid, run_id: &str) -> Value {
+pub(crate) async fn wait_run(app: &TestApp, id: Uuid, run_id: &str) -> Value {
     let deadline = Instant::now() + Duration::from_secs(90);
     loop {
         let (status, body) = app.get_json(&format!("/api/v1/connections/{id}/runs?limit=20")).await;
@@ -127,7 +127,7 @@ async fn wait_run(app: &TestApp, id: Uuid, run_id: &str) -> Value {
     }
 }
 
-async fn pull(app: &TestApp, id: Uuid, lists: &[&str]) -> Value {
+pub(crate) async fn pull(app: &TestApp, id: Uuid, lists: &[&str]) -> Value {
     let run = start_pull(app, id, lists).await;
     wait_run(app, id, run["id"].as_str().unwrap()).await
 }

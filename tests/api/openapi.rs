@@ -403,3 +403,54 @@ async fn unknown_api_routes_and_methods_are_json_errors() {
     assert_eq!(wrong_method.status, 404);
     assert_eq!(wrong_method.json["error"]["code"], "not_found");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn online_connection_answers_match_the_document() {
+    use crate::online::{connect, fake, online_app, wait_run};
+    let fake = fake(12, 2, |_| {});
+    let app = online_app(&fake).await;
+    let (_, doc) = app.get_json_as("/api/openapi.json", None).await;
+    let conformance = Conformance::new(&doc);
+    let auth = app.bearer();
+    let schema_of = |path: &str, method: &str, status: u16| {
+        doc["paths"][path][method]["responses"][status.to_string()]["content"]["application/json"]["schema"].clone()
+    };
+    let mut mismatches = Vec::new();
+    let mut check = |what: &str, schema: Value, answer: &Answer| {
+        assert!(schema.is_object(), "{what}: no documented schema for {}", answer.status);
+        mismatches.extend(conformance.mismatches(&schema, &answer.json).into_iter().map(|m| format!("{what}: {m}")));
+    };
+
+    let created = app
+        .call("POST", "/api/v1/connections", Some(json!({ "name": "Pending online", "kind": "online" })), &auth)
+        .await;
+    assert_eq!(created.status, 201);
+    check("POST /api/v1/connections (online)", schema_of("/api/v1/connections", "post", 201), &created);
+    let id = connect(&app, "Connected online").await;
+    let pending = created.json["id"].as_str().unwrap();
+    let authorize = app.call("POST", &format!("/api/v1/connections/{pending}/authorize"), None, &auth).await;
+    assert_eq!(authorize.status, 200);
+    check("POST authorize", schema_of("/api/v1/connections/{id}/authorize", "post", 200), &authorize);
+    let pull = app
+        .call("POST", &format!("/api/v1/connections/{id}/pull"), Some(json!({ "lists": ["customers"] })), &auth)
+        .await;
+    assert_eq!(pull.status, 202);
+    check("POST pull", schema_of("/api/v1/connections/{id}/pull", "post", 202), &pull);
+    wait_run(&app, id, pull.json["id"].as_str().unwrap()).await;
+    for (path, concrete) in [
+        ("/api/v1/connections", "/api/v1/connections".to_string()),
+        ("/api/v1/connections/{id}", format!("/api/v1/connections/{id}")),
+        ("/api/v1/connections/{id}/runs", format!("/api/v1/connections/{id}/runs")),
+    ] {
+        let answer = app.call("GET", &concrete, None, &auth).await;
+        assert_eq!(answer.status, 200);
+        check(&format!("GET {path}"), schema_of(path, "get", 200), &answer);
+    }
+    let busy = app.call("POST", &format!("/api/v1/connections/{pending}/pull"), None, &auth).await;
+    assert_eq!(busy.status, 409, "a pending connection cannot pull");
+    check("POST pull (pending)", schema_of("/api/v1/connections/{id}/pull", "post", 409), &busy);
+    let disconnected = app.call("POST", &format!("/api/v1/connections/{id}/disconnect"), None, &auth).await;
+    assert_eq!(disconnected.status, 200);
+    check("POST disconnect", schema_of("/api/v1/connections/{id}/disconnect", "post", 200), &disconnected);
+    assert!(mismatches.is_empty(), "online answers that differ from the OpenAPI document:\n{}", mismatches.join("\n"));
+}

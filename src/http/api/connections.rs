@@ -62,12 +62,17 @@ pub async fn get_connection(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     let conn = catalog::get_connection(&state.db, Some(caller.organization_id), parse_id(&path)?).await?;
-    let mut value = connection_json(&conn);
+    Ok(HttpResponse::Ok().json(detail_json(&state, &conn).await?))
+}
+
+/// A connection with its staged counts and last run.
+async fn detail_json(state: &AppState, conn: &Connection) -> Result<Value, ApiError> {
+    let mut value = connection_json(conn);
     let (customers, employees) = staging::staged_counts(&state.db, conn.connection_id).await?;
     value["staged"] = json!({ "customers": customers, "employees": employees });
     let last = runs::list_runs(&state.db, conn.connection_id, 1, None).await?;
     value["last_run"] = last.first().map(run_json).unwrap_or(Value::Null);
-    Ok(HttpResponse::Ok().json(value))
+    Ok(value)
 }
 
 /// `GET /api/v1/connections/{id}/qwc`: the Web Connector file, as a download.
@@ -221,7 +226,7 @@ pub async fn disconnect(
     let conn = catalog::get_connection(&state.db, Some(caller.organization_id), parse_id(&path)?).await?;
     let revoked = state.online.disconnect(&conn).await?;
     let conn = catalog::get_connection(&state.db, Some(caller.organization_id), conn.connection_id).await?;
-    let mut value = connection_json(&conn);
+    let mut value = detail_json(&state, &conn).await?;
     value["revoked"] = json!(revoked);
     Ok(HttpResponse::Ok().json(value))
 }

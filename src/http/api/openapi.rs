@@ -112,7 +112,7 @@ fn run_schema() -> Value {
         "state": { "type": "string", "enum": ["live", "ended"] },
         "outcome": { "type": ["string", "null"], "enum": [null, "success", "warnings", "errors", "failed", "expired", "connection_error"] },
         "started_at": date_time(), "ended_at": nullable_date_time(), "last_call_at": date_time(),
-        "step": { "type": "string", "enum": ["customers", "employees", "done"], "description": "The list being read" },
+        "step": { "type": "string", "enum": ["start", "customers", "employees", "done"], "description": "The list being read (start: nothing asked yet)" },
         "percent": { "type": "integer", "minimum": 0, "maximum": 100 },
         "qbxml_version": nullable_string(),
         "requests": { "type": "integer", "description": "qbXML requests sent so far" },
@@ -355,7 +355,7 @@ pub fn openapi() -> Value {
                 "ConnectionWithPassword": { "allOf": [schema_ref("Connection"), object(json!({ "password": { "type": "string" } }))] },
                 "ConnectionWithAuthorizeUrl": { "allOf": [schema_ref("Connection"), object(json!({
                     "authorize_url": { "type": "string", "description": "Intuit's consent page for this connection; valid for 10 minutes, once" } }))] },
-                "DisconnectedConnection": { "allOf": [schema_ref("Connection"), object(json!({
+                "DisconnectedConnection": { "allOf": [schema_ref("ConnectionDetail"), object(json!({
                     "revoked": { "type": "boolean", "description": "Whether Intuit confirmed the revocation (the tokens are forgotten either way)" } }))] },
                 "AuthorizeUrl": object(json!({ "authorize_url": { "type": "string" } })),
                 "PullRequest": { "type": "object", "properties": {
