@@ -448,8 +448,8 @@ impl Online {
         Ok(queued)
     }
 
-    /// The background worker of this process: starts queued pulls (from any process's
-    /// webhooks) and ends pulls whose process died. Runs until the runtime stops.
+    /// The background worker of this process: ends pulls whose process died and starts queued
+    /// pulls (from any process's webhooks). Runs until the runtime stops.
     pub fn spawn_worker(&self) -> tokio::task::JoinHandle<()> {
         let online = self.clone();
         tokio::spawn(async move {
@@ -467,6 +467,11 @@ impl Online {
             return Ok(());
         }
         let db = &self.inner.db;
+        // Pulls whose process died end as failed once they go stale, whoever notices first.
+        let stale = chrono::Duration::from_std(self.inner.stale_run).unwrap_or(chrono::Duration::seconds(120));
+        for run in runs::silent_pulls(db, crate::store::now() - stale).await? {
+            self.end_if_stale(run.connection_id).await?;
+        }
         for request in online::queued_pulls(db, 50).await? {
             let conn = match crate::store::catalog::get_connection(db, None, request.connection_id).await {
                 Ok(conn) => conn,

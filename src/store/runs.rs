@@ -291,6 +291,19 @@ pub async fn live_run_for_connection(db: &Db, connection_id: Uuid) -> Result<Opt
     }))
 }
 
+/// The live QuickBooks Online pulls (their key starts `pull:`) silent since before `cutoff`.
+pub async fn silent_pulls(db: &Db, cutoff: DateTime<Utc>) -> Result<Vec<Run>> {
+    Ok(on_db!(db, pool => {
+        // `'live'` written out for the partial index, as in `live_run_for_connection`.
+        sqlx::query_as::<_, Run>(
+            "SELECT * FROM run WHERE state = 'live' AND last_call_at < $1 AND ticket_hash LIKE 'pull:%' LIMIT 100",
+        )
+        .bind(cutoff)
+        .fetch_all(pool)
+        .await?
+    }))
+}
+
 /// How many runs are live in the whole database.
 pub async fn count_live_runs(db: &Db) -> Result<i64> {
     Ok(on_db!(db, pool => {

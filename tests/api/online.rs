@@ -637,6 +637,32 @@ async fn a_pull_whose_process_died_is_failed_and_the_next_one_starts() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pull_that_goes_stale_is_failed_by_the_worker_without_another_pull() {
+    let fake = fake(4, 1, |_| {});
+    let app = spawn_app_with({
+        let configure = online_settings(&fake);
+        move |s: &mut Settings| {
+            configure(s);
+            s.sync.stale_run = chrono::Duration::seconds(1);
+        }
+    })
+    .await;
+    let id = connect(&app, "Abandoned").await;
+    let dead = qbsync::store::runs::start_run_by(
+        &app.db,
+        id,
+        &format!("pull:{}", Uuid::new_v4()),
+        qbsync::store::runs::Trigger::Webhook,
+        chrono::Utc::now() - chrono::Duration::minutes(5),
+    )
+    .await
+    .unwrap();
+    let old = wait_run(&app, id, &dead.run_id.to_string()).await;
+    assert_eq!(old["outcome"], "failed", "{old}");
+    assert_eq!(run_count(&app, id).await, 1, "no other run was started");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_live_pull_makes_the_connection_busy() {
     let fake = fake(3000, 1, |c| c.api_latency = Duration::from_millis(150));
     let app = online_app(&fake).await;
