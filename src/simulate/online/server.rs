@@ -809,7 +809,9 @@ impl ControlInput {
                 .unwrap_or_default();
             ControlInput { fields, from_form: false }
         } else {
-            ControlInput { fields: form_params(body).unwrap_or_default(), from_form: true }
+            // Only the page's own forms are sent back to the page; other callers get JSON.
+            let from_form = content_type(req).starts_with("application/x-www-form-urlencoded");
+            ControlInput { fields: form_params(body).unwrap_or_default(), from_form }
         }
     }
     fn get(&self, key: &str) -> Option<&str> {
