@@ -8,7 +8,8 @@ use serde_json::{Value, json};
 use super::server::percent_encode;
 use super::*;
 
-/// ureq is built without its `json` feature.
+/// ureq is built without its `json` feature. (The error type is ureq's own.)
+#[allow(clippy::result_large_err)]
 trait SendJson {
     fn send_json(self, value: Value) -> Result<ureq::Response, ureq::Error>;
 }
@@ -501,7 +502,10 @@ fn reads_by_id_and_company_info() {
 }
 
 /// Accepts one HTTP request on a loopback port; gives back its headers (lower-cased) and body.
-fn one_request_server() -> (String, std::sync::mpsc::Receiver<(HashMap<String, String>, Vec<u8>)>) {
+/// A received request: its headers (lower-cased names) and body.
+type Received = (HashMap<String, String>, Vec<u8>);
+
+fn one_request_server() -> (String, std::sync::mpsc::Receiver<Received>) {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let url = format!("http://{}/qbo/webhooks", listener.local_addr().unwrap());
     let (tx, rx) = std::sync::mpsc::channel();
@@ -589,4 +593,34 @@ async fn it_starts_and_stops_inside_a_tokio_test() {
     let status = tokio::task::spawn_blocking(move || answer(agent().get(&url).call()).status).await.unwrap();
     assert_eq!(status, 400, "an authorization request without parameters gets the error page");
     drop(fake);
+}
+
+#[test]
+fn without_accept_json_the_api_answers_xml() {
+    let fake = start(FakeIntuitConfig::default(), 12, 2);
+    let tokens = connect(&fake);
+    let url = format!(
+        "{}/v3/company/{}/query?query={}",
+        fake.api_url(),
+        fake.realm_id(),
+        percent_encode("SELECT * FROM Customer")
+    );
+    let response = agent().get(&url).set("Authorization", &format!("Bearer {}", tokens.access)).call().unwrap();
+    assert_eq!(response.content_type(), "application/xml");
+    let body = response.into_string().unwrap();
+    assert!(
+        body.starts_with("<?xml")
+            && body.contains("<IntuitResponse xmlns=\"http://schema.intuit.com/finance/v3\" time=")
+    );
+    assert!(body.contains("<QueryResponse") && body.contains("<Customer domain=\"QBO\" sparse=\"false\">"), "{body}");
+    // The gateway's errors stay JSON.
+    fake.expire_access_tokens();
+    let expired = answer(agent().get(&url).set("Authorization", &format!("Bearer {}", tokens.access)).call());
+    assert_eq!(expired.json()["fault"]["error"][0]["code"], "3200");
+}
+
+#[test]
+fn a_fake_can_be_shared_across_threads() {
+    fn assert_send_sync<T: Send + Sync + Clone>() {}
+    assert_send_sync::<FakeIntuit>();
 }
