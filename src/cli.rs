@@ -606,6 +606,7 @@ fn simulate_online_command(args: SimulateOnlineArgs) -> anyhow::Result<()> {
             None => None,
         };
     let data = simulate::Dataset::generate(args.seed, args.customers, args.employees);
+    let (customers, employees) = (data.customers.len(), data.employees.len());
     let config = simulate::FakeIntuitConfig {
         client_id: args.client_id,
         client_secret: args.client_secret,
@@ -623,8 +624,6 @@ fn simulate_online_command(args: SimulateOnlineArgs) -> anyhow::Result<()> {
     let fake = simulate::FakeIntuit::start(&listen.to_string(), config, data)
         .with_context(|| format!("cannot serve on {listen}"))?;
     let config = fake.config();
-    let customers = fake.customers().len();
-    let employees = fake.employees().len();
     println!(
         "Fake QuickBooks Online on {} (realm {}): {customers} customers, {employees} employees.",
         fake.base_url(),
