@@ -42,6 +42,9 @@ pub enum Command {
     Token(TokenCommand),
     /// Play the Web Connector and QuickBooks against a running server.
     Simulate(SimulateArgs),
+    /// Serve a local fake of QuickBooks Online (Intuit's OAuth 2.0 and Accounting API) with a
+    /// generated company, to try the Online flow without an Intuit account.
+    SimulateOnline(SimulateOnlineArgs),
 }
 
 #[derive(Args, Debug, Clone)]
@@ -342,6 +345,61 @@ pub struct SimulateArgs {
     pub json: bool,
 }
 
+#[derive(Args, Debug)]
+pub struct SimulateOnlineArgs {
+    /// Address to serve the fake on.
+    #[arg(long, default_value = "127.0.0.1:8090")]
+    pub listen: String,
+    #[arg(long, default_value_t = 100)]
+    pub customers: usize,
+    #[arg(long, default_value_t = 10)]
+    pub employees: usize,
+    /// Seed of the generated company (same seed, same data).
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// The app's client id the fake accepts.
+    #[arg(long, default_value = "ABfakeClientId0qbsync")]
+    pub client_id: String,
+    /// The app's client secret the fake accepts.
+    #[arg(long, default_value = "fakeClientSecret0qbsync")]
+    pub client_secret: String,
+    /// The company's realm id.
+    #[arg(long, default_value = "9341453081237412")]
+    pub realm_id: String,
+    /// The company's name (default: the generated one).
+    #[arg(long)]
+    pub company_name: Option<String>,
+    /// Verifier token webhooks are signed with.
+    #[arg(long, default_value = "fake-verifier-token-0qbsync")]
+    pub webhook_token: String,
+    /// Where to POST a signed webhook for every change made on the control page, e.g.
+    /// http://127.0.0.1:8080/qbo/webhooks.
+    #[arg(long)]
+    pub webhook_url: Option<String>,
+    /// Webhook body format.
+    #[arg(long, value_enum, default_value_t = WebhookFormatArg::Cloudevents)]
+    pub webhook_format: WebhookFormatArg,
+    /// `auto`: the authorization step redirects back at once; `page`: a consent page with
+    /// Connect and Cancel buttons.
+    #[arg(long, value_enum, default_value_t = ConsentArg::Page)]
+    pub consent: ConsentArg,
+    /// Allow listening on, and sending webhooks to, addresses that are not loopback.
+    #[arg(long)]
+    pub allow_remote: bool,
+}
+
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ConsentArg {
+    Auto,
+    Page,
+}
+
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum WebhookFormatArg {
+    Cloudevents,
+    Legacy,
+}
+
 /// Entry point of the binary.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -508,6 +566,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }),
         Command::Simulate(args) => simulate_command(args),
+        Command::SimulateOnline(args) => simulate_online_command(args),
     }
 }
 
@@ -590,6 +649,67 @@ fn simulate_command(args: SimulateArgs) -> anyhow::Result<()> {
         println!("{}", report.summary());
     }
     Ok(())
+}
+
+fn simulate_online_command(args: SimulateOnlineArgs) -> anyhow::Result<()> {
+    let listen: std::net::SocketAddr = args
+        .listen
+        .parse()
+        .with_context(|| format!("--listen {:?}: expected HOST:PORT with an IP address", args.listen))?;
+    if !listen.ip().is_loopback() && !args.allow_remote {
+        bail!("refusing to listen on {listen}: not a loopback address (use --allow-remote to allow it)");
+    }
+    let webhook_url =
+        match args.webhook_url.as_deref().map(|u| u.trim().trim_end_matches('/')).filter(|u| !u.is_empty()) {
+            Some(url) => {
+                // A bare base URL means qbsync's webhook endpoint.
+                let bare = url.strip_prefix("http://").is_some_and(|rest| !rest.contains('/'));
+                let url = if bare { format!("{url}/qbo/webhooks") } else { url.to_string() };
+                Some(simulate::endpoint_url(&url, args.allow_remote).context("--webhook-url")?)
+            }
+            None => None,
+        };
+    let data = simulate::Dataset::generate(args.seed, args.customers, args.employees);
+    let (customers, employees) = (data.customers.len(), data.employees.len());
+    let config = simulate::FakeIntuitConfig {
+        client_id: args.client_id,
+        client_secret: args.client_secret,
+        realm_id: args.realm_id,
+        company_name: args.company_name.unwrap_or_default(),
+        webhook_token: Some(args.webhook_token),
+        auto_consent: args.consent == ConsentArg::Auto,
+        webhook_url,
+        webhook_format: match args.webhook_format {
+            WebhookFormatArg::Cloudevents => simulate::WebhookFormat::CloudEvents,
+            WebhookFormatArg::Legacy => simulate::WebhookFormat::Legacy,
+        },
+        ..simulate::FakeIntuitConfig::default()
+    };
+    let fake = simulate::FakeIntuit::start(&listen.to_string(), config, data)
+        .with_context(|| format!("cannot serve on {listen}"))?;
+    let config = fake.config();
+    println!(
+        "Fake QuickBooks Online on {} (realm {}): {customers} customers, {employees} employees.",
+        fake.base_url(),
+        config.realm_id
+    );
+    println!("Start qbsync with these settings (or the matching `qbsync serve` flags):");
+    println!("  QBSYNC_QBO_AUTH_URL={}", fake.auth_url());
+    println!("  QBSYNC_QBO_TOKEN_URL={}", fake.token_url());
+    println!("  QBSYNC_QBO_REVOKE_URL={}", fake.revoke_url());
+    println!("  QBSYNC_QBO_API_URL={}", fake.api_url());
+    println!("  QBSYNC_QBO_CLIENT_ID={}", config.client_id);
+    println!("  QBSYNC_QBO_CLIENT_SECRET={}", config.client_secret);
+    println!("  QBSYNC_QBO_WEBHOOK_TOKEN={}", config.webhook_token.as_deref().unwrap_or_default());
+    println!("Change the company, expire tokens or inject faults at {}/_fake", fake.base_url());
+    match &config.webhook_url {
+        Some(url) => println!("Each change there is POSTed as a signed webhook to {url}."),
+        None => println!("(--webhook-url makes each change there POST a signed webhook.)"),
+    }
+    println!("Press Ctrl-C to stop.");
+    loop {
+        std::thread::park();
+    }
 }
 
 #[cfg(test)]

@@ -146,3 +146,56 @@ fn serve_on_a_fresh_directory_just_works_and_simulate_drives_it() {
     server.kill().unwrap();
     let _ = server.wait();
 }
+
+#[test]
+fn simulate_online_prints_the_settings_for_serve_and_serves_them() {
+    use std::io::BufRead;
+    let dir = tempfile::tempdir().unwrap();
+    let refused = qbsync(dir.path(), &["simulate-online", "--listen", "0.0.0.0:0"]);
+    assert!(!refused.status.success());
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("--allow-remote"));
+
+    let mut child = Command::new(env!("CARGO_BIN_EXE_qbsync"))
+        .args(["simulate-online", "--listen", "127.0.0.1:0", "--customers", "30", "--employees", "4"])
+        .args(["--client-id", "my-app", "--webhook-token", "verifier-1", "--consent", "auto"])
+        .current_dir(dir.path())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("qbsync runs");
+    let mut settings = std::collections::HashMap::new();
+    let mut lines = std::io::BufReader::new(child.stdout.take().unwrap()).lines();
+    for line in lines.by_ref() {
+        let line = line.unwrap();
+        if let Some((k, v)) = line.trim().split_once('=') {
+            settings.insert(k.to_string(), v.to_string());
+        }
+        if line.starts_with("Press Ctrl-C") {
+            break;
+        }
+    }
+    for key in ["AUTH_URL", "TOKEN_URL", "REVOKE_URL", "API_URL", "CLIENT_ID", "CLIENT_SECRET", "WEBHOOK_TOKEN"] {
+        assert!(settings.contains_key(&format!("QBSYNC_QBO_{key}")), "{key} printed: {settings:?}");
+    }
+    assert_eq!(settings["QBSYNC_QBO_CLIENT_ID"], "my-app");
+    assert_eq!(settings["QBSYNC_QBO_WEBHOOK_TOKEN"], "verifier-1");
+    let authorize = format!(
+        "{}?client_id=my-app&response_type=code&scope=com.intuit.quickbooks.accounting&redirect_uri=http%3A%2F%2F127.0.0.1%3A9%2Fcb&state=s",
+        settings["QBSYNC_QBO_AUTH_URL"]
+    );
+    let agent = ureq::AgentBuilder::new().redirects(0).timeout(Duration::from_secs(10)).build();
+    let consent = agent.get(&authorize).call().unwrap();
+    assert_eq!(consent.status(), 302);
+    assert!(consent.header("location").unwrap().starts_with("http://127.0.0.1:9/cb?code="));
+    let customers: Value = serde_json::from_str(
+        &agent
+            .get(&format!("{}/_fake/customers", settings["QBSYNC_QBO_API_URL"]))
+            .call()
+            .unwrap()
+            .into_string()
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(customers.as_array().unwrap().len(), 30);
+    child.kill().unwrap();
+    child.wait().unwrap();
+}

@@ -519,7 +519,7 @@ impl Company {
         let id = self.addr_id();
         let street_lines: Vec<String> = [&a.addr1, &a.addr2].into_iter().flatten().cloned().collect();
         let (lat, long) = match CITY_COORDINATES.iter().find(|(c, ..)| Some(*c) == a.city.as_deref()) {
-            _ if h % 10 == 0 => (Some("INVALID".to_string()), Some("INVALID".to_string())),
+            _ if h.is_multiple_of(10) => (Some("INVALID".to_string()), Some("INVALID".to_string())),
             Some((_, lat, long)) => {
                 let jitter = |x: u64| ((x % 10_000) as f64 - 5000.0) / 100_000.0;
                 (Some(format!("{:.7}", lat + jitter(h >> 8))), Some(format!("{:.7}", long + jitter(h >> 24))))
@@ -601,15 +601,19 @@ impl Company {
             company_name: c.company_name.clone(),
             print_on_check_name: Some(c.company_name.clone().unwrap_or_else(|| c.name.clone())),
             active: c.is_active && parent_active,
-            bill_with_parent: parent.is_some() && (h >> 4) % 3 == 0,
-            taxable: Some((h >> 6) % 4 == 0),
-            preferred_delivery_method: Some(if c.email.is_some() && (h >> 7) % 2 == 0 { "Email" } else { "Print" }),
+            bill_with_parent: parent.is_some() && (h >> 4).is_multiple_of(3),
+            taxable: Some((h >> 6).is_multiple_of(4)),
+            preferred_delivery_method: Some(if c.email.is_some() && (h >> 7).is_multiple_of(2) {
+                "Email"
+            } else {
+                "Print"
+            }),
             bill_addr,
             ship_addr,
             primary_phone: c.phone.clone(),
-            mobile: ((h >> 9) % 3 == 0).then(|| phone_like(c.phone.as_deref(), h >> 20)),
-            alternate_phone: ((h >> 11) % 17 == 0).then(|| phone_like(c.phone.as_deref(), h >> 28)),
-            fax: (is_business && (h >> 13) % 6 == 0).then(|| phone_like(c.phone.as_deref(), h >> 36)),
+            mobile: ((h >> 9).is_multiple_of(3)).then(|| phone_like(c.phone.as_deref(), h >> 20)),
+            alternate_phone: ((h >> 11).is_multiple_of(17)).then(|| phone_like(c.phone.as_deref(), h >> 28)),
+            fax: (is_business && (h >> 13).is_multiple_of(6)).then(|| phone_like(c.phone.as_deref(), h >> 36)),
             email: c.email.clone(),
             web_addr: None,
             notes: c.notes.clone(),
@@ -639,15 +643,15 @@ impl Company {
             mobile: e.mobile.clone(),
             email: e.email.clone(),
             ssn_on_file: (h >> 8) % 10 < 7,
-            employee_number: ((h >> 12) % 2 == 0).then(|| format!("E{:04}", 100 + id)),
+            employee_number: ((h >> 12).is_multiple_of(2)).then(|| format!("E{:04}", 100 + id)),
             gender: match (h >> 14) % 5 {
                 0 => Some("Male"),
                 1 => Some("Female"),
                 _ => None,
             },
-            billable_time: (h >> 17) % 4 == 0,
-            bill_rate: ((h >> 17) % 4 == 0).then_some(Money(2500 + ((h >> 20) % 40) as i64 * 125)),
-            birth_date: ((h >> 24) % 3 != 0)
+            billable_time: (h >> 17).is_multiple_of(4),
+            bill_rate: ((h >> 17).is_multiple_of(4)).then_some(Money(2500 + ((h >> 20) % 40) as i64 * 125)),
+            birth_date: (!(h >> 24).is_multiple_of(3))
                 .then(|| format!("{birth_year:04}-{:02}-{:02}", 1 + (h >> 30) % 12, 1 + (h >> 36) % 28)),
             hired_date: e.hired_date.clone(),
             released_date: e.released_date.clone(),

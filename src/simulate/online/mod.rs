@@ -19,6 +19,7 @@
 //! * [`query`]: the query-language subset parser.
 //! * [`auth`]: codes, grants and tokens.
 //! * [`webhook`]: change notifications (legacy and CloudEvents) and their signature.
+//! * [`xml`]: the XML form of an answer, for a request without `Accept: application/json`.
 //! * [`server`]: the actix-web handlers, including the `/_fake` control surface.
 //!
 //! The fake runs its own actix System on its own thread, so it works from a `#[tokio::test]`,
@@ -30,6 +31,7 @@ pub mod company;
 pub mod query;
 pub mod server;
 pub mod webhook;
+pub mod xml;
 
 #[cfg(test)]
 mod tests;

@@ -35,9 +35,11 @@ pub(crate) fn build(listener: TcpListener, state: Arc<State>) -> std::io::Result
         App::new()
             .app_data(data.clone())
             .wrap_fn(|req, srv| {
+                let xml = wants_xml(req.request());
                 let call = srv.call(req);
                 async move {
-                    let mut res = call.await?;
+                    let res = call.await?;
+                    let mut res = if xml { as_xml(res).await } else { res };
                     // Intuit's transaction id, on every answer.
                     let tid = uuid::Uuid::new_v4().to_string();
                     if let Ok(value) = HeaderValue::from_str(&tid) {
@@ -71,6 +73,34 @@ pub(crate) fn build(listener: TcpListener, state: Arc<State>) -> std::io::Result
 
 // ---------------------------------------------------------------------------------------
 // Helpers
+
+/// An API request without `Accept: application/json` gets XML, as from Intuit.
+fn wants_xml(req: &HttpRequest) -> bool {
+    let accept = req.headers().get(header::ACCEPT).and_then(|v| v.to_str().ok()).unwrap_or_default();
+    req.path().starts_with("/v3/") && !accept.to_ascii_lowercase().contains("json")
+}
+
+/// Rewrites a JSON API answer as Intuit's XML. The gateway's 401/403 bodies stay JSON.
+async fn as_xml(res: actix_web::dev::ServiceResponse) -> actix_web::dev::ServiceResponse {
+    let is_json = res
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
+    if !is_json || matches!(res.status(), StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN) {
+        return res;
+    }
+    let (req, res) = res.into_parts();
+    let (head, body) = res.into_parts();
+    let bytes = actix_web::body::to_bytes(body).await.unwrap_or_default();
+    let xml = match serde_json::from_slice::<serde_json::Value>(&bytes) {
+        Ok(value) => super::xml::intuit_response(&value),
+        Err(_) => return actix_web::dev::ServiceResponse::new(req, head.set_body(bytes).map_into_boxed_body()),
+    };
+    let mut res = head.set_body(xml).map_into_boxed_body();
+    res.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/xml;charset=UTF-8"));
+    actix_web::dev::ServiceResponse::new(req, res)
+}
 
 /// Percent-encodes a query-string value.
 pub(crate) fn percent_encode(value: &str) -> String {
@@ -809,7 +839,9 @@ impl ControlInput {
                 .unwrap_or_default();
             ControlInput { fields, from_form: false }
         } else {
-            ControlInput { fields: form_params(body).unwrap_or_default(), from_form: true }
+            // Only the page's own forms are sent back to the page; other callers get JSON.
+            let from_form = content_type(req).starts_with("application/x-www-form-urlencoded");
+            ControlInput { fields: form_params(body).unwrap_or_default(), from_form }
         }
     }
     fn get(&self, key: &str) -> Option<&str> {
@@ -975,7 +1007,7 @@ async fn control_page(state: web::Data<State>, params: Params) -> HttpResponse {
                 (c.updated_ms, format!("<tr><td>{}</td><td>{}{active}</td></tr>", c.id, html_escape(&name)))
             })
             .collect();
-        recent.sort_by(|a, b| b.0.cmp(&a.0));
+        recent.sort_by_key(|r| std::cmp::Reverse(r.0));
         let rows: String = recent.into_iter().take(15).map(|(_, row)| row).collect();
         (company.customer_count(), company.employee_count(), rows)
     };
@@ -988,6 +1020,11 @@ async fn control_page(state: web::Data<State>, params: Params) -> HttpResponse {
         format!("<form method=\"post\" action=\"/_fake/{action}\">{fields}<button>{button}</button></form>")
     };
     let text = |name: &str, label: &str| format!("<label>{label} <input name=\"{name}\"></label>");
+    let rename = format!(
+        "<form method=\"post\" onsubmit=\"this.action='/_fake/customers/'+encodeURIComponent(this.id_.value)+'/rename'\">\
+         <label>Id <input name=\"id_\"></label>{}<button>Rename</button></form>",
+        text("display_name", "New name")
+    );
     let html = format!(
         "<h1>Fake QuickBooks Online: {company}</h1>{message}\
          <p>Realm {realm}: {customers} customers, {employees} employees. {webhook}</p>\
@@ -1002,11 +1039,6 @@ async fn control_page(state: web::Data<State>, params: Params) -> HttpResponse {
             "customers",
             &[text("display_name", "Name"), text("parent_id", "Parent Id (for a job)")].concat(),
             "Add customer"
-        ),
-        rename = format!(
-            "<form method=\"post\" onsubmit=\"this.action='/_fake/customers/'+encodeURIComponent(this.id_.value)+'/rename'\">\
-             <label>Id <input name=\"id_\"></label>{}<button>Rename</button></form>",
-            text("display_name", "New name")
         ),
         customer_action = action_form("customers", &["deactivate", "activate", "delete"]),
         add_employee = form("employees", &text("display_name", "Name"), "Add employee"),
