@@ -33,10 +33,10 @@ fn call(method: &str, url: &str, token: &str, body: Option<Value>) -> (u16, Valu
 fn wait_run(server: &Server, token: &str, conn: &str, run: &str) -> Value {
     loop {
         let (_, page) = call("GET", &format!("{}/api/v1/connections/{conn}/runs?limit=5", server.base), token, None);
-        if let Some(found) = page["items"].as_array().unwrap().iter().find(|r| r["id"] == run) {
-            if found["state"] == "ended" {
-                return found.clone();
-            }
+        if let Some(found) = page["items"].as_array().unwrap().iter().find(|r| r["id"] == run)
+            && found["state"] == "ended"
+        {
+            return found.clone();
         }
         std::thread::sleep(Duration::from_millis(20));
     }

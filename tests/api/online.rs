@@ -117,10 +117,10 @@ pub(crate) async fn wait_run(app: &TestApp, id: Uuid, run_id: &str) -> Value {
     loop {
         let (status, body) = app.get_json(&format!("/api/v1/connections/{id}/runs?limit=20")).await;
         assert_eq!(status, 200, "{body}");
-        if let Some(run) = body["items"].as_array().unwrap().iter().find(|r| r["id"] == run_id) {
-            if run["state"] == "ended" {
-                return run.clone();
-            }
+        if let Some(run) = body["items"].as_array().unwrap().iter().find(|r| r["id"] == run_id)
+            && run["state"] == "ended"
+        {
+            return run.clone();
         }
         assert!(Instant::now() < deadline, "the run did not end: {body}");
         tokio::time::sleep(Duration::from_millis(100)).await;
