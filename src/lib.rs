@@ -13,6 +13,8 @@ pub mod cli;
 pub mod config;
 /// Routes and handlers.
 pub mod http;
+/// Suggested pairs of unlinked records: normalization, blocking, scoring. Pure.
+pub mod matching;
 /// Counters for `/metrics`.
 pub mod metrics;
 /// qbXML: typed request builders and streaming response parsers.
