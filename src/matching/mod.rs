@@ -194,6 +194,42 @@ impl Profile {
     }
 }
 
+/// A staged customer's profile: its name, its full name (a job's parent words count), its
+/// company (a top-level customer's only: a job shares its parent's), ship-to then billing
+/// address lines, phones and e-mail.
+pub fn customer_profile(c: &crate::record::Customer) -> Profile {
+    let d = &c.details;
+    let full = c.full_name.replace(':', " ");
+    let mut names = vec![c.name.as_str(), full.as_str()];
+    if c.parent_list_id.is_none() {
+        names.extend(d.company_name.as_deref());
+    }
+    let address_lines: Vec<&str> = [&d.ship_address, &d.bill_address]
+        .into_iter()
+        .flat_map(|a| [&a.line1, &a.line2, &a.line3, &a.line4, &a.line5])
+        .filter_map(|l| l.as_deref())
+        .collect();
+    Profile::new(&Fields {
+        names,
+        address_lines,
+        phones: [&d.phone, &d.alt_phone].into_iter().filter_map(|p| p.as_deref()).collect(),
+        emails: d.email.as_deref().into_iter().collect(),
+    })
+}
+
+/// A staged employee's profile: its name and first and last names, address, phones, e-mail.
+pub fn employee_profile(e: &crate::record::Employee) -> Profile {
+    let d = &e.details;
+    let first_last = format!("{} {}", d.first_name.as_deref().unwrap_or(""), d.last_name.as_deref().unwrap_or(""));
+    let a = &d.address;
+    Profile::new(&Fields {
+        names: vec![e.name.as_str(), first_last.as_str()],
+        address_lines: [&a.line1, &a.line2, &a.line3].into_iter().filter_map(|l| l.as_deref()).collect(),
+        phones: [&d.phone, &d.mobile, &d.alt_phone].into_iter().filter_map(|p| p.as_deref()).collect(),
+        emails: d.email.as_deref().into_iter().collect(),
+    })
+}
+
 /// How alike two names are, from 0 to 1: the best of the whole (normalized Levenshtein of the
 /// sorted words), the share of words that match (Dice, a word matching another at Jaro-Winkler
 /// 0.88 or more), and, when the shorter name has two words or more, the mean of that share and

@@ -8,6 +8,7 @@
 //! binary.
 
 pub mod admins;
+pub mod audit;
 pub mod catalog;
 pub mod links;
 pub mod locations;
@@ -15,6 +16,7 @@ pub mod runs;
 pub mod sign_in;
 pub mod staff;
 pub mod staging;
+pub mod suggestions;
 
 use std::str::FromStr;
 use std::time::Duration;
