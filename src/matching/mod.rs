@@ -13,19 +13,24 @@
 //! name word, each pair of name words, the street address, each phone, each e-mail) to the
 //! records that have them, and a record is scored only against the records it shares a key with.
 //! A key shared by more than [`MAX_BLOCK`] records (a word like "cleaning") is not used for
-//! finding candidates, since it tells too little; the word pairs and the exact keys still do.
+//! finding candidates, since it tells too little; the word pairs and the exact keys still do. Of
+//! the records found, only the [`MAX_SCORED`] sharing the most (weighted: a word 1, a word pair
+//! 2, an exact key 4) are scored, so the work per record is bounded whatever the data.
 
 pub mod sample;
 
 use std::collections::HashMap;
+use std::hash::{DefaultHasher, Hash, Hasher};
 
 use unicode_normalization::UnicodeNormalization;
 use unicode_normalization::char::is_combining_mark;
 
 /// The score from which a pair is suggested (by default) in the list of pairs.
 pub const DEFAULT_THRESHOLD: f64 = 0.75;
-/// A block key with more records than this finds no candidates.
-pub const MAX_BLOCK: usize = 200;
+/// A key with more records than this finds no candidates.
+pub const MAX_BLOCK: usize = 100;
+/// Most candidates of one record that are scored (those sharing the most block keys).
+pub const MAX_SCORED: usize = 30;
 /// Two candidates of one record whose scores are this close are a tie: neither is sure.
 const TIE_MARGIN: f64 = 0.02;
 /// What a tie costs a pair: an identical name alone (0.9) drops below the threshold.
@@ -147,6 +152,8 @@ pub struct Profile {
     street: Option<String>,
     phones: Vec<String>,
     emails: Vec<String>,
+    /// Block keys (hashed) and their weights.
+    keys: Vec<(u64, u32)>,
 }
 
 impl Profile {
@@ -168,28 +175,36 @@ impl Profile {
             fields.emails.iter().map(|e| e.trim().to_lowercase()).filter(|e| e.contains('@')).collect();
         emails.sort();
         emails.dedup();
-        Profile { names, street, phones, emails }
+        let mut profile = Profile { names, street, phones, emails, keys: Vec::new() };
+        profile.keys = profile.block_keys();
+        profile
     }
 
-    /// The block keys of the record (see the module's notes on blocking).
-    fn keys(&self) -> Vec<String> {
+    /// The block keys of the record, hashed, with their weights (see the module's notes).
+    fn block_keys(&self) -> Vec<(u64, u32)> {
+        let hash = |kind: u8, parts: &[&str]| {
+            let mut hasher = DefaultHasher::new();
+            kind.hash(&mut hasher);
+            parts.hash(&mut hasher);
+            hasher.finish()
+        };
         let mut keys = Vec::new();
         for name in &self.names {
             for word in &name.words {
-                keys.push(format!("w:{word}"));
+                keys.push((hash(b'w', &[word]), 1));
             }
             let firsts = &name.words[..name.words.len().min(5)];
             for (i, a) in firsts.iter().enumerate() {
                 for b in &firsts[i + 1..] {
-                    keys.push(format!("b:{a} {b}"));
+                    keys.push((hash(b'b', &[a, b]), 2));
                 }
             }
         }
-        keys.extend(self.street.iter().map(|s| format!("s:{s}")));
-        keys.extend(self.phones.iter().map(|p| format!("p:{p}")));
-        keys.extend(self.emails.iter().map(|e| format!("e:{e}")));
+        keys.extend(self.street.iter().map(|s| (hash(b's', &[s]), 4)));
+        keys.extend(self.phones.iter().map(|p| (hash(b'p', &[p]), 4)));
+        keys.extend(self.emails.iter().map(|e| (hash(b'e', &[e]), 4)));
         keys.sort();
-        keys.dedup();
+        keys.dedup_by_key(|(key, _)| *key);
         keys
     }
 }
@@ -340,48 +355,72 @@ pub fn score(a: &Profile, b: &Profile) -> Score {
 /// Block keys of one side's records, to find the candidates of a record of the other side.
 pub struct Index<'p> {
     profiles: &'p [Profile],
-    blocks: HashMap<String, Vec<u32>>,
+    blocks: HashMap<u64, Vec<u32>>,
+}
+
+/// Scratch space for finding candidates: per indexed record, the stamp of the last search that
+/// touched it and the weight of the keys it shares with that search's record.
+struct Scratch {
+    stamp: Vec<u32>,
+    shared: Vec<u32>,
+    touched: Vec<u32>,
+}
+
+impl Scratch {
+    fn new(n: usize) -> Scratch {
+        Scratch { stamp: vec![0; n], shared: vec![0; n], touched: Vec::new() }
+    }
 }
 
 impl<'p> Index<'p> {
     pub fn new(profiles: &'p [Profile]) -> Index<'p> {
-        let mut blocks: HashMap<String, Vec<u32>> = HashMap::new();
+        let mut blocks: HashMap<u64, Vec<u32>> = HashMap::new();
         for (i, profile) in profiles.iter().enumerate() {
-            for key in profile.keys() {
-                blocks.entry(key).or_default().push(i as u32);
+            for (key, _) in &profile.keys {
+                blocks.entry(*key).or_default().push(i as u32);
             }
         }
         Index { profiles, blocks }
     }
 
-    /// The records sharing a usable block key with `profile`, each once, scored, with a score
-    /// of at least `min`; `seen` is scratch space of one stamp per indexed record.
-    fn scored(&self, profile: &Profile, min: f64, stamp: u32, seen: &mut [u32]) -> Vec<(usize, Score)> {
-        let mut found = Vec::new();
-        for key in profile.keys() {
-            let Some(block) = self.blocks.get(&key) else { continue };
+    /// The [`MAX_SCORED`] records sharing the most usable block keys with `profile`, scored, with
+    /// a score of at least `min`. `stamp` must differ from every earlier call's on `scratch`.
+    fn scored(&self, profile: &Profile, min: f64, stamp: u32, scratch: &mut Scratch) -> Vec<(usize, Score)> {
+        scratch.touched.clear();
+        for (key, weight) in &profile.keys {
+            let Some(block) = self.blocks.get(key) else { continue };
             if block.len() > MAX_BLOCK {
                 continue;
             }
             for &j in block {
-                let j = j as usize;
-                if seen[j] == stamp {
-                    continue;
+                let slot = j as usize;
+                if scratch.stamp[slot] != stamp {
+                    scratch.stamp[slot] = stamp;
+                    scratch.shared[slot] = 0;
+                    scratch.touched.push(j);
                 }
-                seen[j] = stamp;
-                let s = score(profile, &self.profiles[j]);
-                if s.value >= min {
-                    found.push((j, s));
-                }
+                scratch.shared[slot] += weight;
             }
         }
-        found
+        let shared = &scratch.shared;
+        let touched = &mut scratch.touched;
+        if touched.len() > MAX_SCORED {
+            touched.select_nth_unstable_by(MAX_SCORED - 1, |a, b| {
+                shared[*b as usize].cmp(&shared[*a as usize]).then(a.cmp(b))
+            });
+            touched.truncate(MAX_SCORED);
+        }
+        touched
+            .iter()
+            .map(|&j| (j as usize, score(profile, &self.profiles[j as usize])))
+            .filter(|(_, s)| s.value >= min)
+            .collect()
     }
 
     /// The best `limit` candidates of one record, best first, scoring at least `min`.
     pub fn candidates(&self, profile: &Profile, min: f64, limit: usize) -> Vec<(usize, Score)> {
-        let mut seen = vec![0u32; self.profiles.len()];
-        let mut found = self.scored(profile, min, 1, &mut seen);
+        let mut scratch = Scratch::new(self.profiles.len());
+        let mut found = self.scored(profile, min, 1, &mut scratch);
         found.sort_by(|a, b| b.1.value.total_cmp(&a.1.value).then(a.0.cmp(&b.0)));
         found.truncate(limit);
         found
@@ -404,10 +443,10 @@ pub fn suggest(left: &[Profile], right: &[Profile], threshold: f64) -> Vec<Sugge
     // Candidates down to a little below the threshold, so that a runner-up just under it still
     // makes a tie.
     let floor = (threshold - 0.2).max(0.0);
-    let mut seen = vec![0u32; right.len()];
+    let mut scratch = Scratch::new(right.len());
     let mut all: Vec<Suggestion> = Vec::new();
     for (i, profile) in left.iter().enumerate() {
-        for (j, score) in index.scored(profile, floor, i as u32 + 1, &mut seen) {
+        for (j, score) in index.scored(profile, floor, i as u32 + 1, &mut scratch) {
             all.push(Suggestion { left: i, right: j, score });
         }
     }

@@ -261,7 +261,7 @@ pub async fn undo(db: &Db, organization_id: Uuid, actor: &Actor, event_ids: &[Uu
         for &id in event_ids {
             events.push(audit::event_in(&mut tx, organization_id, id).await?);
         }
-        events.sort_by(|a, b| (b.at, b.audit_event_id).cmp(&(a.at, a.audit_event_id)));
+        events.sort_by_key(|e| std::cmp::Reverse((e.at, e.audit_event_id)));
         let mut undone = Vec::with_capacity(events.len());
         for event in events {
             if event.undone_by.is_some() {
