@@ -112,7 +112,7 @@ export async function listAll(page, urlPath, query = {}, max = 2000) {
 
 // Test files run in parallel, each on its own QuickBooks records: a record belongs to the slot its id
 // hashes to, so two files never pick the same one, whatever the others have linked meanwhile.
-function slotOf(id) {
+export function slotOf(id) {
   let hash = 2166136261;
   for (const ch of String(id)) hash = Math.imul(hash ^ ch.charCodeAt(0), 16777619) >>> 0;
   return hash % 4;

@@ -93,6 +93,7 @@ export function defineSyncTests(kind) {
       const remote = remotes[1];
       await goto(page, kind.route);
       await searchPanel(page, REMOTE, kind.remoteName(remote));
+      const shownBefore = await remoteCard(page, remote.id).textContent();
       const created = page.waitForResponse((res) => res.url().endsWith(kind.createPath(remote)));
       const plusLabel = `Create a ${kind.localNoun} from ${kind.remoteNoun} "${kind.remoteName(remote)}"`;
       await page.getByRole('button', { name: plusLabel, exact: true }).click();
@@ -100,12 +101,17 @@ export function defineSyncTests(kind) {
       assert.equal(response.status(), 201);
       const record = await response.json();
       await pairRow(page, record.id).waitFor();
-      await remoteCard(page, remote.id).waitFor({ state: 'detached' });
+      // The card stays where it was, marked done: the next card does not slide under the pointer.
+      await page.locator(`${REMOTE} .card-done[data-id="${remote.id}"]`).waitFor();
+      assert.equal(await page.getByRole('button', { name: plusLabel, exact: true }).count(), 0);
       await screenshot(page, `${kind.shot}-6-created`);
 
       const stored = await apiOk(page, 'GET', `/api/v1/${kind.local}/${record.id}`);
       assert.equal(String(stored.link && stored.link[kind.linkField]), String(remote.id));
       kind.checkCreated(stored, remote);
+      if (kind.local === 'staff' && stored.phone) {
+        assert.ok(shownBefore.includes(stored.phone), `the card showed the phone that was copied (${stored.phone})`);
+      }
 
       // The new record is in the plain list too, marked as linked.
       await goto(page, `/${kind.local}`);

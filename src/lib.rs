@@ -14,6 +14,8 @@ pub mod cli;
 pub mod config;
 /// Routes and handlers.
 pub mod http;
+/// Suggested pairs of unlinked records: normalization, blocking, scoring. Pure.
+pub mod matching;
 /// Counters for `/metrics`.
 pub mod metrics;
 /// QuickBooks Online: OAuth 2.0, the Accounting API client, pulls and webhooks.

@@ -14,7 +14,7 @@ use uuid::Uuid;
 use super::{ApiError, AppState};
 use crate::secrets;
 use crate::signin::{Realm, Verdict};
-use crate::store::{StoreError, admins, catalog};
+use crate::store::{StoreError, admins, audit, catalog};
 
 /// Name of the session cookie.
 pub const SESSION_COOKIE: &str = "qbsync_session";
@@ -31,6 +31,20 @@ pub struct Caller {
     pub organization_id: Uuid,
     /// The signed-in admin, when the caller is a browser session.
     pub session: Option<admins::SessionInfo>,
+    /// The API token's id, when the caller is a token.
+    pub token_id: Option<Uuid>,
+}
+
+impl Caller {
+    /// Who the audit log says made a change.
+    pub fn actor(&self) -> audit::Actor {
+        match (&self.session, self.token_id) {
+            (Some(session), _) => audit::Actor::Admin { admin_id: session.admin_id, email: session.email.clone() },
+            (None, Some(api_token_id)) => audit::Actor::Token { api_token_id },
+            // Every caller is one of the two; a nil token id would still say "API token".
+            (None, None) => audit::Actor::Token { api_token_id: Uuid::nil() },
+        }
+    }
 }
 
 /// Compares two secrets in time that depends only on their lengths.
@@ -83,10 +97,10 @@ async fn identify(req: &HttpRequest, state: &AppState) -> Result<Caller, ApiErro
         if token.is_empty() {
             return Err(ApiError::Unauthorized);
         }
-        let organization_id = catalog::organization_for_token(&state.db, &secrets::sha256_hex(token))
+        let (organization_id, token_id) = catalog::organization_for_token(&state.db, &secrets::sha256_hex(token))
             .await?
             .ok_or(ApiError::Unauthorized)?;
-        return Ok(Caller { organization_id, session: None });
+        return Ok(Caller { organization_id, session: None, token_id: Some(token_id) });
     }
     let session = session_of(req, state).await?.ok_or(ApiError::Unauthorized)?;
     let safe = matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS);
@@ -98,7 +112,7 @@ async fn identify(req: &HttpRequest, state: &AppState) -> Result<Caller, ApiErro
             )));
         }
     }
-    Ok(Caller { organization_id: session.organization_id, session: Some(session) })
+    Ok(Caller { organization_id: session.organization_id, session: Some(session), token_id: None })
 }
 
 fn session_json(session: &admins::SessionInfo) -> serde_json::Value {

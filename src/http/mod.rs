@@ -214,6 +214,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 .route("/qb/customers/{id}/location", web::post().to(api::records::create_location_from_customer))
                 .route("/qb/employees", web::get().to(api::records::list_employees))
                 .route("/qb/employees/{id}/staff", web::post().to(api::records::create_staff_from_employee))
+                .route("/suggestions", web::get().to(api::suggestions::list))
+                .route("/suggestions/accept", web::post().to(api::suggestions::accept))
+                .route("/audit", web::get().to(api::audit::list))
+                .route("/audit/undo", web::post().to(api::audit::undo))
                 .default_service(web::to(api::not_found)),
         );
 }

@@ -188,19 +188,20 @@ pub async fn create_api_token(db: &Db, organization_id: Uuid, token_hash: &str) 
 /// write (on SQLite every write takes the one write lock).
 pub const TOKEN_USE_RECORDED_EVERY: chrono::TimeDelta = chrono::TimeDelta::minutes(1);
 
-/// The organization an API token belongs to, if the token (given by its hash) exists. Its
-/// `last_used_at` is brought up to date when it is older than [`TOKEN_USE_RECORDED_EVERY`].
-pub async fn organization_for_token(db: &Db, token_hash: &str) -> Result<Option<Uuid>> {
+/// The organization an API token belongs to and the token's id, if the token (given by its
+/// hash) exists. Its `last_used_at` is brought up to date when it is older than
+/// [`TOKEN_USE_RECORDED_EVERY`].
+pub async fn organization_for_token(db: &Db, token_hash: &str) -> Result<Option<(Uuid, Uuid)>> {
     let at = now();
     let stale = at - TOKEN_USE_RECORDED_EVERY;
     Ok(on_db!(db, pool => {
-        let found = sqlx::query_as::<_, (Uuid, Option<DateTime<Utc>>)>(
-            "SELECT organization_id, last_used_at FROM api_token WHERE token_hash = $1",
+        let found = sqlx::query_as::<_, (Uuid, Uuid, Option<DateTime<Utc>>)>(
+            "SELECT organization_id, api_token_id, last_used_at FROM api_token WHERE token_hash = $1",
         )
         .bind(token_hash)
         .fetch_optional(pool)
         .await?;
-        if let Some((_, last_used)) = &found
+        if let Some((_, _, last_used)) = &found
             && last_used.is_none_or(|last| last < stale)
         {
             sqlx::query(
@@ -213,7 +214,7 @@ pub async fn organization_for_token(db: &Db, token_hash: &str) -> Result<Option<
             .execute(pool)
             .await?;
         }
-        found.map(|(organization_id, _)| organization_id)
+        found.map(|(organization_id, token_id, _)| (organization_id, token_id))
     }))
 }
 

@@ -2,8 +2,10 @@
 //! customers. A link is `location.qb_customer_id`; its UNIQUE constraint keeps it one-to-one.
 
 use chrono::{DateTime, Utc};
+use serde_json::{Value, json};
 use uuid::Uuid;
 
+use super::audit::{self, Action, Actor, NewEvent};
 use super::staging::{self, like_pattern};
 use super::{Db, Param, Result, StoreError, Tx, links, now, on_db, on_tx, page_and_count};
 use crate::record::Customer;
@@ -211,14 +213,31 @@ pub async fn delete_location(db: &Db, organization_id: Uuid, location_id: Uuid) 
     if done == 0 { Err(StoreError::NotFound) } else { Ok(()) }
 }
 
-/// Links a location to a QuickBooks customer; see [`links::link`] for the rules.
-pub async fn link_location(db: &Db, organization_id: Uuid, location_id: Uuid, qb_customer_id: Uuid) -> Result<()> {
-    links::link(db, &links::LOCATION, organization_id, location_id, qb_customer_id).await
+/// Links a location to a QuickBooks customer; see [`links::link`] for the rules. Returns the
+/// audit event's id.
+pub async fn link_location(
+    db: &Db,
+    organization_id: Uuid,
+    actor: &Actor,
+    location_id: Uuid,
+    qb_customer_id: Uuid,
+) -> Result<Uuid> {
+    links::link(db, &links::LOCATION, organization_id, actor, location_id, qb_customer_id).await
 }
 
 /// Disconnects a location from its customer; see [`links::unlink`].
-pub async fn unlink_location(db: &Db, organization_id: Uuid, location_id: Uuid) -> Result<()> {
-    links::unlink(db, &links::LOCATION, organization_id, location_id).await
+pub async fn unlink_location(db: &Db, organization_id: Uuid, actor: &Actor, location_id: Uuid) -> Result<Option<Uuid>> {
+    links::unlink(db, &links::LOCATION, organization_id, actor, location_id).await
+}
+
+/// The fields of a location as the audit log shows them.
+fn fields_json(f: &LocationFields) -> Value {
+    json!({
+        "name": f.name, "description": f.description,
+        "address": { "line1": f.line1, "line2": f.line2, "line3": f.line3, "line4": f.line4, "line5": f.line5,
+            "city": f.city, "state": f.state, "postal_code": f.postal_code, "country": f.country },
+        "phone": f.phone, "email": f.email,
+    })
 }
 
 /// A staged value made tidy for the application's own records: staged values are exactly what
@@ -234,15 +253,19 @@ fn location_from_customer(c: &Customer) -> LocationFields {
     let ship = &d.ship_address;
     let use_ship = ship.parts()[..9].iter().any(|part| tidy(part).is_some());
     let address = if use_ship { ship } else { &d.bill_address };
-    // The name is the customer's own (the leaf of a job path); the description keeps the full
-    // QuickBooks name and the company, so a job stays recognisable.
+    // A job is named after its parent too ("Bluebird Chiropractic, Clinic Wing"): many parents
+    // have a "Clinic Wing". The description keeps the full QuickBooks name and the company.
     let full_name = c.full_name.trim();
+    let name = match full_name.rsplit(':').nth(1).map(str::trim).filter(|p| !p.is_empty()) {
+        Some(parent) => format!("{parent}, {}", c.name.trim()),
+        None => c.name.trim().to_owned(),
+    };
     let mut description = full_name.replace(':', " › ");
     if let Some(company) = tidy(&d.company_name).filter(|co| !full_name.contains(co.as_str())) {
         description.push_str(&format!(" ({company})"));
     }
     LocationFields {
-        name: c.name.trim().to_owned(),
+        name,
         description,
         line1: tidy(&address.line1),
         line2: tidy(&address.line2),
@@ -258,23 +281,65 @@ fn location_from_customer(c: &Customer) -> LocationFields {
     }
 }
 
-/// Creates a location filled from a staged customer and links it, in one transaction.
-/// [`StoreError::Conflict`] when the customer is already linked.
-pub async fn create_from_customer(db: &Db, organization_id: Uuid, qb_customer_id: Uuid) -> Result<Uuid> {
+/// What a "+" did: the record it stands for, and whether it was made now (false: the QuickBooks
+/// record was already linked, to this record) with the audit event of that.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Created {
+    pub id: Uuid,
+    pub event: Option<Uuid>,
+}
+
+/// The location a customer is linked to, if any.
+async fn location_of_customer(db: &Db, organization_id: Uuid, qb_customer_id: Uuid) -> Result<Option<Uuid>> {
+    Ok(on_db!(db, pool => {
+        sqlx::query_scalar("SELECT location_id FROM location WHERE organization_id = $1 AND qb_customer_id = $2")
+            .bind(organization_id)
+            .bind(qb_customer_id)
+            .fetch_optional(pool)
+            .await?
+    }))
+}
+
+/// Creates a location filled from a staged customer and links it, in one transaction with its
+/// audit event. Keyed by the customer, so idempotent: when the customer is already linked (a
+/// double click, a retried request), nothing is made and the linked location is the answer.
+pub async fn create_from_customer(
+    db: &Db,
+    organization_id: Uuid,
+    actor: &Actor,
+    qb_customer_id: Uuid,
+) -> Result<Created> {
+    if let Some(id) = location_of_customer(db, organization_id, qb_customer_id).await? {
+        return Ok(Created { id, event: None });
+    }
     let mut tx = db.begin().await?;
-    let source = match staging::customer_in(&mut tx, organization_id, qb_customer_id).await {
-        Ok(source) => source,
-        Err(err) => return tx.finish(Err(err)).await,
-    };
-    let result = insert(&mut tx, organization_id, &location_from_customer(&source), Some(qb_customer_id))
-        .await
-        .map_err(|err| match err {
-            StoreError::Conflict(_) => {
-                StoreError::Conflict("the QuickBooks customer is already linked to a location".into())
-            }
-            other => other,
-        });
-    tx.finish(result).await
+    let outcome: Result<Created> = async {
+        let source = staging::customer_in(&mut tx, organization_id, qb_customer_id).await?;
+        let fields = location_from_customer(&source);
+        let id = insert(&mut tx, organization_id, &fields, Some(qb_customer_id)).await?;
+        let event = NewEvent {
+            action: Action::Create,
+            subject_kind: links::LOCATION.subject_kind,
+            subject_id: id,
+            subject_name: &fields.name,
+            qb_id: Some(qb_customer_id),
+            qb_name: Some(&source.full_name),
+            before: json!({ "link": null }),
+            after: json!({ "link": { "id": qb_customer_id, "name": source.full_name }, "record": fields_json(&fields) }),
+            undoes: None,
+        };
+        let event = audit::record(&mut tx, organization_id, actor, event).await?;
+        Ok(Created { id, event: Some(event) })
+    }
+    .await;
+    match tx.finish(outcome).await {
+        // Another request made it meanwhile (the UNIQUE link column said no to this one).
+        Err(StoreError::Conflict(_)) => match location_of_customer(db, organization_id, qb_customer_id).await? {
+            Some(id) => Ok(Created { id, event: None }),
+            None => Err(StoreError::Conflict("the QuickBooks customer is already linked to a location".into())),
+        },
+        other => other,
+    }
 }
 
 #[cfg(test)]
@@ -307,7 +372,7 @@ mod tests {
     #[test]
     fn a_location_takes_the_bill_address_when_there_is_no_ship_to() {
         let fields = location_from_customer(&source());
-        assert_eq!(fields.name, "Family Room");
+        assert_eq!(fields.name, "Abercrombie, Kristy, Family Room", "a job is named after its parent too");
         assert_eq!(fields.description, "Abercrombie, Kristy › Family Room (Kristy's Kitchens)");
         assert_eq!(fields.line1.as_deref(), Some("5647 Cypress Hill Rd"));
         assert_eq!(fields.city.as_deref(), Some("Bayshore"));

@@ -8,6 +8,7 @@
 //! binary.
 
 pub mod admins;
+pub mod audit;
 pub mod catalog;
 pub mod links;
 pub mod locations;
@@ -16,6 +17,7 @@ pub mod runs;
 pub mod sign_in;
 pub mod staff;
 pub mod staging;
+pub mod suggestions;
 
 use std::str::FromStr;
 use std::time::Duration;

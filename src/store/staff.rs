@@ -2,10 +2,12 @@
 //! A link is `staff.qb_employee_id`; its UNIQUE constraint keeps it one-to-one.
 
 use chrono::{DateTime, Utc};
+use serde_json::json;
 use uuid::Uuid;
 
-use super::locations::ListFilter;
+use super::audit::{self, Action, Actor, NewEvent};
 use super::locations::tidy;
+use super::locations::{Created, ListFilter};
 use super::staging::{self, like_pattern};
 use super::{Db, Param, Result, StoreError, Tx, links, now, on_db, on_tx, page_and_count};
 use crate::record::Employee;
@@ -130,14 +132,21 @@ pub async fn delete_staff(db: &Db, organization_id: Uuid, staff_id: Uuid) -> Res
     if done == 0 { Err(StoreError::NotFound) } else { Ok(()) }
 }
 
-/// Links a staff member to a QuickBooks employee; see [`links::link`] for the rules.
-pub async fn link_staff(db: &Db, organization_id: Uuid, staff_id: Uuid, qb_employee_id: Uuid) -> Result<()> {
-    links::link(db, &links::STAFF, organization_id, staff_id, qb_employee_id).await
+/// Links a staff member to a QuickBooks employee; see [`links::link`] for the rules. Returns
+/// the audit event's id.
+pub async fn link_staff(
+    db: &Db,
+    organization_id: Uuid,
+    actor: &Actor,
+    staff_id: Uuid,
+    qb_employee_id: Uuid,
+) -> Result<Uuid> {
+    links::link(db, &links::STAFF, organization_id, actor, staff_id, qb_employee_id).await
 }
 
 /// Disconnects a staff member from its employee; see [`links::unlink`].
-pub async fn unlink_staff(db: &Db, organization_id: Uuid, staff_id: Uuid) -> Result<()> {
-    links::unlink(db, &links::STAFF, organization_id, staff_id).await
+pub async fn unlink_staff(db: &Db, organization_id: Uuid, actor: &Actor, staff_id: Uuid) -> Result<Option<Uuid>> {
+    links::unlink(db, &links::STAFF, organization_id, actor, staff_id).await
 }
 
 fn staff_from_employee(e: &Employee) -> StaffFields {
@@ -149,24 +158,57 @@ fn staff_from_employee(e: &Employee) -> StaffFields {
     StaffFields { name: full, email: tidy(&d.email), phone: tidy(&d.mobile).or_else(|| tidy(&d.phone)) }
 }
 
-/// Creates a staff member from a staged employee (name, email, phone) and links it, in one
-/// transaction. [`StoreError::Conflict`] when the employee is already linked.
-pub async fn create_from_employee(db: &Db, organization_id: Uuid, qb_employee_id: Uuid) -> Result<Uuid> {
+/// The staff member an employee is linked to, if any.
+async fn staff_of_employee(db: &Db, organization_id: Uuid, qb_employee_id: Uuid) -> Result<Option<Uuid>> {
+    Ok(on_db!(db, pool => {
+        sqlx::query_scalar("SELECT staff_id FROM staff WHERE organization_id = $1 AND qb_employee_id = $2")
+            .bind(organization_id)
+            .bind(qb_employee_id)
+            .fetch_optional(pool)
+            .await?
+    }))
+}
+
+/// Creates a staff member from a staged employee (name, email, phone: the mobile, else the main
+/// phone) and links it, in one transaction with its audit event. Idempotent like
+/// `locations::create_from_customer`: an employee already linked answers its staff member.
+pub async fn create_from_employee(
+    db: &Db,
+    organization_id: Uuid,
+    actor: &Actor,
+    qb_employee_id: Uuid,
+) -> Result<Created> {
+    if let Some(id) = staff_of_employee(db, organization_id, qb_employee_id).await? {
+        return Ok(Created { id, event: None });
+    }
     let mut tx = db.begin().await?;
-    let source = match staging::employee_in(&mut tx, organization_id, qb_employee_id).await {
-        Ok(source) => source,
-        Err(err) => return tx.finish(Err(err)).await,
-    };
-    let result =
-        insert(&mut tx, organization_id, &staff_from_employee(&source), Some(qb_employee_id)).await.map_err(|err| {
-            match err {
-                StoreError::Conflict(_) => {
-                    StoreError::Conflict("the QuickBooks employee is already linked to a staff member".into())
-                }
-                other => other,
-            }
-        });
-    tx.finish(result).await
+    let outcome: Result<Created> = async {
+        let source = staging::employee_in(&mut tx, organization_id, qb_employee_id).await?;
+        let fields = staff_from_employee(&source);
+        let id = insert(&mut tx, organization_id, &fields, Some(qb_employee_id)).await?;
+        let event = NewEvent {
+            action: Action::Create,
+            subject_kind: links::STAFF.subject_kind,
+            subject_id: id,
+            subject_name: &fields.name,
+            qb_id: Some(qb_employee_id),
+            qb_name: Some(&source.name),
+            before: json!({ "link": null }),
+            after: json!({ "link": { "id": qb_employee_id, "name": source.name },
+                "record": { "name": fields.name, "email": fields.email, "phone": fields.phone } }),
+            undoes: None,
+        };
+        let event = audit::record(&mut tx, organization_id, actor, event).await?;
+        Ok(Created { id, event: Some(event) })
+    }
+    .await;
+    match tx.finish(outcome).await {
+        Err(StoreError::Conflict(_)) => match staff_of_employee(db, organization_id, qb_employee_id).await? {
+            Some(id) => Ok(Created { id, event: None }),
+            None => Err(StoreError::Conflict("the QuickBooks employee is already linked to a staff member".into())),
+        },
+        other => other,
+    }
 }
 
 #[cfg(test)]

@@ -163,7 +163,8 @@ async fn link_location_to(app: &TestApp, customer_id: uuid::Uuid) -> uuid::Uuid 
     use qbsync::store::locations;
     let fields = locations::LocationFields { name: "Warehouse".into(), ..Default::default() };
     let location_id = locations::create_location(&app.db, app.org_id, &fields).await.unwrap();
-    locations::link_location(&app.db, app.org_id, location_id, customer_id).await.unwrap();
+    let actor = qbsync::store::audit::Actor::Token { api_token_id: uuid::Uuid::nil() };
+    locations::link_location(&app.db, app.org_id, &actor, location_id, customer_id).await.unwrap();
     location_id
 }
 

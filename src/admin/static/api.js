@@ -25,7 +25,20 @@ export function setCsrfToken(token) {
  * Sends one request and returns the parsed JSON answer (null for 204).
  * `query` values that are empty, null or undefined are left out of the URL.
  */
-export async function request(method, path, { body, query, signal } = {}) {
+export async function request(method, path, options = {}) {
+  return (await send(method, path, options)).data;
+}
+
+/**
+ * Like `request`, for a change: returns `{ data, event }`, `event` being the id of the audit event
+ * the server recorded for it (null when it changed nothing), which `POST /api/v1/audit/undo` takes.
+ */
+export async function change(method, path, body) {
+  const { data, res } = await send(method, path, { body: body ?? (method === 'POST' ? {} : undefined) });
+  return { data, event: res.headers.get('X-Audit-Event') };
+}
+
+async function send(method, path, { body, query, signal } = {}) {
   const url = withQuery(path, query);
   const headers = { Accept: 'application/json' };
   if (body !== undefined) headers['Content-Type'] = 'application/json';
@@ -43,10 +56,10 @@ export async function request(method, path, { body, query, signal } = {}) {
     if (err.name === 'AbortError') throw err;
     throw new ApiError(0, 'network', 'The server could not be reached. Check your connection and try again.');
   }
-  if (res.status === 204) return null;
+  if (res.status === 204) return { data: null, res };
   const data = await readJson(res);
   if (!res.ok) throw errorFrom(res, data);
-  return data;
+  return { data, res };
 }
 
 export const get = (path, query, signal) => request('GET', path, { query, signal });
@@ -141,14 +154,16 @@ export const ICONS = {
   key: ['M4 16a4 4 0 1 0 8 0a4 4 0 1 0-8 0', 'M10.8 13.2L20 4', 'M16.5 7.5l2.5 2.5', 'M14 10l2 2'],
   trash: ['M5 7h14', 'M10 11v6M14 11v6', 'M7 7l1 13h8l1-13', 'M10 7V4h4v3'],
   edit: ['M4 20h4L19 9l-4-4L4 16v4z'],
+  history: ['M12 7v5l3 2', 'M4 12a8 8 0 1 0 2.3-5.6', 'M4 4v4h4'],
   link: ['M10 14a4 4 0 0 0 5.7 0l3-3a4 4 0 0 0-5.7-5.7l-1 1', 'M14 10a4 4 0 0 0-5.7 0l-3 3a4 4 0 0 0 5.7 5.7l1-1'],
 };
 
 /**
  * Shows a message in a live region: `kind` is 'error' (role="alert") or 'ok' (role="status").
- * The region keeps the message until it is dismissed or replaced.
+ * The region keeps the message until it is dismissed or replaced. `action` ({ label, run }) adds a
+ * button (e.g. Undo) that runs it and dismisses the message.
  */
-export function showMessage(region, kind, text) {
+export function showMessage(region, kind, text, action) {
   region.replaceChildren();
   if (!text) {
     region.hidden = true;
@@ -159,7 +174,12 @@ export function showMessage(region, kind, text) {
   region.setAttribute('role', kind === 'error' ? 'alert' : 'status');
   const dismiss = el('button', { type: 'button', className: 'message-dismiss', 'aria-label': 'Dismiss message',
     onclick: () => showMessage(region, kind, '') }, icon(ICONS.close));
-  region.append(el('span', { className: 'message-text' }, text), dismiss);
+  const actionButton = action && el('button', { type: 'button', className: 'btn btn-small message-action',
+    onclick: () => {
+      showMessage(region, kind, '');
+      action.run();
+    } }, action.label);
+  region.append(el('span', { className: 'message-text' }, text), actionButton, dismiss);
 }
 
 /** Formats an ISO time as "3 min ago" / "in 2 h" with the full local time as its title. */

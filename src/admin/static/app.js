@@ -57,8 +57,12 @@ function showReturnFromIntuit() {
   else notify('error', `QuickBooks Online: ${params.get('qbo_error')}`);
 }
 
-/** Shows a message: kind 'ok' (polite, fades) or 'error' (an alert that stays until dismissed). */
-function notify(kind, message) {
+/**
+ * Shows a message: kind 'ok' (polite, fades) or 'error' (an alert that stays until dismissed).
+ * `action` ({ label, run }) adds a button to an 'ok' message, e.g. Undo; the message then stays
+ * for UNDO_SECONDS.
+ */
+function notify(kind, message, action) {
   if (message instanceof ApiError && message.status === 401) {
     location.assign('/admin/login');
     return;
@@ -71,10 +75,13 @@ function notify(kind, message) {
     showMessage(alertRegion, 'error', text);
   } else {
     showMessage(alertRegion, 'error', '');
-    showMessage(statusRegion, 'ok', text);
-    statusTimer = setTimeout(() => showMessage(statusRegion, 'ok', ''), 6000);
+    showMessage(statusRegion, 'ok', text, action);
+    statusTimer = setTimeout(() => showMessage(statusRegion, 'ok', ''), action ? UNDO_SECONDS * 1000 : 6000);
   }
 }
+
+/** How long a change's Undo stays offered. */
+const UNDO_SECONDS = 12;
 
 async function signOut() {
   try {

@@ -5,13 +5,23 @@
 // the "Link" button that every right card shows. The green "+" on a right card creates a new record
 // from it, already linked. The red "x" between the two cards of a pair disconnects them, and both
 // cards go back to their panels.
+//
+// Help matching: selecting a card asks the server for its best candidates and shows them at the top
+// of the QuickBooks panel; the Suggested view lists likely pairs to accept one by one or all above a
+// score at once. A "+" first asks whether an unlinked record looks like the same place (person), and
+// leaves its card in place, marked done, so that the next card never slides under the pointer. Every
+// change's message offers Undo for a few seconds, and a linked pair's history is one click away.
 
-import { get, put, post, del, el, icon, ICONS, formatAddress, hasAddress } from './api.js';
+import { get, post, change, el, icon, ICONS, formatAddress, hasAddress, timeAgo } from './api.js';
 import { createVirtualList } from './vlist.js';
 import { createPullButton } from './pull.js';
 
 const PAGE_SIZE = 150;
 const SEARCH_DELAY_MS = 250;
+/** From this score, a "+" first offers to link the look-alike instead. */
+const LOOK_ALIKE_SCORE = 0.75;
+/** The scores the Suggested view can list from. */
+const THRESHOLDS = [0.95, 0.9, 0.85, 0.8, 0.75];
 
 const KINDS = {
   locations: {
@@ -32,6 +42,12 @@ const KINDS = {
     remoteNameOfLink: (link) => link.full_name,
     remoteFromLink: (link) => ({ id: link.customer_id, connection_id: link.connection_id, list_id: link.list_id,
       name: link.full_name, full_name: link.full_name, status: 'active', is_active: true, link: null }),
+    localIdKey: 'location_id',
+    remoteIdKey: 'customer_id',
+    localNameKey: 'location_name',
+    remoteNameKey: 'customer_name',
+    remoteFromSuggestion: (s) => ({ id: s.customer_id, connection_id: s.connection_id, name: s.customer_name,
+      full_name: s.customer_name, status: 'active', is_active: true, link: null }),
     localLine: (loc) => formatAddress(loc.address) || loc.description || 'No address',
     remoteLines: (cust) => [cust.company_name,
       formatAddress(hasAddress(cust.ship_address) ? cust.ship_address : cust.bill_address)],
@@ -54,8 +70,15 @@ const KINDS = {
     remoteNameOfLink: (link) => link.name,
     remoteFromLink: (link) => ({ id: link.employee_id, connection_id: link.connection_id, list_id: link.list_id,
       name: link.name, status: 'active', is_active: true, link: null }),
+    localIdKey: 'staff_id',
+    remoteIdKey: 'employee_id',
+    localNameKey: 'staff_name',
+    remoteNameKey: 'employee_name',
+    remoteFromSuggestion: (s) => ({ id: s.employee_id, connection_id: s.connection_id, name: s.employee_name,
+      status: 'active', is_active: true, link: null }),
     localLine: (person) => [person.email, person.phone].filter(Boolean).join(' · ') || 'No email or phone',
-    remoteLines: (emp) => [emp.job_title, [emp.email, emp.phone || emp.mobile].filter(Boolean).join(' · ')],
+    // The phone shown is the one "+" copies: the mobile, else the main phone.
+    remoteLines: (emp) => [emp.job_title, [emp.email, emp.mobile || emp.phone].filter(Boolean).join(' · ')],
   },
 };
 
@@ -87,18 +110,34 @@ export function mountSync(root, kind, { notify }) {
     emptyText: (q) => q ? `No linked ${cfg.localPlural} match "${q}".` : 'Nothing is linked yet.',
   });
 
+  const candidates = el('div', { className: 'candidates', hidden: true, 'aria-live': 'polite' });
+  remote.element.insertBefore(candidates, remote.viewport);
+  let candidateGeneration = 0;
+
+  const suggested = createSuggestedView();
+  const suggestedCount = el('span', { className: 'count' }, '…');
+  const tabLink = el('button', { type: 'button', className: 'tab', 'aria-pressed': 'true',
+    onclick: () => showView('link') }, 'Link by hand');
+  const tabSuggested = el('button', { type: 'button', className: 'tab', 'aria-pressed': 'false',
+    onclick: () => showView('suggested') }, 'Suggested', suggestedCount);
+  const grid = el('div', { className: 'sync-grid' }, local.element, remote.element, pairs.element);
+
   const pull = createPullButton({ ...cfg.pull, notify, onDone: () => { remote.reload(); pairs.reload(); } });
   const screen = el('section', { className: 'sync', 'aria-labelledby': 'sync-title' },
     el('div', { className: 'sync-head' },
-      el('div', null,
+      el('div', { className: 'sync-title' },
         el('h1', { id: 'sync-title' }, cfg.title),
         el('p', { className: 'lead' }, cfg.intro)),
-      pull.element),
+      el('div', { className: 'sync-actions' },
+        el('div', { className: 'tabs', role: 'group', 'aria-label': 'View' }, tabLink, tabSuggested),
+        pull.element)),
     hint,
-    el('div', { className: 'sync-grid' }, local.element, remote.element, pairs.element));
+    grid,
+    suggested.element);
   root.replaceChildren(screen);
 
   setupDragAndDrop();
+  suggested.load();
   screen.addEventListener('keydown', onKeydown);
   local.reload();
   remote.reload();
@@ -120,6 +159,13 @@ export function mountSync(root, kind, { notify }) {
 
   function renderRemote(item) {
     const name = cfg.remoteName(item);
+    if (item.createdAs) {
+      // A card whose "+" is done stays where it was, without its "+", until the panel reloads.
+      return el('div', { className: 'card card-remote card-done', dataset: { id: String(item.id) } },
+        el('div', { className: 'card-main' },
+          el('span', { className: 'card-title' }, name),
+          el('span', { className: 'card-line' }, `✓ Created ${cfg.localNoun} "${item.createdAs.name}", linked`)));
+    }
     const actions = el('div', { className: 'card-actions' });
     if (selected) {
       actions.append(el('button', {
@@ -149,7 +195,10 @@ export function mountSync(root, kind, { notify }) {
     return el('div', { className: 'pair', dataset: { id: String(item.id) } },
       el('div', { className: 'card card-pair' },
         el('span', { className: 'card-title' }, item.name),
-        el('span', { className: 'card-line' }, cfg.localLine(item))),
+        el('span', { className: 'card-line' }, cfg.localLine(item)),
+        el('button', { type: 'button', className: 'btn-history', 'data-vlist-focus': true,
+          'aria-label': `History of "${item.name}"`, title: 'History', onclick: () => showHistory(item) },
+        icon(ICONS.history))),
       el('div', { className: 'pair-join' },
         icon(ICONS.swap, 'icon pair-icon'),
         el('button', {
@@ -189,6 +238,7 @@ export function mountSync(root, kind, { notify }) {
     }
     hint.hidden = !selected;
     hint.replaceChildren();
+    showCandidates(selected);
     if (selected) {
       hint.append(el('span', null, `Choose the ${cfg.remoteNoun} to link with `),
         el('strong', null, selected.name), el('span', null, ': press its Link button.'),
@@ -216,44 +266,285 @@ export function mountSync(root, kind, { notify }) {
   }
 
   function link(localItem, remoteItem, fromKeyboard) {
-    return oneAtATime(async () => {
-      const index = local.list.indexOf(localItem.id);
-      const updated = await put(`${cfg.localPath}/${encodeURIComponent(localItem.id)}/link`, cfg.linkBody(remoteItem));
-      remoteCache.set(String(remoteItem.id), { ...remoteItem, link: null });
-      if (selected) toggleSelection(selected);
-      local.list.remove(localItem.id);
-      remote.list.remove(remoteItem.id);
-      pairs.list.prepend(updated);
-      updateCounts();
-      notify('ok', `Linked "${localItem.name}" to "${cfg.remoteName(remoteItem)}".`);
-      if (fromKeyboard && local.list.length > 0) {
-        local.list.focusIndex(Math.min(Math.max(index, 0), local.list.length - 1));
-      }
-    });
+    return oneAtATime(() => doLink(localItem, remoteItem, fromKeyboard));
+  }
+
+  async function doLink(localItem, remoteItem, fromKeyboard) {
+    const index = local.list.indexOf(localItem.id);
+    const path = `${cfg.localPath}/${encodeURIComponent(localItem.id)}/link`;
+    const { data: updated, event } = await change('PUT', path, cfg.linkBody(remoteItem));
+    remoteCache.set(String(remoteItem.id), { ...remoteItem, link: null });
+    if (selected) toggleSelection(selected);
+    local.list.remove(localItem.id);
+    remote.list.remove(remoteItem.id);
+    pairs.list.prepend(updated);
+    updateCounts();
+    suggested.forget([localItem.id], [remoteItem.id]);
+    notify('ok', `Linked "${localItem.name}" to "${cfg.remoteName(remoteItem)}".`, undoAction([event]));
+    if (fromKeyboard && local.list.length > 0) {
+      local.list.focusIndex(Math.min(Math.max(index, 0), local.list.length - 1));
+    }
   }
 
   function createFrom(remoteItem) {
     return oneAtATime(async () => {
-      const created = await post(cfg.createPath(remoteItem));
+      const name = cfg.remoteName(remoteItem);
+      // An unlinked record that looks like the same place (person) is offered first.
+      const look = await get('/api/v1/suggestions',
+        { kind, [cfg.remoteIdKey]: remoteItem.id, min_score: LOOK_ALIKE_SCORE, limit: 1 });
+      const twin = look.items[0];
+      if (twin) {
+        const twinName = twin[cfg.localNameKey];
+        const choice = await ask(`An unlinked ${cfg.localNoun} looks the same`,
+          `"${twinName}" is not linked yet and looks like ${cfg.remoteNoun} "${name}" ` +
+          `(${twin.reasons.join(', ')}). Link them instead of creating another ${cfg.localNoun}?`,
+          [{ label: 'Cancel', value: null },
+            { label: `Create a new ${cfg.localNoun}`, value: 'create' },
+            { label: `Link to "${twinName}"`, value: 'link', primary: true }]);
+        if (choice === null) return;
+        if (choice === 'link') {
+          await doLink({ id: twin[cfg.localIdKey], name: twinName }, remoteItem, false);
+          return;
+        }
+      }
+      const { data: created, event } = await change('POST', cfg.createPath(remoteItem));
       remoteCache.set(String(remoteItem.id), { ...remoteItem, link: null });
-      remote.list.remove(remoteItem.id);
+      // The card stays in its place, marked done: the next card does not move under the pointer.
+      remote.list.replace({ ...remoteItem, createdAs: created });
       pairs.list.prepend(created);
       updateCounts();
-      notify('ok', `Created ${cfg.localNoun} "${created.name}", linked to "${cfg.remoteName(remoteItem)}".`);
+      suggested.forget([], [remoteItem.id]);
+      notify('ok', `Created ${cfg.localNoun} "${created.name}", linked to "${name}".`,
+        event ? undoAction([event]) : undefined);
     });
   }
 
   function unlink(pairItem) {
     return oneAtATime(async () => {
       const remoteName = cfg.remoteNameOfLink(pairItem.link);
-      const updated = await del(`${cfg.localPath}/${encodeURIComponent(pairItem.id)}/link`);
+      const index = pairs.list.indexOf(pairItem.id);
+      const hadFocus = pairs.viewport.contains(document.activeElement);
+      const path = `${cfg.localPath}/${encodeURIComponent(pairItem.id)}/link`;
+      const { data: updated, event } = await change('DELETE', path);
       const remoteItem = await findRemote(pairItem.link);
       pairs.list.remove(pairItem.id);
       local.list.prepend(updated || { ...pairItem, link: null });
       remote.list.prepend(remoteItem);
       updateCounts();
-      notify('ok', `Disconnected "${pairItem.name}" from "${remoteName}".`);
+      notify('ok', `Disconnected "${pairItem.name}" from "${remoteName}".`, event ? undoAction([event]) : undefined);
+      // Focus stays in the linked panel, on the next pair (or the search box when none is left).
+      if (hadFocus) {
+        if (pairs.list.length > 0) pairs.list.focusIndex(Math.min(Math.max(index, 0), pairs.list.length - 1));
+        else pairs.element.querySelector('input[type="search"]').focus();
+      }
     });
+  }
+
+  function undoAction(events) {
+    const ids = events.filter(Boolean);
+    if (ids.length === 0) return undefined;
+    return { label: 'Undo', run: () => undo(ids) };
+  }
+
+  function undo(events) {
+    return oneAtATime(async () => {
+      const done = await post('/api/v1/audit/undo', { events });
+      reloadAll();
+      notify('ok', done.undone === 1 ? 'Undone.' : `Undone: ${done.undone} changes.`);
+    });
+  }
+
+  function reloadAll() {
+    local.reload();
+    remote.reload();
+    pairs.reload();
+    suggested.load();
+    if (selected) toggleSelection(selected);
+  }
+
+  // --- Best matches of the selected card ---------------------------------------------------------
+
+  async function showCandidates(item) {
+    const mine = ++candidateGeneration;
+    candidates.hidden = true;
+    candidates.replaceChildren();
+    if (!item) return;
+    try {
+      const page = await get('/api/v1/suggestions', { kind, [cfg.localIdKey]: item.id, limit: 3 });
+      if (mine !== candidateGeneration) return;
+      if (page.items.length === 0) {
+        candidates.append(el('p', { className: 'candidates-none' },
+          `No ${cfg.remoteNoun} looks like "${item.name}": search for it below.`));
+      } else {
+        candidates.append(el('h3', null, `Best matches for "${item.name}"`),
+          ...page.items.map((s) => renderCandidate(s)));
+      }
+      candidates.hidden = false;
+    } catch (err) {
+      if (mine === candidateGeneration) notify('error', err);
+    }
+  }
+
+  function renderCandidate(s) {
+    const remoteItem = cfg.remoteFromSuggestion(s);
+    const name = cfg.remoteName(remoteItem);
+    return el('div', { className: 'card card-remote card-candidate', dataset: { id: String(remoteItem.id) } },
+      el('div', { className: 'card-main' },
+        el('div', { className: 'card-title-row' }, remoteTitle(remoteItem), scoreBadge(s.score)),
+        el('span', { className: 'card-line muted' }, s.reasons.join(' · '))),
+      el('div', { className: 'card-actions' },
+        el('button', { type: 'button', className: 'btn btn-small btn-primary',
+          'aria-label': `Link "${selected ? selected.name : ''}" to best match "${name}"`,
+          onclick: () => selected && link(selected, remoteItem, true) }, icon(ICONS.link), 'Link')));
+  }
+
+  // --- The Suggested view ------------------------------------------------------------------------
+
+  function showView(view) {
+    const suggestedView = view === 'suggested';
+    tabLink.setAttribute('aria-pressed', String(!suggestedView));
+    tabSuggested.setAttribute('aria-pressed', String(suggestedView));
+    grid.hidden = suggestedView;
+    suggested.element.hidden = !suggestedView;
+    if (suggestedView) {
+      if (selected) toggleSelection(selected);
+      suggested.load();
+    } else {
+      reloadAll();
+    }
+  }
+
+  function createSuggestedView() {
+    const pairKey = (s) => `${s[cfg.localIdKey]}:${s[cfg.remoteIdKey]}`;
+    const threshold = el('select', { className: 'select', 'aria-label': 'Lowest score to list' },
+      THRESHOLDS.map((v) => el('option', { value: String(v) }, `${Math.round(v * 100)}% alike or more`)));
+    threshold.value = '0.8';
+    const summary = el('span', { className: 'suggest-summary', role: 'status' });
+    const acceptAll = el('button', { type: 'button', className: 'btn btn-primary', onclick: acceptAbove }, 'Accept all');
+    const body = el('div', { className: 'panel-body' });
+    const element = el('section', { className: 'panel suggest', 'aria-labelledby': 'suggest-title', hidden: true },
+      el('header', { className: 'panel-head suggest-head' },
+        el('h2', { id: 'suggest-title' }, 'Suggested pairs'),
+        el('div', { className: 'suggest-tools' }, threshold, summary, acceptAll)),
+      body);
+    let all = [];
+    let loaded = false;
+    let generation = 0;
+    const list = createVirtualList({
+      viewport: body, rowHeight: 64, renderRow: renderSuggestion, keyOf: pairKey, onNeedMore: () => {},
+      label: 'Suggested pairs',
+      emptyText: () => all.length > 0 ? 'No pair scores that high: choose a lower score to see more.'
+        : `No likely pairs: no unlinked ${cfg.localNoun} looks like an unlinked ${cfg.remoteNoun}.`,
+    });
+    threshold.addEventListener('change', show);
+
+    async function load() {
+      const mine = ++generation;
+      list.setLoading(true);
+      try {
+        const page = await get('/api/v1/suggestions', { kind, min_score: THRESHOLDS[THRESHOLDS.length - 1] });
+        if (mine !== generation) return;
+        all = page.items;
+        loaded = true;
+        show();
+      } catch (err) {
+        if (mine === generation) notify('error', err);
+      } finally {
+        if (mine === generation) list.setLoading(false);
+      }
+    }
+
+    function shown() {
+      const min = Number(threshold.value);
+      return all.filter((s) => s.score >= min);
+    }
+
+    function show() {
+      const items = shown();
+      list.reset(items, false, items.length);
+      summary.textContent = `${items.length} ${items.length === 1 ? 'pair' : 'pairs'} of ${all.length}`;
+      acceptAll.textContent = `Accept all ${items.length}`;
+      acceptAll.disabled = items.length === 0;
+      suggestedCount.textContent = loaded ? all.length.toLocaleString() : '…';
+    }
+
+    function renderSuggestion(s) {
+      const localName = s[cfg.localNameKey];
+      const remoteName = s[cfg.remoteNameKey];
+      return el('div', { className: 'suggestion', dataset: { local: s[cfg.localIdKey], remote: s[cfg.remoteIdKey] } },
+        el('div', { className: 'suggestion-names' },
+          el('span', { className: 'card-title' }, localName),
+          el('span', { className: 'card-line' }, `⇄ ${remoteName}`)),
+        el('div', { className: 'suggestion-why' }, scoreBadge(s.score),
+          el('span', { className: 'card-line muted' }, s.reasons.join(' · '))),
+        el('button', { type: 'button', className: 'btn btn-small btn-primary', 'data-vlist-focus': true,
+          'aria-label': `Accept: link "${localName}" to "${remoteName}"`, onclick: () => accept([s]) }, 'Accept'));
+    }
+
+    async function acceptAbove() {
+      const items = shown();
+      if (items.length === 0) return;
+      const ok = await ask(`Link ${items.length} ${items.length === 1 ? 'pair' : 'pairs'}?`,
+        `This links ${items.length} ${cfg.localPlural} to the ${cfg.remotePlural} suggested for them, ` +
+        'all in one step. The message that follows offers Undo.',
+        [{ label: 'Cancel', value: false }, { label: `Link ${items.length}`, value: true, primary: true }]);
+      if (ok) await accept(items);
+    }
+
+    function accept(items) {
+      return oneAtATime(async () => {
+        const pairsToLink = items.map((s) => ({ [cfg.localIdKey]: s[cfg.localIdKey], [cfg.remoteIdKey]: s[cfg.remoteIdKey] }));
+        const done = await post('/api/v1/suggestions/accept', { kind, pairs: pairsToLink });
+        forget(items.map((s) => s[cfg.localIdKey]), items.map((s) => s[cfg.remoteIdKey]));
+        local.reload();
+        remote.reload();
+        pairs.reload();
+        const text = items.length === 1
+          ? `Linked "${items[0][cfg.localNameKey]}" to "${items[0][cfg.remoteNameKey]}".`
+          : `Linked ${done.linked} pairs.`;
+        notify('ok', text, undoAction(done.events));
+      });
+    }
+
+    // Pairs with a record that was just linked are gone.
+    function forget(localIds, remoteIds) {
+      const gone = new Set([...localIds, ...remoteIds].map(String));
+      all = all.filter((s) => !gone.has(String(s[cfg.localIdKey])) && !gone.has(String(s[cfg.remoteIdKey])));
+      show();
+    }
+
+    return { element, load, forget };
+  }
+
+  // --- History -----------------------------------------------------------------------------------
+
+  async function showHistory(item) {
+    let events;
+    try {
+      events = (await get('/api/v1/audit', { subject: item.id, limit: 50 })).items;
+    } catch (err) {
+      notify('error', err);
+      return;
+    }
+    const rows = events.map((e) => el('li', { className: 'history-item' },
+      el('span', { className: 'history-what' }, describe(e)),
+      el('span', { className: 'muted' }, e.who.name, ' · ', timeAgo(e.at))));
+    await ask(`History of "${item.name}"`, null, [{ label: 'Close', value: null, primary: true }],
+      rows.length ? el('ol', { className: 'history' }, rows) : el('p', { className: 'muted' }, 'No changes recorded.'));
+  }
+
+  function describe(e) {
+    const qb = e.quickbooks && e.quickbooks.name ? `"${e.quickbooks.name}"` : `a ${cfg.remoteNoun}`;
+    switch (e.action) {
+      case 'link': return `Linked to ${qb}`;
+      case 'accept': return `Linked to ${qb} (suggestion accepted)`;
+      case 'unlink': return `Disconnected from ${qb}`;
+      case 'create': return `Created from ${qb}`;
+      case 'undo':
+        if (e.after && e.after.deleted) return `Creation from ${qb} undone (removed)`;
+        return e.after && e.after.link ? `Undo: linked to ${qb} again` : `Undo: disconnected from ${qb}`;
+      default: return e.action;
+    }
   }
 
   // The full QuickBooks record of a link, for its card back in the right panel.
@@ -273,12 +564,7 @@ export function mountSync(root, kind, { notify }) {
   // A conflict means this view is stale: show the server's message and load fresh data.
   function failed(err) {
     notify('error', err);
-    if (err.status === 409 || err.status === 404) {
-      if (selected) toggleSelection(selected);
-      local.reload();
-      remote.reload();
-      pairs.reload();
-    }
+    if (err.status === 409 || err.status === 404) reloadAll();
   }
 
   function updateCounts() {
@@ -341,9 +627,45 @@ export function mountSync(root, kind, { notify }) {
   return {
     destroy() {
       pull.destroy();
+      candidateGeneration += 1;
       for (const panel of [local, remote, pairs]) panel.destroy();
     },
   };
+}
+
+/** A score as a badge: "92%". */
+function scoreBadge(score) {
+  return el('span', { className: 'badge badge-info', title: 'How alike the two look' }, `${Math.round(score * 100)}%`);
+}
+
+/**
+ * A modal question: `choices` are { label, value, primary }; resolves with the chosen value, or
+ * null when closed with Escape. `text` (or an extra element) says what is asked.
+ */
+function ask(title, text, choices, extra) {
+  return new Promise((resolve) => {
+    const titleId = `ask-${Date.now()}`;
+    const dialog = el('dialog', { className: 'dialog', 'aria-labelledby': titleId });
+    let result = null;
+    const buttons = choices.map((choice) => el('button', {
+      type: 'button', className: choice.primary ? 'btn btn-primary' : 'btn',
+      onclick: () => {
+        result = choice.value;
+        dialog.close();
+      },
+    }, choice.label));
+    const parts = [el('h2', { id: titleId }, title), text && el('p', { className: 'dialog-text' }, text), extra,
+      el('div', { className: 'dialog-actions' }, buttons)];
+    dialog.append(...parts.filter(Boolean));
+    dialog.addEventListener('close', () => {
+      dialog.remove();
+      resolve(result);
+    });
+    document.body.append(dialog);
+    dialog.showModal();
+    const primary = buttons.find((_, i) => choices[i].primary);
+    if (primary) primary.focus();
+  });
 }
 
 /** One panel: a heading with its count, a search box, and a virtual list loaded page by page. */

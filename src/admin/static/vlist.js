@@ -153,6 +153,14 @@ export function createVirtualList({ viewport, rowHeight, gap = 8, renderRow, key
       total += 1;
       render();
     },
+    /** Puts `item` in the place of the item with its key (the row stays where it is). */
+    replace(item) {
+      const key = keyOf(item);
+      const index = items.findIndex((it) => keyOf(it) === key);
+      if (index < 0) return;
+      items[index] = item;
+      render();
+    },
     /** Removes the item with this key, if loaded. */
     remove(key) {
       key = String(key);

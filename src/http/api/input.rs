@@ -25,6 +25,11 @@ impl Body {
         Ok(Body { map })
     }
 
+    /// A key's value as sent.
+    pub fn value(&self, key: &str) -> Option<&Value> {
+        self.map.get(key)
+    }
+
     pub fn has(&self, key: &str) -> bool {
         self.map.contains_key(key)
     }

@@ -157,9 +157,9 @@ pub async fn link(
     let id = parse_id(&path)?;
     let body = Body::parse(body.into_inner(), &["customer_id"])?;
     let customer_id = body.required_id("customer_id")?;
-    locations::link_location(&state.db, caller.organization_id, id, customer_id).await?;
+    let event = locations::link_location(&state.db, caller.organization_id, &caller.actor(), id, customer_id).await?;
     let row = locations::get_location(&state.db, caller.organization_id, id).await?;
-    Ok(HttpResponse::Ok().json(location_json(&row)))
+    Ok(super::with_event(HttpResponse::Ok(), Some(event)).json(location_json(&row)))
 }
 
 /// `DELETE /api/v1/locations/{id}/link`
@@ -169,7 +169,7 @@ pub async fn unlink(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     let id = parse_id(&path)?;
-    locations::unlink_location(&state.db, caller.organization_id, id).await?;
+    let event = locations::unlink_location(&state.db, caller.organization_id, &caller.actor(), id).await?;
     let row = locations::get_location(&state.db, caller.organization_id, id).await?;
-    Ok(HttpResponse::Ok().json(location_json(&row)))
+    Ok(super::with_event(HttpResponse::Ok(), event).json(location_json(&row)))
 }

@@ -1,12 +1,14 @@
 //! The JSON API (`/api/v1`). Every handler takes a [`Caller`](super::auth::Caller), and every
 //! query is scoped to the caller's organization: another organization's ids answer 404.
 
+pub mod audit;
 pub mod connections;
 pub mod input;
 pub mod locations;
 pub mod openapi;
 pub mod records;
 pub mod staff;
+pub mod suggestions;
 
 use actix_web::HttpResponse;
 use serde_json::json;
@@ -16,6 +18,17 @@ use super::ApiError;
 
 pub const DEFAULT_LIMIT: i64 = 50;
 pub const MAX_LIMIT: i64 = 500;
+
+/// The header naming the audit event of a change, for undoing it (`POST /api/v1/audit/undo`).
+pub const AUDIT_EVENT_HEADER: &str = "X-Audit-Event";
+
+/// A response that names the audit event of its change, if it made one.
+pub fn with_event(mut res: actix_web::HttpResponseBuilder, event: Option<Uuid>) -> actix_web::HttpResponseBuilder {
+    if let Some(event) = event {
+        res.insert_header((AUDIT_EVENT_HEADER, event.to_string()));
+    }
+    res
+}
 
 /// Unknown `/api/v1` routes.
 pub async fn not_found() -> Result<HttpResponse, ApiError> {

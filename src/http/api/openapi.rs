@@ -125,6 +125,16 @@ fn run_schema() -> Value {
     }))
 }
 
+/// The state before or after an audited change: the link, and the record a "+" made.
+fn audit_state_schema(description: &str) -> Value {
+    json!({ "type": ["object", "null"], "required": [], "description": description, "properties": {
+        "link": nullable_object(json!({ "id": uuid(), "name": nullable_string() })),
+        "record": { "type": "object", "required": ["name"], "properties": {
+            "name": { "type": "string" }, "description": { "type": "string" }, "address": schema_ref("Address"),
+            "phone": nullable_string(), "email": nullable_string() } },
+        "deleted": { "type": "boolean" } } })
+}
+
 /// The schemas of the staged records, derived from their Rust types (`crate::record`) with the
 /// ones they refer to, so the document says exactly what the API serializes.
 fn record_schemas() -> Vec<(String, Value)> {
@@ -295,9 +305,51 @@ pub fn openapi() -> Value {
             },
             "/api/v1/qb/customers/{id}/location": {
                 "parameters": [id_param()],
-                "post": { "summary": "Create a location filled from the customer and link it",
-                    "responses": { "201": json_response("The new, linked location", "Location"), "401": unauthorized.clone(),
+                "post": { "summary": "Create a location filled from the customer and link it (idempotent: keyed by the customer)",
+                    "description": "The location is named after the customer; a job after its parent too (`Parent, Job`), with the full name in the description. The X-Audit-Event header names the change for `POST /api/v1/audit/undo`.",
+                    "responses": { "201": json_response("The new, linked location", "Location"),
+                        "200": json_response("The customer was already linked (a repeated request): the location it is linked to", "Location"),
+                        "401": unauthorized.clone(),
                         "403": forbidden.clone(), "404": not_found.clone(), "409": conflict.clone() } }
+            },
+            "/api/v1/suggestions": {
+                "get": { "summary": "Likely pairs of unlinked records, best first, or one record's best candidates",
+                    "description": "Compares names, street addresses, phones and e-mail addresses after normalizing (case, accents, punctuation, word order, street-type and unit abbreviations); only pairs sharing a block key (a name word or word pair, the street address, a phone, an e-mail) are compared. Without a record id: pairs scoring at least min_score (default: threshold), each record in one pair at most. With one: that record's best candidates (default 5, scoring 0.4 or more).",
+                    "parameters": [
+                        json!({ "name": "kind", "in": "query", "required": true, "schema": { "type": "string", "enum": ["locations", "staff"] } }),
+                        json!({ "name": "location_id", "in": "query", "schema": { "type": "string", "format": "uuid" } }),
+                        json!({ "name": "customer_id", "in": "query", "schema": { "type": "string", "format": "uuid" } }),
+                        json!({ "name": "staff_id", "in": "query", "schema": { "type": "string", "format": "uuid" } }),
+                        json!({ "name": "employee_id", "in": "query", "schema": { "type": "string", "format": "uuid" } }),
+                        json!({ "name": "min_score", "in": "query", "schema": { "type": "number", "minimum": 0, "maximum": 1 } }),
+                        json!({ "name": "limit", "in": "query", "schema": { "type": "integer", "minimum": 1, "maximum": 500 } })],
+                    "responses": { "200": json_response("The suggestions", "SuggestionList"), "400": bad_request.clone(), "401": unauthorized.clone() } }
+            },
+            "/api/v1/suggestions/accept": {
+                "post": { "summary": "Link suggested pairs, all in one transaction",
+                    "requestBody": body("AcceptSuggestions", json!({ "kind": "locations", "pairs": [
+                        { "location_id": "00000000-0000-0000-0000-000000000000", "customer_id": "00000000-0000-0000-0000-000000000000" }] })),
+                    "responses": { "200": json_response("Every pair linked", "Accepted"), "400": bad_request.clone(), "401": unauthorized.clone(),
+                        "403": forbidden.clone(), "404": not_found.clone(),
+                        "409": error_response("A record of some pair is already linked; nothing changed"), "422": unprocessable.clone() } }
+            },
+            "/api/v1/audit": {
+                "get": { "summary": "Who linked, unlinked, created, accepted or undid what, when, with before and after; newest first",
+                    "parameters": [
+                        json!({ "name": "subject", "in": "query", "schema": { "type": "string", "format": "uuid" },
+                            "description": "A location's or staff member's id (or a QuickBooks record's): its history" }),
+                        json!({ "name": "since", "in": "query", "schema": { "type": "string", "format": "date-time" } }),
+                        json!({ "name": "limit", "in": "query", "schema": { "type": "integer", "minimum": 1, "maximum": 500, "default": 50 } }),
+                        json!({ "name": "cursor", "in": "query", "schema": { "type": "string" }, "description": "The `next` value of the previous page" })],
+                    "responses": { "200": json_response("A page of events", "AuditPage"), "400": bad_request.clone(), "401": unauthorized.clone() } }
+            },
+            "/api/v1/audit/undo": {
+                "post": { "summary": "Undo changes (links, unlinks, records made by +, accepted suggestions), all in one transaction",
+                    "requestBody": body("UndoEvents", json!({ "events": ["00000000-0000-0000-0000-000000000000"] })),
+                    "responses": { "200": json_response("Every change undone", "Undone"), "400": bad_request.clone(), "401": unauthorized.clone(),
+                        "403": forbidden.clone(), "404": not_found.clone(),
+                        "409": error_response("Something moved on since (the link changed, the record was edited, already undone); nothing changed"),
+                        "422": unprocessable.clone() } }
             },
             "/api/v1/qb/employees": {
                 "get": { "summary": "Staged QuickBooks employees", "parameters": list_params(&[linked_param(), status_param(), connection_param()]),
@@ -305,8 +357,11 @@ pub fn openapi() -> Value {
             },
             "/api/v1/qb/employees/{id}/staff": {
                 "parameters": [id_param()],
-                "post": { "summary": "Create a staff member filled from the employee and link it",
-                    "responses": { "201": json_response("The new, linked staff member", "Staff"), "401": unauthorized.clone(),
+                "post": { "summary": "Create a staff member filled from the employee and link it (idempotent: keyed by the employee)",
+                    "description": "Name, e-mail and phone (the mobile, else the main phone) are copied. The X-Audit-Event header names the change for `POST /api/v1/audit/undo`.",
+                    "responses": { "201": json_response("The new, linked staff member", "Staff"),
+                        "200": json_response("The employee was already linked (a repeated request): the staff member it is linked to", "Staff"),
+                        "401": unauthorized.clone(),
                         "403": forbidden.clone(), "404": not_found.clone(), "409": conflict.clone() } }
             }
         },
@@ -391,6 +446,37 @@ pub fn openapi() -> Value {
                 "StaffPage": page_schema("Staff", true),
                 "EmployeeLink": { "type": "object", "required": ["employee_id"], "properties": { "employee_id": uuid() } },
                 "CustomerPage": page_schema("Customer", true),
+                "LocationSuggestion": object(json!({
+                    "location_id": uuid(), "customer_id": uuid(), "score": { "type": "number", "minimum": 0, "maximum": 1 },
+                    "reasons": { "type": "array", "items": { "type": "string" }, "description": "e.g. \"same street address\", \"name 92% alike\"" },
+                    "location_name": { "type": "string" }, "customer_name": { "type": "string", "description": "The full name" },
+                    "connection_id": uuid() })),
+                "StaffSuggestion": object(json!({
+                    "staff_id": uuid(), "employee_id": uuid(), "score": { "type": "number", "minimum": 0, "maximum": 1 },
+                    "reasons": { "type": "array", "items": { "type": "string" } },
+                    "staff_name": { "type": "string" }, "employee_name": { "type": "string" }, "connection_id": uuid() })),
+                "SuggestionList": object(json!({
+                    "items": { "type": "array", "items": { "oneOf": [schema_ref("LocationSuggestion"), schema_ref("StaffSuggestion")] } },
+                    "threshold": { "type": "number", "description": "The default min_score of the list of pairs" } })),
+                "AcceptSuggestions": { "type": "object", "required": ["kind", "pairs"], "properties": {
+                    "kind": { "type": "string", "enum": ["locations", "staff"] },
+                    "pairs": { "type": "array", "items": { "type": "object", "properties": {
+                        "location_id": uuid(), "customer_id": uuid(), "staff_id": uuid(), "employee_id": uuid() } } } } },
+                "Accepted": object(json!({ "linked": integer(),
+                    "events": { "type": "array", "items": uuid(), "description": "The audit events, for undoing them" } })),
+                "AuditEvent": object(json!({
+                    "id": uuid(), "at": date_time(),
+                    "who": object(json!({ "kind": { "type": "string", "enum": ["admin", "token"] }, "id": { "type": ["string", "null"], "format": "uuid" },
+                        "name": { "type": "string", "description": "The admin's e-mail address, or \"API token\"" } })),
+                    "action": { "type": "string", "enum": ["link", "unlink", "create", "accept", "undo"] },
+                    "subject": object(json!({ "kind": { "type": "string", "enum": ["location", "staff"] }, "id": uuid(), "name": { "type": "string" } })),
+                    "quickbooks": nullable_object(json!({ "id": uuid(), "name": nullable_string() })),
+                    "before": audit_state_schema("The link (and the record made by a +) before the change"),
+                    "after": audit_state_schema("The link (and the record made by a +) after the change; `deleted` when an undo removed it"),
+                    "undoes": { "type": ["string", "null"], "format": "uuid" }, "undone_by": { "type": ["string", "null"], "format": "uuid" } })),
+                "AuditPage": page_schema("AuditEvent", false),
+                "UndoEvents": { "type": "object", "required": ["events"], "properties": { "events": { "type": "array", "items": uuid() } } },
+                "Undone": object(json!({ "undone": integer(), "events": { "type": "array", "items": uuid() } })),
                 "EmployeePage": page_schema("Employee", true)
             }
         }

@@ -69,27 +69,38 @@ pub async fn list_employees(
     Ok(page(rows, wanted, |r| (&r.record.name, r.id), |r| r, total))
 }
 
-/// `POST /api/v1/qb/customers/{id}/location`: a new location filled from the customer, linked.
+/// `POST /api/v1/qb/customers/{id}/location`: a new location filled from the customer, linked;
+/// the customer's location when it is already linked (idempotent).
 pub async fn create_location_from_customer(
     caller: Caller,
     path: web::Path<String>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     let customer_id = super::parse_id(&path)?;
-    let location_id =
-        crate::store::locations::create_from_customer(&state.db, caller.organization_id, customer_id).await?;
-    let location = crate::store::locations::get_location(&state.db, caller.organization_id, location_id).await?;
-    Ok(HttpResponse::Created().json(super::locations::location_json(&location)))
+    let created =
+        crate::store::locations::create_from_customer(&state.db, caller.organization_id, &caller.actor(), customer_id)
+            .await?;
+    let location = crate::store::locations::get_location(&state.db, caller.organization_id, created.id).await?;
+    Ok(super::with_event(created_or_ok(&created), created.event).json(super::locations::location_json(&location)))
 }
 
-/// `POST /api/v1/qb/employees/{id}/staff`: a new staff member filled from the employee, linked.
+/// `POST /api/v1/qb/employees/{id}/staff`: a new staff member filled from the employee, linked;
+/// the employee's staff member when it is already linked (idempotent).
 pub async fn create_staff_from_employee(
     caller: Caller,
     path: web::Path<String>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     let employee_id = super::parse_id(&path)?;
-    let staff_id = crate::store::staff::create_from_employee(&state.db, caller.organization_id, employee_id).await?;
-    let staff = crate::store::staff::get_staff(&state.db, caller.organization_id, staff_id).await?;
-    Ok(HttpResponse::Created().json(super::staff::staff_json(&staff)))
+    let created =
+        crate::store::staff::create_from_employee(&state.db, caller.organization_id, &caller.actor(), employee_id)
+            .await?;
+    let staff = crate::store::staff::get_staff(&state.db, caller.organization_id, created.id).await?;
+    Ok(super::with_event(created_or_ok(&created), created.event).json(super::staff::staff_json(&staff)))
+}
+
+/// 201 when a "+" made the record now, 200 when the QuickBooks record was already linked (a
+/// repeated "+": the answer is the record it is linked to).
+fn created_or_ok(created: &crate::store::locations::Created) -> actix_web::HttpResponseBuilder {
+    if created.event.is_some() { HttpResponse::Created() } else { HttpResponse::Ok() }
 }

@@ -125,9 +125,9 @@ pub async fn link(
     let id = parse_id(&path)?;
     let body = Body::parse(body.into_inner(), &["employee_id"])?;
     let employee_id = body.required_id("employee_id")?;
-    staff::link_staff(&state.db, caller.organization_id, id, employee_id).await?;
+    let event = staff::link_staff(&state.db, caller.organization_id, &caller.actor(), id, employee_id).await?;
     let row = staff::get_staff(&state.db, caller.organization_id, id).await?;
-    Ok(HttpResponse::Ok().json(staff_json(&row)))
+    Ok(super::with_event(HttpResponse::Ok(), Some(event)).json(staff_json(&row)))
 }
 
 /// `DELETE /api/v1/staff/{id}/link`
@@ -137,7 +137,7 @@ pub async fn unlink(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     let id = parse_id(&path)?;
-    staff::unlink_staff(&state.db, caller.organization_id, id).await?;
+    let event = staff::unlink_staff(&state.db, caller.organization_id, &caller.actor(), id).await?;
     let row = staff::get_staff(&state.db, caller.organization_id, id).await?;
-    Ok(HttpResponse::Ok().json(staff_json(&row)))
+    Ok(super::with_event(HttpResponse::Ok(), event).json(staff_json(&row)))
 }
