@@ -32,7 +32,10 @@ describe('QuickBooks Online', { skip: !config.online, timeout: TEST_TIMEOUT * 3 
     await screenshot(page, 'online-2-consent');
     await page.getByRole('button', { name: /Connect/ }).click();
     await page.waitForURL(/\/admin(\?.*)?#\/connections$/);
-    await page.getByText('QuickBooks Online is connected').waitFor();
+    const message = page.getByText('QuickBooks Online is connected');
+    await message.waitFor();
+    const messageText = await page.locator('.message', { has: message }).textContent();
+    assert.doesNotMatch(messageText, /undefined|null/, 'the message says nothing else');
     assert.equal(new URL(page.url()).search, '', 'the outcome is taken off the address');
     const card = page.locator('article.conn', { has: page.getByRole('heading', { name, exact: true }) });
     await card.getByText('Connected', { exact: true }).waitFor();

@@ -11,8 +11,10 @@ shots=$(realpath -m "${2:-$here/screenshots}")
 mkdir -p "$shots"
 work=$(mktemp -d /tmp/qbsync-browser.XXXXXX)
 server_pid=""
+fake_pid=""
 cleanup() {
   [[ -n $server_pid ]] && kill "$server_pid" 2>/dev/null || true
+  [[ -n $fake_pid ]] && kill "$fake_pid" 2>/dev/null || true
   wait 2>/dev/null || true
   rm -rf "$work"
 }
@@ -21,9 +23,10 @@ trap cleanup EXIT
 json_field() { node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>console.log(JSON.parse(s)[process.argv[1]]))' "$1"; }
 free_port() { node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})'; }
 
-# start_server DIR: a server on a fresh database in DIR; sets base, token, admin credentials.
+# start_server DIR [PUBLIC_HOST]: a server on a fresh database in DIR; sets base, token, admin
+# credentials. PUBLIC_HOST (default localhost) is the host of its public URL.
 start_server() {
-  local dir=$1
+  local dir=$1 public_host=${2:-localhost}
   mkdir -p "$dir"
   export DATABASE_URL="$dir/qbsync.db"
   "$bin" org create --name "Sparkle Cleaning" --json >/dev/null
@@ -39,7 +42,7 @@ start_server() {
   port=$(free_port)
   base="http://127.0.0.1:$port"
   # No API request budget: the performance test seeds 10,000 locations through the API.
-  QBSYNC_LOG=warn "$bin" serve --listen "127.0.0.1:$port" --public-url "http://localhost:$port" \
+  QBSYNC_LOG=warn "$bin" serve --listen "127.0.0.1:$port" --public-url "http://$public_host:$port" \
     --api-requests-per-minute 0 >"$dir/server.log" 2>&1 &
   server_pid=$!
   for _ in $(seq 1 300); do
@@ -69,6 +72,30 @@ api_post /api/v1/staff '{"name": "Dana Whitfield", "email": "dana@sparkle.exampl
   QBSYNC_FIXTURE_LOCATION="Main St office" QBSYNC_FIXTURE_STAFF="Dana Whitfield" QBSYNC_SCREENSHOTS="$shots" \
   node --test)
 stop_server
+
+echo "== QuickBooks Online against qbsync simulate-online (a fake Intuit on loopback)"
+mkdir -p "$work/online"
+fake_port=$(free_port)
+"$bin" simulate-online --listen "127.0.0.1:$fake_port" --customers 60 --employees 8 --seed 3 --consent page \
+  >"$work/online/fake.log" 2>&1 &
+fake_pid=$!
+for _ in $(seq 1 300); do
+  grep -q 'QBSYNC_QBO_WEBHOOK_TOKEN=' "$work/online/fake.log" 2>/dev/null && break
+  sleep 0.1
+done
+grep -q 'QBSYNC_QBO_WEBHOOK_TOKEN=' "$work/online/fake.log" || { echo "simulate-online did not start:" >&2; cat "$work/online/fake.log" >&2; exit 1; }
+# The settings it prints, `  QBSYNC_QBO_...=value`, become this server's environment.
+while read -r setting; do export "${setting?}"; done < <(grep -o 'QBSYNC_QBO_[A-Z_]*=[^ ]*' "$work/online/fake.log")
+# The browser signs in on 127.0.0.1, so Intuit must send it back to the same host.
+start_server "$work/online" 127.0.0.1
+(cd "$here" && QBSYNC_URL="$base" QBSYNC_EMAIL="$admin_email" QBSYNC_PASSWORD="$admin_password" QBSYNC_SCREENSHOTS="$shots" \
+  QBSYNC_ONLINE=1 node --test online.test.mjs)
+stop_server
+kill "$fake_pid" 2>/dev/null || true
+wait "$fake_pid" 2>/dev/null || true
+fake_pid=""
+unset QBSYNC_QBO_AUTH_URL QBSYNC_QBO_TOKEN_URL QBSYNC_QBO_REVOKE_URL QBSYNC_QBO_API_URL QBSYNC_QBO_CLIENT_ID \
+  QBSYNC_QBO_CLIENT_SECRET QBSYNC_QBO_WEBHOOK_TOKEN
 
 echo "== first-run setup link on an empty database"
 mkdir -p "$work/setup"

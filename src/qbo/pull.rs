@@ -249,6 +249,7 @@ impl Pull<'_> {
             let marked = online::mark_deleted(&mut tx, &ctx, list, &gone).await?;
             online::forget_run_seen(&mut tx, ctx.run_id).await?;
             online::set_changed_since(&mut tx, ctx.connection_id, list, &next_since).await?;
+            online::set_listed_at(&mut tx, ctx.connection_id, list, ctx.at).await?;
             Ok(marked)
         }
         .await;

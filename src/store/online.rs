@@ -311,6 +311,19 @@ pub async fn set_changed_since(tx: &mut Tx, connection_id: Uuid, list: List, tim
     Ok(())
 }
 
+/// After a Change Data Capture catch-up the staged list is as current as after a full read:
+/// the list was brought up to date at `at` (shown on the page; a record's `seen_at` follows).
+pub async fn set_listed_at(tx: &mut Tx, connection_id: Uuid, list: List, at: DateTime<Utc>) -> Result<()> {
+    let sql = match list {
+        List::Customers => "UPDATE connection SET customers_listed_at = $2 WHERE connection_id = $1",
+        List::Employees => "UPDATE connection SET employees_listed_at = $2 WHERE connection_id = $1",
+    };
+    on_tx!(tx, conn => {
+        sqlx::query(sql).bind(connection_id).bind(at).execute(&mut *conn).await?;
+    });
+    Ok(())
+}
+
 /// Marks the records QuickBooks reported deleted (by id) as deleted at `ctx.at`, unless already
 /// marked. Links stay. Returns how many were newly marked.
 pub async fn mark_deleted(tx: &mut Tx, ctx: &StageContext, list: List, list_ids: &[String]) -> Result<u64> {

@@ -179,7 +179,8 @@ export function showMessage(region, kind, text, action) {
       showMessage(region, kind, '');
       action.run();
     } }, action.label);
-  region.append(el('span', { className: 'message-text' }, text), actionButton, dismiss);
+  // append() would write a missing action as the text "undefined".
+  region.append(...[el('span', { className: 'message-text' }, text), actionButton, dismiss].filter(Boolean));
 }
 
 /** Formats an ISO time as "3 min ago" / "in 2 h" with the full local time as its title. */

@@ -369,8 +369,7 @@ function mountConnections(root) {
         fact('Kind', 'QuickBooks Online'),
         fact('Company', conn.company_name || '—'),
         fact('Company id', conn.realm_id ? el('code', null, conn.realm_id) : '—'),
-        fact('Lists', 'Get Locations and Get Staff on the sync screens; changes arrive by themselves when ' +
-          'QuickBooks Online notifies them'),
+        fact('Lists', 'Get Locations / Get Staff, and change notices'),
         fact('Created', timeAgo(conn.created_at))),
       actions,
       ...notes,
