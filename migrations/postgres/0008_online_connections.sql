@@ -31,12 +31,14 @@ CREATE TABLE qbo_token (
 );
 
 -- OAuth `state` values handed out and not yet used: only their SHA-256 is kept. Single use,
--- bound to the organization, the connection and who asked.
+-- bound to the organization, the connection and who asked; when an admin asked from the page,
+-- also to that browser (browser_hash: the SHA-256 of a cookie only that browser holds).
 CREATE TABLE qbo_auth_state (
     state_hash      TEXT PRIMARY KEY,
     organization_id UUID NOT NULL REFERENCES organization (organization_id),
     connection_id   UUID NOT NULL REFERENCES connection (connection_id),
     requested_by    TEXT NOT NULL,
+    browser_hash    TEXT,
     expires_at      TIMESTAMPTZ NOT NULL,
     used_at         TIMESTAMPTZ
 );

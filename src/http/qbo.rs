@@ -2,10 +2,29 @@
 //! admin's browser coming back from Intuit) and Intuit's change notifications
 //! (`POST /qbo/webhooks`).
 
+use actix_web::cookie::{Cookie, SameSite, time::Duration as CookieDuration};
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Deserialize;
 
 use super::AppState;
+
+/// The cookie binding an authorization to the browser of the admin who started it. `Lax` (the
+/// browser comes back from Intuit's site with a top-level GET) and sent to the callback only.
+pub const BROWSER_COOKIE: &str = "qbsync_qbo_browser";
+
+/// A new binding for an authorization asked from the admin page: the value to record (hashed)
+/// with the state, and the cookie that gives it to the browser.
+pub fn browser_binding(state: &AppState) -> (String, Cookie<'static>) {
+    let value = crate::secrets::new_ticket();
+    let cookie = Cookie::build(BROWSER_COOKIE, value.clone())
+        .path("/qbo/callback")
+        .http_only(true)
+        .same_site(SameSite::Lax)
+        .secure(state.settings.public_url.starts_with("https://"))
+        .max_age(CookieDuration::minutes(10))
+        .finish();
+    (value, cookie)
+}
 
 #[derive(Deserialize)]
 pub struct CallbackQuery {
@@ -22,11 +41,18 @@ pub struct CallbackQuery {
 /// The answer is a small page that moves on by itself rather than a redirect: the session
 /// cookie is `SameSite=Strict`, and a browser coming from Intuit's site would reach the admin
 /// page signed out after a redirect. A navigation started by this page is same-site.
-pub async fn callback(query: web::Query<CallbackQuery>, state: web::Data<AppState>) -> HttpResponse {
+pub async fn callback(req: HttpRequest, query: web::Query<CallbackQuery>, state: web::Data<AppState>) -> HttpResponse {
     let q = query.into_inner();
+    let browser = req.cookie(BROWSER_COOKIE).map(|c| c.value().to_string());
     let (connection, result) = state
         .online
-        .finish_authorization(q.state.as_deref(), q.code.as_deref(), q.realm_id.as_deref(), q.error.as_deref())
+        .finish_authorization(
+            q.state.as_deref(),
+            q.code.as_deref(),
+            q.realm_id.as_deref(),
+            q.error.as_deref(),
+            browser.as_deref(),
+        )
         .await;
     let (params, title, message) = match &result {
         Ok(()) => {

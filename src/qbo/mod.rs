@@ -220,8 +220,16 @@ impl Online {
     }
 
     /// A consent URL for a connection: a new random state, single use, for ten minutes, bound
-    /// to the organization, the connection and who asked (`admin:<id>` or `token:<id>`).
-    pub async fn authorize_url(&self, conn: &Connection, requested_by: &str) -> Result<String, OnlineError> {
+    /// to the organization, the connection and who asked (`admin:<id>` or `api-token`), and,
+    /// given `browser` (a random value the asking browser keeps in a cookie), to that browser:
+    /// the callback then completes only in it, so a consent link sent to someone else's browser
+    /// cannot tie their QuickBooks company to this organization.
+    pub async fn authorize_url(
+        &self,
+        conn: &Connection,
+        requested_by: &str,
+        browser: Option<&str>,
+    ) -> Result<String, OnlineError> {
         let oauth = self.oauth()?;
         if conn.kind != ConnectionKind::Online {
             return Err(OnlineError::Desktop);
@@ -231,6 +239,7 @@ impl Online {
             organization_id: conn.organization_id,
             connection_id: conn.connection_id,
             requested_by: requested_by.to_string(),
+            browser_hash: browser.map(secrets::sha256_hex),
         };
         online::add_auth_state(&self.inner.db, &secrets::sha256_hex(&state), &record, Utc::now() + STATE_LIFETIME)
             .await?;
@@ -246,6 +255,7 @@ impl Online {
         code: Option<&str>,
         realm_id: Option<&str>,
         error: Option<&str>,
+        browser: Option<&str>,
     ) -> (Option<Uuid>, Result<(), OnlineError>) {
         let oauth = match self.oauth() {
             Ok(oauth) => oauth,
@@ -269,6 +279,19 @@ impl Online {
             );
         };
         let connection_id = Some(found.connection_id);
+        if let Some(expected) = &found.browser_hash
+            && browser.map(secrets::sha256_hex).as_ref() != Some(expected)
+        {
+            tracing::warn!(connection = %found.connection_id, "authorization completed in another browser: refused");
+            return (
+                connection_id,
+                Err(OnlineError::Callback(
+                    "this authorization was started in another browser (or its cookie is gone): start it again from \
+                     the connection, in the browser that will grant access"
+                        .into(),
+                )),
+            );
+        }
         if let Some(error) = error {
             let message = if error == "access_denied" {
                 "access to QuickBooks Online was not granted, so nothing changed; connect again to grant it".to_string()

@@ -186,6 +186,8 @@ pub struct AuthState {
     pub organization_id: Uuid,
     pub connection_id: Uuid,
     pub requested_by: String,
+    /// SHA-256 of the cookie binding the state to the browser that asked, if one did.
+    pub browser_hash: Option<String>,
 }
 
 pub async fn add_auth_state(db: &Db, state_hash: &str, state: &AuthState, expires_at: DateTime<Utc>) -> Result<()> {
@@ -193,13 +195,14 @@ pub async fn add_auth_state(db: &Db, state_hash: &str, state: &AuthState, expire
         // States that ran out are of no use to anyone: clear them as new ones are made.
         sqlx::query("DELETE FROM qbo_auth_state WHERE expires_at < $1").bind(now()).execute(pool).await?;
         sqlx::query(
-            "INSERT INTO qbo_auth_state (state_hash, organization_id, connection_id, requested_by, expires_at) \
-             VALUES ($1, $2, $3, $4, $5)",
+            "INSERT INTO qbo_auth_state (state_hash, organization_id, connection_id, requested_by, browser_hash, \
+             expires_at) VALUES ($1, $2, $3, $4, $5, $6)",
         )
         .bind(state_hash)
         .bind(state.organization_id)
         .bind(state.connection_id)
         .bind(&state.requested_by)
+        .bind(&state.browser_hash)
         .bind(expires_at)
         .execute(pool)
         .await?;
@@ -214,7 +217,7 @@ pub async fn use_auth_state(db: &Db, state_hash: &str) -> Result<Option<AuthStat
     Ok(on_db!(db, pool => {
         sqlx::query_as::<_, AuthState>(
             "UPDATE qbo_auth_state SET used_at = $2 WHERE state_hash = $1 AND used_at IS NULL AND expires_at > $2 \
-             RETURNING organization_id, connection_id, requested_by",
+             RETURNING organization_id, connection_id, requested_by, browser_hash",
         )
         .bind(state_hash)
         .bind(at)

@@ -719,6 +719,66 @@ async fn bad_states_refusals_and_reuse_at_the_callback_change_nothing() {
     assert_eq!(fake.stats().code_exchanges, 1);
 }
 
+/// A GET with a Cookie header, not following redirects: status and body.
+async fn get_with_cookie(url: &str, cookie: &str) -> (u16, String) {
+    let (url, cookie) = (url.to_string(), cookie.to_string());
+    tokio::task::spawn_blocking(move || {
+        let agent = ureq::AgentBuilder::new().redirects(0).build();
+        let res = match agent.get(&url).set("Cookie", &cookie).call() {
+            Ok(res) => res,
+            Err(ureq::Error::Status(_, res)) => res,
+            Err(err) => panic!("GET {url}: {err}"),
+        };
+        (res.status(), res.into_string().unwrap_or_default())
+    })
+    .await
+    .unwrap()
+}
+
+/// The browser-binding cookie an answer sets, as `name=value`, with its attributes checked.
+fn browser_cookie(answer: &crate::helpers::Answer) -> String {
+    let set = answer
+        .headers
+        .iter()
+        .find(|(n, v)| n.eq_ignore_ascii_case("set-cookie") && v.starts_with("qbsync_qbo_browser="))
+        .map(|(_, v)| v.clone())
+        .expect("the page's authorization sets the browser cookie");
+    assert!(set.contains("HttpOnly") && set.contains("SameSite=Lax") && set.contains("Path=/qbo/callback"), "{set}");
+    set.split(';').next().unwrap().to_string()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_authorization_started_on_the_page_completes_only_in_that_browser() {
+    let fake = fake(3, 1, |_| {});
+    let app = online_app(&fake).await;
+    let session = app.sign_in().await;
+    let created =
+        app.call("POST", "/api/v1/connections", Some(json!({ "name": "Bound", "kind": "online" })), &session).await;
+    assert_eq!(created.status, 201, "{}", created.json);
+    let id = created.json["id"].as_str().unwrap().to_string();
+    browser_cookie(&created);
+
+    // The consent link reaches another browser (one without the cookie): refused, nothing tied.
+    let (status, location, _) = get_no_redirect(created.json["authorize_url"].as_str().unwrap()).await;
+    assert_eq!(status, 302);
+    let query = location.unwrap().split_once('?').unwrap().1.to_string();
+    let (status, _, body) = get_no_redirect(&format!("{}/qbo/callback?{query}", app.base)).await;
+    assert_eq!(status, 400);
+    assert!(body.contains("another browser"), "{body}");
+    assert_eq!(fake.stats().code_exchanges, 0);
+    assert_eq!(connection(&app, id.parse().unwrap()).await["status"], "pending");
+
+    // The admin's own browser, which holds the cookie, completes it.
+    let again = app.call("POST", &format!("/api/v1/connections/{id}/authorize"), None, &session).await;
+    assert_eq!(again.status, 200, "{}", again.json);
+    let cookie = browser_cookie(&again);
+    let (_, location, _) = get_no_redirect(again.json["authorize_url"].as_str().unwrap()).await;
+    let query = location.unwrap().split_once('?').unwrap().1.to_string();
+    let (status, body) = get_with_cookie(&format!("{}/qbo/callback?{query}", app.base), &cookie).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(connection(&app, id.parse().unwrap()).await["status"], "connected");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn disconnect_revokes_at_intuit_and_keeps_records_and_links() {
     let fake = fake(8, 1, |_| {});

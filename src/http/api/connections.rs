@@ -204,6 +204,23 @@ pub async fn pull(
     Ok(HttpResponse::Accepted().json(run_json(&run)))
 }
 
+/// A consent URL for the caller; from the admin page, bound to its browser by a cookie (set on
+/// `response`). An API token's URL is for the token holder's own browser.
+async fn consent_url(
+    caller: &Caller,
+    state: &AppState,
+    conn: &Connection,
+    response: &mut actix_web::HttpResponseBuilder,
+) -> Result<String, ApiError> {
+    let binding = caller.session.as_ref().map(|_| crate::http::qbo::browser_binding(state));
+    let url =
+        state.online.authorize_url(conn, &requested_by(caller), binding.as_ref().map(|(v, _)| v.as_str())).await?;
+    if let Some((_, cookie)) = binding {
+        response.cookie(cookie);
+    }
+    Ok(url)
+}
+
 /// `POST /api/v1/connections/{id}/authorize`: a new consent URL for an online connection
 /// (to connect it, or reconnect it after Intuit refused its authorization).
 pub async fn authorize(
@@ -212,8 +229,9 @@ pub async fn authorize(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     let conn = catalog::get_connection(&state.db, Some(caller.organization_id), parse_id(&path)?).await?;
-    let url = state.online.authorize_url(&conn, &requested_by(&caller)).await?;
-    Ok(HttpResponse::Ok().insert_header(NO_STORE).json(json!({ "authorize_url": url })))
+    let mut response = HttpResponse::Ok();
+    let url = consent_url(&caller, &state, &conn, &mut response).await?;
+    Ok(response.insert_header(NO_STORE).json(json!({ "authorize_url": url })))
 }
 
 /// `POST /api/v1/connections/{id}/disconnect`: revokes the online connection's authorization
@@ -400,11 +418,12 @@ async fn create_online(caller: Caller, state: &AppState, name: &str) -> Result<H
         },
     )
     .await?;
-    let url = state.online.authorize_url(&conn, &requested_by(&caller)).await?;
+    let mut response = HttpResponse::Created();
+    let url = consent_url(&caller, state, &conn, &mut response).await?;
     let mut value = connection_json(&conn);
     value["authorize_url"] = json!(url);
     value["last_run"] = Value::Null;
-    Ok(HttpResponse::Created().insert_header(NO_STORE).json(value))
+    Ok(response.insert_header(NO_STORE).json(value))
 }
 
 /// `PATCH /api/v1/connections/{id}`
