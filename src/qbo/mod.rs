@@ -162,7 +162,11 @@ struct Inner {
     /// Present when QuickBooks Online is enabled (a client id and secret, and a key).
     oauth: Option<oauth::Client>,
     vault: Option<Vault>,
+    /// The Accounting API: Intuit ends a request after 120 s, so wait a little longer.
     transport: transport::Transport,
+    /// The token endpoints: answers well within a refresh lease (`tokens::LEASE`), so a lease
+    /// never runs out while its holder still waits for Intuit.
+    oauth_transport: transport::Transport,
     limits: limits::Limits,
     stale_run: Duration,
     /// Wakes this process's worker when a pull was queued here.
@@ -191,6 +195,7 @@ impl Online {
             inner: Arc::new(Inner {
                 db,
                 transport: transport::Transport::new(Duration::from_secs(15), Duration::from_secs(150)),
+                oauth_transport: transport::Transport::new(Duration::from_secs(10), Duration::from_secs(25)),
                 limits,
                 oauth,
                 vault,
@@ -309,7 +314,7 @@ impl Online {
             );
         };
         let result = async {
-            let tokens = oauth.exchange_code(&self.inner.transport, code).await.map_err(|err| {
+            let tokens = oauth.exchange_code(&self.inner.oauth_transport, code).await.map_err(|err| {
                 tracing::warn!(connection = %found.connection_id, error = %err, "code exchange failed");
                 OnlineError::Callback(format!("QuickBooks Online did not complete the connection: {err}"))
             })?;
@@ -358,7 +363,7 @@ impl Online {
         if let (Ok(oauth), Some(row)) = (self.oauth(), online::token_row(&self.inner.db, conn.connection_id).await?) {
             let token = self.vault()?.open(&row.refresh_token, &tokens::context("refresh", conn.connection_id));
             match token {
-                Ok(token) => match oauth.revoke(&self.inner.transport, &token).await {
+                Ok(token) => match oauth.revoke(&self.inner.oauth_transport, &token).await {
                     Ok(()) => revoked = true,
                     Err(err) => tracing::warn!(connection = %conn.connection_id, error = %err, "revocation failed"),
                 },

@@ -21,7 +21,8 @@ use crate::vault::Vault;
 
 /// Refresh when the access token has less than this left.
 const MARGIN: chrono::Duration = chrono::Duration::minutes(5);
-/// How long a refresh may hold the lease: longer than a token call can take.
+/// How long a refresh may hold the lease: longer than a token call can take (its transport
+/// gives up after 10 s to connect and 25 s to answer).
 const LEASE: chrono::Duration = chrono::Duration::seconds(60);
 
 /// What a sealed token is bound to: its kind and its connection.
@@ -112,7 +113,7 @@ impl Online {
                 return Err(TokenError::Unsealable(err));
             }
         };
-        match oauth.refresh(&self.inner.transport, &refresh_token).await {
+        match oauth.refresh(&self.inner.oauth_transport, &refresh_token).await {
             Ok(tokens) => {
                 let sealed = seal(vault, connection_id, &tokens)?;
                 // The new refresh token is stored before anything uses the new access token.
