@@ -313,6 +313,10 @@ impl Online {
                 )),
             );
         };
+        // Intuit's company ids are digits; anything else did not come from Intuit.
+        if realm_id.len() > 32 || !realm_id.bytes().all(|b| b.is_ascii_digit()) {
+            return (connection_id, Err(OnlineError::Callback("the company id in the answer is not Intuit's".into())));
+        }
         let result = async {
             let tokens = oauth.exchange_code(&self.inner.oauth_transport, code).await.map_err(|err| {
                 tracing::warn!(connection = %found.connection_id, error = %err, "code exchange failed");
@@ -320,7 +324,14 @@ impl Online {
             })?;
             let sealed = self.seal(found.connection_id, &tokens)?;
             let company = self.company_name(realm_id, &tokens.access_token).await;
-            online::connect(&self.inner.db, found.connection_id, realm_id, company.as_deref(), &sealed).await?;
+            let stored = online::connect(&self.inner.db, found.connection_id, realm_id, company.as_deref(), &sealed).await;
+            if let Err(err) = stored {
+                // Not kept (e.g. another company than the connection's): give the grant back.
+                if let Err(revoke) = oauth.revoke(&self.inner.oauth_transport, &tokens.refresh_token).await {
+                    tracing::warn!(connection = %found.connection_id, error = %revoke, "revoking an unused grant failed");
+                }
+                return Err(err.into());
+            }
             tracing::info!(connection = %found.connection_id, realm = realm_id, by = %found.requested_by, "QuickBooks Online connected");
             Ok(())
         }

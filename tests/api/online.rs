@@ -780,6 +780,37 @@ async fn an_authorization_started_on_the_page_completes_only_in_that_browser() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reconnecting_to_another_company_is_refused_and_its_grant_given_back() {
+    let fake = fake(3, 1, |_| {});
+    let app = online_app(&fake).await;
+    let id = connect(&app, "First company").await;
+    // As if the connection had been made with another company than the one now granting access.
+    let sql = "UPDATE connection SET realm_id = '1111' WHERE connection_id = $1";
+    match &app.db {
+        Db::Sqlite(pool) => sqlx::query(sql).bind(id).execute(pool).await.map(|_| ()),
+        Db::Postgres(pool) => sqlx::query(sql).bind(id).execute(pool).await.map(|_| ()),
+    }
+    .unwrap();
+    let (_, _, version) = tokens_of(&app, id).await;
+    let again = app.call("POST", &format!("/api/v1/connections/{id}/authorize"), None, &app.bearer()).await;
+    let (status, body) = consent(&app, again.json["authorize_url"].as_str().unwrap()).await;
+    assert_eq!(status, 400, "{body}");
+    assert!(body.contains("belongs to"), "{body}");
+    assert_eq!(fake.stats().revocations, 1, "the new grant was revoked");
+    assert_eq!(connection(&app, id).await["realm_id"], "1111", "nothing changed");
+    assert_eq!(tokens_of(&app, id).await.2, version);
+    // A callback whose company id is not Intuit's is refused before any exchange.
+    let again = app.call("POST", &format!("/api/v1/connections/{id}/authorize"), None, &app.bearer()).await;
+    let url = again.json["authorize_url"].as_str().unwrap();
+    let state = url.split("state=").nth(1).unwrap().split('&').next().unwrap();
+    let (status, _, body) =
+        get_no_redirect(&format!("{}/qbo/callback?code=c&state={state}&realmId=%3Cscript%3E", app.base)).await;
+    assert_eq!(status, 400);
+    assert!(body.contains("not Intuit"), "{body}");
+    assert!(!body.contains("<script>"), "{body}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn disconnect_revokes_at_intuit_and_keeps_records_and_links() {
     let fake = fake(8, 1, |_| {});
     let app = online_app(&fake).await;
