@@ -181,6 +181,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 .route("/connections/{id}/password", web::post().to(api::connections::rotate_password))
                 .route("/connections/{id}/qwc", web::get().to(api::connections::connection_qwc))
                 .route("/connections/{id}/runs", web::get().to(api::connections::connection_runs))
+                .route("/connections/{id}/runs/{run_id}/changes", web::get().to(api::connections::run_changes))
                 .route("/locations", web::get().to(api::locations::list))
                 .route("/locations", web::post().to(api::locations::create))
                 .route("/locations/{id}", web::get().to(api::locations::get))

@@ -31,8 +31,8 @@ pub use hcp::{Hcp, parse_hcp};
 #[doc(hidden)]
 pub use request::request_shapes_for_validation;
 pub use request::{
-    ActiveStatus, CUSTOMER_RET_ELEMENTS, CustomerQuery, EMPLOYEE_RET_ELEMENTS, EmployeeQuery, IteratorMode, ListDelType,
-    ListDeletedQuery, Request, render_request,
+    ActiveStatus, CUSTOMER_RET_ELEMENTS, CustomerQuery, EMPLOYEE_RET_ELEMENTS, EmployeeQuery, IteratorMode,
+    ListDelType, ListDeletedQuery, Request, render_request,
 };
 pub use response::{Deleted, Item, ResponseReader, RsKind, RsStatus, parse_response_str};
 pub use status::{Severity, classify_status, explain_hresult, explain_status};

@@ -1,14 +1,27 @@
 //! The pure part of a run: which qbXML request comes next, what a QuickBooks answer does to the
 //! run, how far along it is, and what it says when it ends. No IO: values in, values out.
 
-use super::{EventLevel, Outcome, Step};
-use crate::qbxml::{self, ActiveStatus, CustomerQuery, EmployeeQuery, IteratorMode, QbxmlVersion, Request, RsStatus};
+use chrono::{DateTime, NaiveDateTime, Utc};
+
+use super::{EventLevel, Outcome, RunMode, Step};
+use crate::qbxml::{
+    self, ActiveStatus, CustomerQuery, EmployeeQuery, IteratorMode, ListDelType, ListDeletedQuery, QbxmlVersion,
+    Request, RsStatus,
+};
 
 /// What the planner knows of a run: where it stands and what it has counted. `sync` reads it
 /// from the run's row and writes it back (the row adds ids, state, outcome, times and `seq`).
 #[derive(Clone, Debug, PartialEq)]
 pub struct Progress {
     pub step: Step,
+    pub mode: RunMode,
+    /// FromModifiedDate (and FromDeletedDate) of each list read incrementally, in QuickBooks'
+    /// local time; `None`: the list is read in full and swept.
+    pub customers_since: Option<String>,
+    pub employees_since: Option<String>,
+    /// The newest TimeModified / TimeDeleted (local part) read of each list so far.
+    pub customers_high_water: Option<String>,
+    pub employees_high_water: Option<String>,
     /// The requestID handed out and not yet answered.
     pub awaiting: Option<String>,
     /// The customer iterator to continue, and how many customers it has left.
@@ -36,6 +49,11 @@ impl Default for Progress {
     fn default() -> Progress {
         Progress {
             step: Step::Start,
+            mode: RunMode::Full,
+            customers_since: None,
+            employees_since: None,
+            customers_high_water: None,
+            employees_high_water: None,
             awaiting: None,
             iterator_id: None,
             iterator_remaining: None,
@@ -61,18 +79,123 @@ pub const MAX_ITERATOR_RESTARTS: i64 = 3;
 
 /// Share of the progress bar given to the customer list; employees take the rest but 100.
 const CUSTOMER_SHARE: i64 = 90;
+/// Share of the bar a list's deletion query takes in an incremental run.
+const DELETED_SHARE: i64 = 5;
+
+/// How a run reads each list, decided at its first sendRequestXML.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RunPlan {
+    pub mode: RunMode,
+    pub customers_since: Option<String>,
+    pub employees_since: Option<String>,
+}
+
+/// Why a run reads every list in full although the connection has watermarks.
+#[derive(Clone, Debug, PartialEq)]
+pub enum FullBecause {
+    /// The weekly (or configured) full refresh is due, or was asked for.
+    Scheduled,
+    /// This QuickBooks refused the requests of an incremental run before; the reason.
+    Refused(String),
+}
+
+/// Chooses the run's mode. A list with a watermark is read from it less `overlap` (records
+/// modified in the overlap come again, and staging, comparing EditSequence, writes nothing for
+/// them); a list without one (never complete, or never held a record) is read in full. A full
+/// refresh reads every list in full.
+pub fn plan_run(
+    customers_watermark: Option<&str>,
+    employees_watermark: Option<&str>,
+    full: Option<FullBecause>,
+    overlap: chrono::Duration,
+) -> RunPlan {
+    if full.is_some() {
+        return RunPlan { mode: RunMode::Full, customers_since: None, employees_since: None };
+    }
+    let customers_since = customers_watermark.and_then(|w| from_modified_date(w, overlap));
+    let employees_since = employees_watermark.and_then(|w| from_modified_date(w, overlap));
+    let mode =
+        if customers_since.is_some() || employees_since.is_some() { RunMode::Incremental } else { RunMode::Full };
+    RunPlan { mode, customers_since, employees_since }
+}
+
+/// The local part (`YYYY-MM-DDThh:mm:ss`) of a QuickBooks DATETIMETYPE. QuickBooks writes its
+/// host's wall-clock time followed by the host's *standard-time* offset all year, so the offset
+/// is an hour wrong during daylight saving time; the wall-clock part is what it compares a
+/// `FromModifiedDate` without an offset against.
+pub fn local_part(time: &str) -> Option<&str> {
+    let local = time.get(..19)?;
+    NaiveDateTime::parse_from_str(local, "%Y-%m-%dT%H:%M:%S").ok()?;
+    Some(local)
+}
+
+/// `FromModifiedDate` for a list whose watermark is `watermark`: its local time less `overlap`,
+/// without an offset, so that QuickBooks reads it as its own local time. The overlap covers the
+/// hour a daylight-saving change repeats, clocks of QuickBooks workstations that disagree, and
+/// records saved while the last run was reading.
+pub fn from_modified_date(watermark: &str, overlap: chrono::Duration) -> Option<String> {
+    let local = NaiveDateTime::parse_from_str(local_part(watermark)?, "%Y-%m-%dT%H:%M:%S").ok()?;
+    Some((local - overlap).format("%Y-%m-%dT%H:%M:%S").to_string())
+}
+
+/// Whether a TimeModified / TimeDeleted may move a watermark: it must be a QuickBooks timestamp,
+/// and not more than a day ahead of `now` (a workstation with its clock years ahead would
+/// otherwise hide every later change until the next full run).
+pub fn watermark_candidate(time: &str, now: DateTime<Utc>) -> Option<&str> {
+    let local = local_part(time)?;
+    let at = match DateTime::parse_from_rfc3339(time) {
+        Ok(at) => at.with_timezone(&Utc),
+        // No offset: the host's local time, which is within 14 hours of UTC.
+        Err(_) => {
+            NaiveDateTime::parse_from_str(local, "%Y-%m-%dT%H:%M:%S").ok()?.and_utc() - chrono::Duration::hours(14)
+        }
+    };
+    (at <= now + chrono::Duration::days(1)).then_some(local)
+}
+
+/// The later of two local times (`YYYY-MM-DDThh:mm:ss` sorts as time does).
+pub fn later(a: Option<String>, b: Option<&str>) -> Option<String> {
+    match (a, b) {
+        (Some(a), Some(b)) if b > a.as_str() => Some(b.to_string()),
+        (Some(a), _) => Some(a),
+        (None, b) => b.map(str::to_string),
+    }
+}
+
+/// The step a run starts its lists with, once its plan is set.
+pub fn first_step(run: &Progress) -> Step {
+    if run.customers_since.is_some() { Step::CustomersDeleted } else { Step::Customers }
+}
+
+/// The step after the customer list.
+fn employees_step(run: &Progress) -> Step {
+    if run.employees_since.is_some() { Step::EmployeesDeleted } else { Step::Employees }
+}
 
 /// The qbXML request for the run's current step. A request already handed out and not yet
 /// answered (`run.awaiting`) is rebuilt with the same requestID, so a repeated sendRequestXML
 /// gets the same request again.
 pub fn next_request(run: &Progress, page_size: u32) -> Option<(String, Request)> {
     let prefix = match run.step {
+        Step::CustomersDeleted => "cdel",
         Step::Customers => "cust",
+        Step::EmployeesDeleted => "edel",
         Step::Employees => "emp",
         Step::Start | Step::Done => return None,
     };
     let request_id = run.awaiting.clone().unwrap_or_else(|| format!("{prefix}-{}", run.request_count + 1));
-    let request = if run.step == Step::Customers {
+    let deleted = |list_type: ListDelType, since: &Option<String>| {
+        Request::ListDeleted(ListDeletedQuery {
+            request_id: request_id.clone(),
+            list_del_types: vec![list_type],
+            from_deleted_date: since.clone(),
+        })
+    };
+    let request = if run.step == Step::CustomersDeleted {
+        deleted(ListDelType::Customer, &run.customers_since)
+    } else if run.step == Step::EmployeesDeleted {
+        deleted(ListDelType::Employee, &run.employees_since)
+    } else if run.step == Step::Customers {
         Request::Customer(CustomerQuery {
             request_id: request_id.clone(),
             iterator: Some(match &run.iterator_id {
@@ -81,7 +204,7 @@ pub fn next_request(run: &Progress, page_size: u32) -> Option<(String, Request)>
             }),
             max_returned: Some(page_size.max(1)),
             active_status: Some(ActiveStatus::All),
-            from_modified_date: None,
+            from_modified_date: run.customers_since.clone(),
             include_ret_elements: true,
         })
     } else {
@@ -89,7 +212,7 @@ pub fn next_request(run: &Progress, page_size: u32) -> Option<(String, Request)>
             request_id: request_id.clone(),
             max_returned: None,
             active_status: Some(ActiveStatus::All),
-            from_modified_date: None,
+            from_modified_date: run.employees_since.clone(),
             include_ret_elements: true,
         })
     };
@@ -122,10 +245,81 @@ pub struct PageEffects {
     pub sweep_customers: bool,
     /// Likewise for employees.
     pub sweep_employees: bool,
+    /// The customer list was read completely and cleanly (in full or from its watermark): it is
+    /// up to date, and its watermark may move to the run's high water.
+    pub complete_customers: bool,
+    /// Likewise for employees.
+    pub complete_employees: bool,
+    /// The run ended having read every list in full and cleanly: the next full refresh is due a
+    /// period from now.
+    pub full_run_complete: bool,
+    /// QuickBooks refused the deletion query: the run went on in full; why.
+    pub refused: Option<String>,
 }
 
 fn list_name(step: Step) -> &'static str {
-    if step == Step::Customers { "customer" } else { "employee" }
+    match step {
+        Step::Customers => "customer",
+        Step::CustomersDeleted => "deleted customer",
+        Step::EmployeesDeleted => "deleted employee",
+        _ => "employee",
+    }
+}
+
+/// Applies QuickBooks' answer to a ListDeletedQueryRq (`marked` records were newly marked
+/// deleted). An error status means this QuickBooks does not do what an incremental run needs:
+/// the run reads this list and the next in full instead, with a warning saying why.
+fn apply_deleted(run: &mut Progress, status: &RsStatus) -> PageEffects {
+    let mut effects = PageEffects::default();
+    let what = list_name(run.step);
+    let customers = run.step == Step::CustomersDeleted;
+    match qbxml::classify_status(status.status_code) {
+        qbxml::Severity::Error => {
+            let reason = format!(
+                "QuickBooks refused the {what} query (ListDeletedQueryRq) with status {}: {}",
+                status.status_code,
+                status.status_message.trim()
+            );
+            fall_back(run, &reason, &mut effects, qbxml::explain_status(status.status_code));
+        }
+        severity => {
+            if matches!(severity, qbxml::Severity::Warning) {
+                effects.notes.push(status_note(status, false, what));
+                run.warning_count += 1;
+                if customers {
+                    run.customers_complete = false;
+                } else {
+                    run.employees_complete = false;
+                }
+            }
+            run.step = if customers { Step::Customers } else { Step::Employees };
+        }
+    }
+    run.percent = percent(run);
+    effects
+}
+
+/// The deletion query of the current step could not be used (`reason`): this list and the next
+/// are read in full, and the run says why.
+pub fn fall_back(run: &mut Progress, reason: &str, effects: &mut PageEffects, explanation: Option<&str>) {
+    let customers = run.step == Step::CustomersDeleted;
+    run.employees_since = None;
+    if customers {
+        run.customers_since = None;
+        run.mode = RunMode::Full;
+        run.step = Step::Customers;
+    } else {
+        run.step = Step::Employees;
+    }
+    run.warning_count += 1;
+    effects.notes.push(Note::warning(
+        None,
+        format!(
+            "{reason}. This QuickBooks cannot tell qbsync what changed, so this run and the next read every record"
+        ),
+        explanation.map(str::to_string),
+    ));
+    effects.refused = Some(reason.to_string());
 }
 
 fn status_note(status: &RsStatus, level_error: bool, what: &str) -> Note {
@@ -143,10 +337,13 @@ fn status_note(status: &RsStatus, level_error: bool, what: &str) -> Note {
 /// Applies QuickBooks' answer to the outstanding request: `staged` records of the page were
 /// staged. Moves the run to its next request or step and says what else must happen.
 pub fn apply_page(run: &mut Progress, status: &RsStatus, staged: i64) -> PageEffects {
+    run.awaiting = None;
+    if matches!(run.step, Step::CustomersDeleted | Step::EmployeesDeleted) {
+        return apply_deleted(run, status);
+    }
     let mut effects = PageEffects::default();
     let what = list_name(run.step);
     let code = status.status_code;
-    run.awaiting = None;
     let step_finished;
     match qbxml::classify_status(code) {
         qbxml::Severity::Ok | qbxml::Severity::NoMatch | qbxml::Severity::Info | qbxml::Severity::Warning => {
@@ -198,10 +395,16 @@ pub fn apply_page(run: &mut Progress, status: &RsStatus, staged: i64) -> PageEff
     }
     if step_finished {
         if run.step == Step::Customers {
-            effects.sweep_customers = run.customers_complete;
-            run.step = Step::Employees;
+            effects.complete_customers = run.customers_complete;
+            effects.sweep_customers = run.customers_complete && run.customers_since.is_none();
+            run.step = employees_step(run);
         } else {
-            effects.sweep_employees = run.employees_complete;
+            effects.complete_employees = run.employees_complete;
+            effects.sweep_employees = run.employees_complete && run.employees_since.is_none();
+            effects.full_run_complete = effects.sweep_employees
+                && run.customers_complete
+                && run.customers_since.is_none()
+                && run.error_count == 0;
             run.step = Step::Done;
         }
         run.iterator_id = None;
@@ -222,15 +425,17 @@ fn mark_incomplete(run: &mut Progress) {
 /// Progress for QBWC's bar: grows with what was really fetched (iterator remaining counts),
 /// never goes back, and is 100 only when nothing is left to ask.
 pub fn percent(run: &Progress) -> i64 {
+    let base = if run.customers_since.is_some() { DELETED_SHARE } else { 0 };
     let computed = match run.step {
-        Step::Start => 0,
+        Step::Start | Step::CustomersDeleted => 0,
         Step::Customers => match run.iterator_remaining {
             Some(remaining) if run.customers_staged + remaining > 0 => {
-                CUSTOMER_SHARE * run.customers_staged / (run.customers_staged + remaining)
+                base + (CUSTOMER_SHARE - base) * run.customers_staged / (run.customers_staged + remaining)
             }
-            _ => 0,
+            _ => base,
         },
-        Step::Employees => CUSTOMER_SHARE,
+        Step::EmployeesDeleted => CUSTOMER_SHARE,
+        Step::Employees => CUSTOMER_SHARE + if run.employees_since.is_some() { DELETED_SHARE } else { 0 },
         Step::Done => 100,
     };
     if run.step == Step::Done { 100 } else { computed.max(run.percent).min(99) }
@@ -268,7 +473,8 @@ pub fn outcome(run: &Progress) -> Outcome {
 /// The one-line summary closeConnection returns and the run history keeps.
 pub fn summary(run: &Progress) -> String {
     let mut text = format!(
-        "Staged {} and {}",
+        "{}Staged {} and {}",
+        if run.mode == RunMode::Incremental { "Incremental run: " } else { "" },
         plural(run.customers_staged, "customer", "customers"),
         plural(run.employees_staged, "employee", "employees")
     );
