@@ -7,6 +7,7 @@ mod admin_api;
 mod cli;
 mod contract_files;
 mod faults;
+mod incremental;
 mod openapi;
 mod qbwc_contract;
 mod qbwc_errors;
