@@ -675,6 +675,113 @@ mod tests {
     }
 
     #[test]
+    fn an_incremental_run_asks_for_deletions_then_changes_of_each_list() {
+        let planned = plan_run(
+            Some("2024-11-03T01:50:00-05:00"),
+            Some("2024-06-01T08:00:00-05:00"),
+            None,
+            chrono::Duration::minutes(120),
+        );
+        assert_eq!(planned.mode, RunMode::Incremental);
+        assert_eq!(planned.customers_since.as_deref(), Some("2024-11-02T23:50:00"));
+        assert_eq!(planned.employees_since.as_deref(), Some("2024-06-01T06:00:00"));
+        let mut run = Progress {
+            mode: planned.mode,
+            customers_since: planned.customers_since,
+            employees_since: planned.employees_since,
+            ..run_at(Step::Start)
+        };
+        run.step = first_step(&run);
+        assert_eq!(run.step, Step::CustomersDeleted);
+        let (id, request) = next_request(&run, 100).unwrap();
+        assert_eq!(id, "cdel-1");
+        assert_eq!(
+            request,
+            Request::ListDeleted(ListDeletedQuery {
+                request_id: "cdel-1".into(),
+                list_del_types: vec![ListDelType::Customer],
+                from_deleted_date: Some("2024-11-02T23:50:00".into()),
+            })
+        );
+        let effects = apply_page(&mut run, &status(RsKind::ListDeletedQuery, 1, None), 0);
+        assert_eq!(run.step, Step::Customers);
+        assert_eq!(run.percent, DELETED_SHARE);
+        assert!(effects.notes.is_empty());
+        let (_, request) = next_request(&run, 100).unwrap();
+        let Request::Customer(query) = request else { panic!("{request:?}") };
+        assert_eq!(query.from_modified_date.as_deref(), Some("2024-11-02T23:50:00"));
+
+        apply_page(&mut run, &status(RsKind::CustomerQuery, 0, Some(("{it}", 30))), 10);
+        assert_eq!(run.percent, 5 + 85 * 10 / 40);
+        let effects = apply_page(&mut run, &status(RsKind::CustomerQuery, 0, Some(("{it}", 0))), 30);
+        assert!(effects.complete_customers);
+        assert!(!effects.sweep_customers, "an incremental list is never swept");
+        assert_eq!(run.step, Step::EmployeesDeleted);
+        apply_page(&mut run, &status(RsKind::ListDeletedQuery, 0, None), 1);
+        assert_eq!((run.step, run.percent), (Step::Employees, 95));
+        let effects = apply_page(&mut run, &status(RsKind::EmployeeQuery, 1, None), 0);
+        assert!(effects.complete_employees && !effects.sweep_employees && !effects.full_run_complete);
+        assert_eq!(run.percent, 100);
+        assert!(summary(&run).starts_with("Incremental run: Staged 40 customers"), "{}", summary(&run));
+    }
+
+    #[test]
+    fn a_list_without_a_watermark_or_a_due_full_refresh_reads_in_full() {
+        let overlap = chrono::Duration::minutes(120);
+        let planned = plan_run(None, Some("2024-06-01T08:00:00"), None, overlap);
+        assert_eq!((planned.mode, planned.customers_since), (RunMode::Incremental, None));
+        let planned = plan_run(None, None, None, overlap);
+        assert_eq!(planned.mode, RunMode::Full);
+        let planned = plan_run(Some("2024-06-01T08:00:00"), Some("x"), Some(FullBecause::Scheduled), overlap);
+        assert_eq!(planned, RunPlan { mode: RunMode::Full, customers_since: None, employees_since: None });
+
+        let mut run = run_at(Step::Customers);
+        let effects = apply_page(&mut run, &status(RsKind::CustomerQuery, 0, Some(("{it}", 0))), 3);
+        assert!(effects.sweep_customers && effects.complete_customers);
+        assert_eq!(run.step, Step::Employees);
+        let effects = apply_page(&mut run, &status(RsKind::EmployeeQuery, 0, None), 2);
+        assert!(effects.sweep_employees && effects.full_run_complete);
+    }
+
+    #[test]
+    fn a_refused_deletion_query_turns_the_run_full_with_a_warning() {
+        let mut run = Progress {
+            mode: RunMode::Incremental,
+            customers_since: Some("2024-06-01T06:00:00".into()),
+            employees_since: Some("2024-06-01T06:00:00".into()),
+            ..run_at(Step::CustomersDeleted)
+        };
+        let effects = apply_page(&mut run, &status(RsKind::ListDeletedQuery, 1030, None), 0);
+        assert_eq!((run.step, run.mode), (Step::Customers, RunMode::Full));
+        assert_eq!((run.customers_since.as_deref(), run.employees_since.as_deref()), (None, None));
+        assert_eq!(run.warning_count, 1);
+        assert_eq!(effects.notes[0].level, EventLevel::Warning);
+        assert!(effects.refused.as_deref().is_some_and(|r| r.contains("1030")), "{effects:?}");
+        let (_, request) = next_request(&run, 100).unwrap();
+        assert!(matches!(request, Request::Customer(CustomerQuery { from_modified_date: None, .. })));
+    }
+
+    #[test]
+    fn watermarks_are_quickbooks_local_times_and_never_far_in_the_future() {
+        let now = DateTime::parse_from_rfc3339("2024-11-03T12:00:00Z").unwrap().with_timezone(&Utc);
+        assert_eq!(local_part("2024-11-03T01:50:00-05:00"), Some("2024-11-03T01:50:00"));
+        assert_eq!(local_part("2024-11-03 01:50:00"), None);
+        assert_eq!(watermark_candidate("2024-11-03T01:50:00-05:00", now), Some("2024-11-03T01:50:00"));
+        assert_eq!(watermark_candidate("2024-11-04T11:00:00Z", now), Some("2024-11-04T11:00:00"));
+        assert_eq!(watermark_candidate("2031-01-01T00:00:00-05:00", now), None, "a clock years ahead");
+        assert_eq!(watermark_candidate("2024-11-05T20:00:00", now), None);
+        assert_eq!(
+            from_modified_date("2024-03-10T01:30:00-05:00", chrono::Duration::minutes(120)).unwrap(),
+            "2024-03-09T23:30:00"
+        );
+        assert_eq!(
+            later(Some("2024-11-03T01:50:00".into()), Some("2024-11-03T01:20:00")).unwrap(),
+            "2024-11-03T01:50:00"
+        );
+        assert_eq!(later(None, Some("2024-11-03T01:20:00")).unwrap(), "2024-11-03T01:20:00");
+    }
+
+    #[test]
     fn thousands_separators() {
         assert_eq!(thousands(0), "0");
         assert_eq!(thousands(999), "999");
