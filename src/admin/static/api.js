@@ -141,6 +141,7 @@ export const ICONS = {
   key: ['M4 16a4 4 0 1 0 8 0a4 4 0 1 0-8 0', 'M10.8 13.2L20 4', 'M16.5 7.5l2.5 2.5', 'M14 10l2 2'],
   trash: ['M5 7h14', 'M10 11v6M14 11v6', 'M7 7l1 13h8l1-13', 'M10 7V4h4v3'],
   edit: ['M4 20h4L19 9l-4-4L4 16v4z'],
+  refresh: ['M20 11a8 8 0 1 0-2.3 5.7', 'M20 4v7h-7'],
   link: ['M10 14a4 4 0 0 0 5.7 0l3-3a4 4 0 0 0-5.7-5.7l-1 1', 'M14 10a4 4 0 0 0-5.7 0l-3 3a4 4 0 0 0 5.7 5.7l1-1'],
 };
 
@@ -167,11 +168,14 @@ export function timeAgo(iso) {
   if (!iso) return el('span', { className: 'muted' }, 'never');
   const when = new Date(iso);
   const seconds = Math.round((Date.now() - when.getTime()) / 1000);
+  const span = Math.abs(seconds);
+  let amount;
+  if (span < 3600) amount = `${Math.round(span / 60)} min`;
+  else if (span < 86400) amount = `${Math.round(span / 3600)} h`;
+  else amount = `${Math.round(span / 86400)} d`;
   let text;
-  if (Math.abs(seconds) < 45) text = 'just now';
-  else if (Math.abs(seconds) < 3600) text = `${Math.round(seconds / 60)} min ago`;
-  else if (Math.abs(seconds) < 86400) text = `${Math.round(seconds / 3600)} h ago`;
-  else text = `${Math.round(seconds / 86400)} d ago`;
+  if (span < 45) text = 'just now';
+  else text = seconds > 0 ? `${amount} ago` : `in ${amount}`;
   return el('time', { datetime: when.toISOString(), title: when.toLocaleString() }, text);
 }
 
