@@ -271,19 +271,22 @@ pub async fn follow_parents(tx: &mut Tx, ctx: &StageContext, parents: &[String])
         return Ok(Vec::new());
     }
     // Every job under the parents, with the full name its parent gives it. The depth bound only
-    // guards against a cycle no QuickBooks would allow (it nests jobs at most five deep).
+    // guards against a cycle no QuickBooks would allow (it nests jobs at most five deep). CROSS
+    // JOIN keeps SQLite's join order: from the few rows of the tree to their jobs through
+    // `qb_customer_by_parent`. Left to itself, SQLite 3.51 scans every customer of the connection
+    // for each row of the tree (0.6 s for 30 renamed customers among 20,000).
     const TREE: &str = "WITH RECURSIVE tree (list_id, full_name, parent_full_name, depth) AS ( \
-         SELECT list_id, full_name, CAST(NULL AS TEXT), 0 FROM qb_customer \
-         WHERE connection_id = $1 AND deleted_at IS NULL AND list_id IN ({roots}) \
+         SELECT c.list_id, c.full_name, CAST(NULL AS TEXT), 0 FROM {roots} CROSS JOIN qb_customer c \
+         WHERE c.connection_id = $1 AND c.list_id = r.value AND c.deleted_at IS NULL \
          UNION ALL \
          SELECT c.list_id, t.full_name || ':' || c.name, t.full_name, t.depth + 1 \
-         FROM qb_customer c JOIN tree t ON c.parent_list_id = t.list_id \
-         WHERE c.connection_id = $1 AND c.deleted_at IS NULL AND t.depth < 32) \
+         FROM tree t CROSS JOIN qb_customer c \
+         WHERE c.connection_id = $1 AND c.parent_list_id = t.list_id AND c.deleted_at IS NULL AND t.depth < 32) \
          SELECT t.list_id, t.full_name, t.parent_full_name FROM tree t \
          WHERE t.depth > 0 ORDER BY t.depth";
     let roots = match tx {
-        Tx::Sqlite(_) => "SELECT value FROM json_each($2)",
-        Tx::Postgres(_) => "SELECT unnest(CAST($2 AS TEXT[]))",
+        Tx::Sqlite(_) => "json_each($2) AS r",
+        Tx::Postgres(_) => "unnest(CAST($2 AS TEXT[])) AS r(value)",
     };
     let sql = TREE.replace("{roots}", roots);
     let jobs: Vec<(String, String, String)> = match tx {
