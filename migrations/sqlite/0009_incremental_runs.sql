@@ -17,6 +17,8 @@ ALTER TABLE connection ADD COLUMN full_refresh_requested_at TEXT;
 ALTER TABLE connection ADD COLUMN incremental_refused_by TEXT;
 ALTER TABLE connection ADD COLUMN incremental_refused_reason TEXT;
 
+-- run.step now also takes customers_deleted and employees_deleted: an incremental list first asks
+-- for what QuickBooks deleted since its watermark.
 -- full | incremental. A list runs incrementally from its *_since (FromModifiedDate, the watermark
 -- less the overlap margin, in QuickBooks' local time); without one it is read in full.
 ALTER TABLE run ADD COLUMN mode TEXT NOT NULL DEFAULT 'full';
