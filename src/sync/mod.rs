@@ -444,7 +444,14 @@ impl Service {
         catalog::record_quickbooks_info(&self.db, run.connection_id, &info).await?;
         run.qbxml_version = Some(version.to_string());
         let conn = catalog::get_connection(&self.db, None, run.connection_id).await?;
-        let identity = quickbooks_identity(&info);
+        // As recorded (what the HCP response did not say is kept from before), the same way
+        // `remember_refusal` sees it.
+        let identity = quickbooks_identity(&QuickBooksInfo {
+            product: conn.qb_product.clone(),
+            version: conn.qb_version.clone(),
+            qbxml_version: conn.qbxml_version.clone(),
+            ..QuickBooksInfo::default()
+        });
         let full = match (&conn.incremental_refused_by, &conn.incremental_refused_reason) {
             (Some(by), reason) if *by == identity => {
                 Some(plan::FullBecause::Refused(reason.clone().unwrap_or_else(|| "it refused them".into())))

@@ -127,6 +127,26 @@ async fn incremental_runs_over_several_cycles_keep_staging_equal_to_the_company(
     assert_eq!(runs[0]["mode"], "full");
     assert_eq!(runs[0]["changes"]["customers"]["new"], 300);
     assert_eq!(runs[0]["changes"]["employees"]["new"], 20);
+    // The names page by cursor: every record once, customers then employees, by name.
+    let (mut seen, mut cursor) = (Vec::new(), String::new());
+    loop {
+        let path = format!(
+            "/api/v1/connections/{}/runs/{}/changes?limit=90{cursor}",
+            app.conn.id,
+            runs[0]["id"].as_str().unwrap()
+        );
+        let (status, page) = app.get_json(&path).await;
+        assert_eq!(status, 200, "{page}");
+        seen.extend(page["items"].as_array().unwrap().iter().map(|i| (i["list"].clone(), i["name"].clone())));
+        match page["next"].as_str() {
+            Some(next) => cursor = format!("&cursor={next}"),
+            None => break,
+        }
+    }
+    assert_eq!(seen.len(), 320);
+    let customer_names: std::collections::HashSet<&str> =
+        seen.iter().filter(|(l, _)| l == "customers").map(|(_, n)| n.as_str().unwrap()).collect();
+    assert_eq!(customer_names.len(), 300, "every customer once");
     let conn = connection(&app).await;
     let watermark = newest(data.customers.iter().map(|c| c.time_modified.clone()));
     assert_eq!(conn["lists"]["customers"]["watermark"], watermark.as_str());
