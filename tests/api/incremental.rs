@@ -196,8 +196,19 @@ async fn incremental_runs_over_several_cycles_keep_staging_equal_to_the_company(
         .map(|j| j.list_id.clone())
         .collect();
     let other = data.customers.iter().find(|c| c.sublevel == 0 && c.list_id != parent.list_id).unwrap().list_id.clone();
+    // A customer with jobs of its own moves under another customer: its jobs go two levels down.
+    let has_jobs = |id: &str| data.customers.iter().any(|j| j.parent.as_ref().is_some_and(|p| p.0 == id));
+    let moved_parent = data
+        .customers
+        .iter()
+        .find(|c| c.sublevel == 0 && c.list_id != parent.list_id && c.list_id != other && has_jobs(&c.list_id))
+        .expect("another customer with jobs")
+        .list_id
+        .clone();
     data.rename_customer(&parent.list_id, "Renamed Holdings");
     data.move_job(&jobs[0], &other);
+    data.move_job(&moved_parent, &other);
+    assert!(data.customers.iter().any(|c| c.sublevel == 2), "jobs two levels down");
     data.set_customer_active(&evolution.deactivated[0], true);
     let (third, qb) = app.simulate(FakeQuickBooks::new(data.clone(), Faults::default())).await;
     assert_eq!(third.progress.last(), Some(&100));
