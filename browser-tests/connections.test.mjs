@@ -83,6 +83,53 @@ describe('Connections', { timeout: TEST_TIMEOUT * 4 }, () => {
     await context.close();
   });
 
+  test('shows how up to date the lists are, each run\'s mode and changes, and asks for a full refresh',
+    { timeout: TEST_TIMEOUT }, async () => {
+      const { context, page } = await signIn(browser);
+      const { items } = await apiOk(page, 'GET', '/api/v1/connections');
+      const conn = items.find((c) => c.last_run && c.last_run.state === 'ended');
+      assert.ok(conn, 'a connection with a finished run');
+      await goto(page, '/connections');
+      const card = page.locator('article.conn', { has: page.getByRole('heading', { name: conn.name, exact: true }) });
+      await card.waitFor();
+      const facts = card.getByRole('definition');
+      assert.ok((await card.textContent()).includes('Customers up to date'));
+      assert.ok((await card.textContent()).includes('Next full refresh'));
+      assert.ok((await facts.allTextContents()).some((t) => /ago|just now/.test(t)), 'the lists were brought up to date');
+
+      // The newest run says whether it was full or incremental and what it changed.
+      const run = card.locator('.run').first();
+      await run.waitFor();
+      const mode = conn.last_run.mode === 'incremental' ? 'Incremental' : 'Full';
+      assert.equal(await run.locator('.run-mode').textContent(), mode);
+      const changes = conn.last_run.changes.customers;
+      const total = Object.values(changes).reduce((a, b) => a + b, 0);
+      if (total > 0) {
+        if (!(await run.getAttribute('open'))) await run.locator('summary').click();
+        await run.getByRole('button', { name: 'Show changed records' }).click();
+        await run.locator('.run-change-group').first().waitFor();
+        const path = `/api/v1/connections/${conn.id}/runs/${conn.last_run.id}/changes?limit=1`;
+        const first = (await apiOk(page, 'GET', path)).items[0];
+        await run.getByText(first.name, { exact: true }).first().waitFor();
+        await screenshot(page, 'connections-7-run-changes');
+      }
+
+      // Full refresh on the next run, and back.
+      const wasAsked = conn.full_refresh_next_run;
+      if (wasAsked) await card.getByRole('button', { name: 'Cancel the full refresh' }).click();
+      await card.getByRole('button', { name: 'Full refresh on the next run' }).click();
+      const asked = async () => (await apiOk(page, 'GET', `/api/v1/connections/${conn.id}`)).full_refresh_next_run;
+      await eventually(asked, 'the full refresh to be asked for');
+      const again = page.locator('article.conn', { has: page.getByRole('heading', { name: conn.name, exact: true }) });
+      await again.getByText('On the next run (asked for)').waitFor();
+      await screenshot(page, 'connections-8-full-refresh-asked');
+      if (!wasAsked) {
+        await again.getByRole('button', { name: 'Cancel the full refresh' }).click();
+        await eventually(async () => !(await asked()), 'the request to be withdrawn');
+      }
+      await context.close();
+    });
+
   test('polls the runs while the view is open, and stops when it is left', { timeout: TEST_TIMEOUT }, async () => {
     const { context, page } = await signIn(browser);
     let polls = 0;

@@ -97,6 +97,11 @@ pub struct ServeArgs {
     /// same connection (a crashed or restarted Web Connector); a fresher run answers busy.
     #[arg(long, env = "QBSYNC_STALE_RUN_SECONDS", default_value_t = 120, value_parser = clap::value_parser!(u32).range(1..=86400))]
     pub stale_run_seconds: u32,
+    /// An incremental run asks QuickBooks for the records modified since the newest one the last
+    /// complete list held, less this many minutes (QuickBooks' local time repeats an hour when
+    /// daylight saving time ends, and workstation clocks disagree).
+    #[arg(long, env = "QBSYNC_INCREMENTAL_OVERLAP_MINUTES", default_value_t = 120, value_parser = clap::value_parser!(u32).range(0..=10080))]
+    pub incremental_overlap_minutes: u32,
     /// Largest SOAP request accepted, in MiB. Escaping makes the SOAP body about a third larger than
     /// the qbXML in it; the default takes a 50 MB qbXML response. Bodies over 16 KiB wait in a temporary file.
     #[arg(long, env = "QBSYNC_MAX_BODY_MB", default_value_t = 128, value_parser = clap::value_parser!(u32).range(1..=4096))]
@@ -611,6 +616,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
             stale_run: chrono::Duration::seconds(i64::from(args.stale_run_seconds)),
             min_qbwc_version: Some(args.min_qbwc_version).filter(|v| !v.trim().is_empty()),
             recommended_qbwc_version: Some(args.recommended_qbwc_version).filter(|v| !v.trim().is_empty()),
+            incremental_overlap: chrono::Duration::minutes(i64::from(args.incremental_overlap_minutes)),
         },
         qbo: args.qbo.settings()?,
         secret_key: args.secret_key.filter(|k| !k.trim().is_empty()),

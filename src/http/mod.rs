@@ -196,6 +196,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 .route("/connections/{id}/pull", web::post().to(api::connections::pull))
                 .route("/connections/{id}/authorize", web::post().to(api::connections::authorize))
                 .route("/connections/{id}/disconnect", web::post().to(api::connections::disconnect))
+                .route("/connections/{id}/runs/{run_id}/changes", web::get().to(api::connections::run_changes))
                 .route("/locations", web::get().to(api::locations::list))
                 .route("/locations", web::post().to(api::locations::create))
                 .route("/locations/{id}", web::get().to(api::locations::get))

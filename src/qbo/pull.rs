@@ -24,7 +24,7 @@ use super::tokens::TokenError;
 use super::transport::Answer;
 use super::{Online, api_request};
 use crate::store::catalog::Connection;
-use crate::store::runs::{self, EventLevel, Outcome, Run, RunState, Step};
+use crate::store::runs::{self, Change, EventLevel, Outcome, Run, RunMode, RunState, Step};
 use crate::store::staging::{self, List, StageContext};
 use crate::store::{StoreError, now, online};
 
@@ -145,6 +145,7 @@ impl Pull<'_> {
         // Whatever a pull that died saw of the lists is of no use.
         staging::forget_seen(self.db(), self.conn.connection_id, self.run.run_id).await?;
         let shares = u32::from(self.lists.customers) + u32::from(self.lists.employees);
+        self.run.mode = RunMode::Incremental;
         let mut done = 0;
         for (wanted, list) in [(self.lists.customers, List::Customers), (self.lists.employees, List::Employees)] {
             if !wanted {
@@ -178,6 +179,8 @@ impl Pull<'_> {
             self.set_percent(percent.1).await?;
             return Ok(());
         }
+        // A run is incremental only while every list it read was read by its changes.
+        self.run.mode = RunMode::Full;
         self.read_whole(list, percent).await
     }
 
@@ -189,7 +192,7 @@ impl Pull<'_> {
             .append_pair("changedSince", since)
             .finish();
         let answer = self.get(&format!("cdc?{query}"), false).await?;
-        let cdc = json::cdc(&answer.body)?;
+        let mut cdc = json::cdc(&answer.body)?;
         if cdc.objects() >= self.online.inner.settings.cdc_max_objects {
             let note = format!(
                 "more than {} {} changed since {since}: the whole list was read instead of the changes",
@@ -201,16 +204,18 @@ impl Pull<'_> {
         }
         let next_since = cdc.time.clone().unwrap_or_else(|| fallback_since(self.run.started_at));
         let (changed, deleted) = match list {
-            List::Customers => (cdc.customers.changed.len(), cdc.customers.deleted),
-            List::Employees => (cdc.employees.changed.len(), cdc.employees.deleted),
+            List::Customers => (cdc.customers.changed.len(), std::mem::take(&mut cdc.customers.deleted)),
+            List::Employees => (cdc.employees.changed.len(), std::mem::take(&mut cdc.employees.deleted)),
         };
         // Intuit has reported updated records as deleted: read each again before believing it.
-        let mut gone = Vec::new();
+        // A deletion keeps Intuit's time for it.
+        let mut gone: Vec<(String, Option<DateTime<Utc>>)> = Vec::new();
         let mut still_there_customers = Vec::new();
         let mut still_there_employees = Vec::new();
-        for (position, (id, _)) in deleted.into_iter().enumerate() {
+        for (position, (id, at)) in deleted.into_iter().enumerate() {
+            let at = at.and_then(|t| DateTime::parse_from_rfc3339(&t).ok()).map(|t| t.with_timezone(&Utc));
             if position >= MAX_REREADS {
-                gone.push(id);
+                gone.push((id, at));
                 continue;
             }
             let answer = self.get(&format!("{}/{id}", entity.name().to_ascii_lowercase()), true).await?;
@@ -218,39 +223,39 @@ impl Pull<'_> {
             match (list, found) {
                 (List::Customers, true) => match json::single_customer(&answer.body)? {
                     Some(customer) => still_there_customers.push(customer),
-                    None => gone.push(id),
+                    None => gone.push((id, at)),
                 },
                 (List::Employees, true) => match json::single_employee(&answer.body)? {
                     Some(employee) => still_there_employees.push(employee),
-                    None => gone.push(id),
+                    None => gone.push((id, at)),
                 },
-                (_, false) => gone.push(id),
+                (_, false) => gone.push((id, at)),
             }
         }
         let ctx = self.context();
         let mut tx = self.db().begin().await?;
         let result: Result<u64, StoreError> = async {
-            match list {
+            let records = match list {
                 List::Customers => {
                     let mut records = cdc.customers.changed;
                     records.extend(still_there_customers);
-                    for batch in dedup_by(records, |c| c.list_id.clone()).chunks(200) {
-                        staging::stage_customers(&mut tx, &ctx, batch.to_vec()).await?;
-                    }
+                    StageList::Customers(records)
                 }
                 List::Employees => {
                     let mut records = cdc.employees.changed;
                     records.extend(still_there_employees);
-                    for batch in dedup_by(records, |e| e.list_id.clone()).chunks(200) {
-                        staging::stage_employees(&mut tx, &ctx, batch.to_vec()).await?;
-                    }
+                    StageList::Employees(records)
                 }
-            }
-            let marked = online::mark_deleted(&mut tx, &ctx, list, &gone).await?;
-            online::forget_run_seen(&mut tx, ctx.run_id).await?;
+            };
+            stage_in(&mut tx, &ctx, records).await?;
+            let marked = staging::mark_deleted(&mut tx, &ctx, list, &gone).await?;
+            let count = marked.len() as u64;
+            let changes: Vec<_> = marked.into_iter().map(|(id, name)| (Change::Deleted, id, name)).collect();
+            runs::add_changes(&mut tx, ctx.run_id, list.name(), &changes).await?;
+            // Everything changed since the last complete read is staged: the list is complete.
+            staging::complete_list(&mut tx, &ctx, list, None).await?;
             online::set_changed_since(&mut tx, ctx.connection_id, list, &next_since).await?;
-            online::set_listed_at(&mut tx, ctx.connection_id, list, ctx.at).await?;
-            Ok(marked)
+            Ok(count)
         }
         .await;
         let marked = match result {
@@ -325,11 +330,15 @@ impl Pull<'_> {
         let ctx = self.context();
         let mut tx = self.db().begin().await?;
         let swept: Result<u64, StoreError> = async {
-            let marked = staging::mark_missing_deleted(&mut tx, &ctx, list).await?;
+            let gone = staging::mark_missing_deleted(&mut tx, &ctx, list).await?;
+            let count = gone.len() as u64;
+            let changes: Vec<_> = gone.into_iter().map(|(id, name)| (Change::Deleted, id, name)).collect();
+            runs::add_changes(&mut tx, ctx.run_id, list.name(), &changes).await?;
+            staging::complete_list(&mut tx, &ctx, list, None).await?;
             if let Some(since) = &since {
                 online::set_changed_since(&mut tx, ctx.connection_id, list, since).await?;
             }
-            Ok(marked)
+            Ok(count)
         }
         .await;
         let marked = match swept {
@@ -548,17 +557,31 @@ enum StageList {
 }
 
 async fn stage_in(tx: &mut crate::store::Tx, ctx: &StageContext, records: StageList) -> Result<(), StoreError> {
-    match records {
+    let (list, staged) = match records {
         StageList::Customers(records) => {
+            let mut all = staging::Staged::default();
             for batch in dedup_by(records, |c| c.list_id.clone()).chunks(200) {
-                staging::stage_customers(tx, ctx, batch.to_vec()).await?;
+                let staged = staging::stage_customers(tx, ctx, batch.to_vec()).await?;
+                all.changes.extend(staged.changes);
+                all.renamed.extend(staged.renamed);
             }
+            (List::Customers, all)
         }
         StageList::Employees(records) => {
+            let mut all = staging::Staged::default();
             for batch in dedup_by(records, |e| e.list_id.clone()).chunks(200) {
-                staging::stage_employees(tx, ctx, batch.to_vec()).await?;
+                all.changes.extend(staging::stage_employees(tx, ctx, batch.to_vec()).await?.changes);
             }
+            (List::Employees, all)
         }
+    };
+    runs::add_changes(tx, ctx.run_id, list.name(), &staged.changes).await?;
+    // Intuit sends a renamed customer's jobs again, but a page may hold the parent and not all
+    // its jobs: their full names follow here as they do for the Web Connector.
+    if !staged.renamed.is_empty() {
+        let jobs = staging::follow_parents(tx, ctx, &staged.renamed).await?;
+        let changes: Vec<_> = jobs.into_iter().map(|(id, name)| (Change::Changed, id, name)).collect();
+        runs::add_changes(tx, ctx.run_id, List::Customers.name(), &changes).await?;
     }
     Ok(())
 }

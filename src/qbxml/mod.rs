@@ -4,7 +4,7 @@
 //! I/O of its own, keeps no state between calls and depends on nothing else in the crate.
 //!
 //! - [`version`]: qbXML versions and choosing the one to speak ([`choose_version`]).
-//! - [`request`]: rendering `CustomerQueryRq` / `EmployeeQueryRq` documents in schema order
+//! - [`request`]: rendering `CustomerQueryRq` / `EmployeeQueryRq` / `ListDeletedQueryRq` documents in schema order
 //!   ([`render_request`]).
 //! - [`response`]: the streaming [`ResponseReader`] over query responses, yielding [`Item`]s.
 //! - [`records`]: reading `CustomerRet` / `EmployeeRet` into `record::Customer` / `record::Employee`.
@@ -31,9 +31,9 @@ pub use hcp::{Hcp, parse_hcp};
 #[doc(hidden)]
 pub use request::request_shapes_for_validation;
 pub use request::{
-    ActiveStatus, CUSTOMER_RET_ELEMENTS, CustomerQuery, EMPLOYEE_RET_ELEMENTS, EmployeeQuery, IteratorMode, Request,
-    render_request,
+    ActiveStatus, CUSTOMER_RET_ELEMENTS, CustomerQuery, EMPLOYEE_RET_ELEMENTS, EmployeeQuery, IteratorMode,
+    ListDelType, ListDeletedQuery, Request, render_request,
 };
-pub use response::{Item, ResponseReader, RsKind, RsStatus, parse_response_str};
+pub use response::{Deleted, Item, ResponseReader, RsKind, RsStatus, parse_response_str};
 pub use status::{Severity, classify_status, explain_hresult, explain_status};
 pub use version::{QbxmlVersion, VersionTooOld, choose_version};

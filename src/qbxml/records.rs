@@ -19,6 +19,7 @@ use super::error::ParseError;
 use smol_str::SmolStr;
 
 use super::input::{MAX_TEXT_BYTES, Node, XmlInput};
+use super::response::Deleted;
 use crate::record::{Address, Customer, CustomerDetails, Employee, EmployeeDetails};
 
 /// One element a record keeps: a direct child of the Ret element (`parent` empty), or a direct
@@ -130,6 +131,16 @@ pub(crate) const EMPLOYEE_SPEC: RecordSpec = RecordSpec {
         Slot::leaf("HiredDate"),
         Slot::leaf("ReleasedDate"),
         Slot::leaf("Notes"),
+    ],
+};
+
+pub(crate) const DELETED_SPEC: RecordSpec = RecordSpec {
+    slots: &[
+        Slot::leaf("ListDelType"),
+        Slot::leaf("ListID"),
+        Slot::leaf("TimeCreated"),
+        Slot::leaf("TimeDeleted"),
+        Slot::leaf("FullName"),
     ],
 };
 
@@ -408,6 +419,26 @@ pub(crate) fn build_employee(mut raw: RawRecord) -> Result<Employee, SkipReason>
             notes,
         },
     })
+}
+
+/// Turns the raw values of a `ListDeletedRet` into a [`Deleted`], or explains why it is unusable
+/// (no `ListID` or `ListDelType`, a malformed `TimeDeleted`).
+pub(crate) fn build_deleted(mut raw: RawRecord) -> Result<Deleted, SkipReason> {
+    let list_del_type = raw.take("ListDelType");
+    let list_id = raw.take("ListID");
+    let skip = |reason: String| SkipReason { list_id: list_id.clone(), reason };
+    if let Some(problem) = raw.problem.take() {
+        return Err(skip(problem));
+    }
+    let _time_created = raw.take("TimeCreated");
+    let time_deleted = raw.take("TimeDeleted");
+    let full_name = raw.take("FullName");
+    let Some(id) = list_id.clone() else {
+        return Err(skip("ListDeletedRet has no ListID".into()));
+    };
+    let list_del_type = list_del_type.ok_or_else(|| skip("ListDeletedRet has no ListDelType".into()))?;
+    let time_deleted = checked(time_deleted, "TimeDeleted", Format::DateTime).map_err(&skip)?;
+    Ok(Deleted { list_del_type, list_id: id, time_deleted, full_name })
 }
 
 fn take_address(raw: &mut RawRecord, aggregate: &str) -> Address {

@@ -1,9 +1,11 @@
-//! Outbound qbXML: the `CustomerQueryRq` and `EmployeeQueryRq` documents qbsync sends.
+//! Outbound qbXML: the `CustomerQueryRq`, `EmployeeQueryRq` and `ListDeletedQueryRq` documents
+//! qbsync sends.
 //!
 //! QuickBooks refuses a request whose children are not in the exact schema order (HRESULT
 //! 0x80040400), so each query is written by hand in the order of the qbXML 13.0 XSD groups
 //! `CustomerListQuery` / `ListQueryWithOwnerID`: `MaxReturned`, `ActiveStatus`,
-//! `FromModifiedDate`, then `IncludeRetElement`s. Attributes come in the order `requestID`,
+//! `FromModifiedDate`, then `IncludeRetElement`s (and `ListDeletedQuery`: `ListDelType`s, then
+//! `DeletedDateRangeFilter`). Attributes come in the order `requestID`,
 //! `iterator`, `iteratorID`. Every value is escaped by the private `escape` module, so the document is
 //! pure ASCII.
 
@@ -76,6 +78,35 @@ pub struct EmployeeQuery {
     pub include_ret_elements: bool,
 }
 
+/// A `ListDelType` qbsync asks about.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ListDelType {
+    Customer,
+    Employee,
+}
+
+impl ListDelType {
+    /// The qbXML element value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ListDelType::Customer => "Customer",
+            ListDelType::Employee => "Employee",
+        }
+    }
+}
+
+/// A `ListDeletedQueryRq` (qbXML 2.0 and later): the list records QuickBooks deleted, with their
+/// `TimeDeleted`. It has no iterator; QuickBooks keeps about the last 90 days of deletions.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ListDeletedQuery {
+    /// Echoed back on the response as `requestID`.
+    pub request_id: String,
+    /// `ListDelType`, one or more.
+    pub list_del_types: Vec<ListDelType>,
+    /// `DeletedDateRangeFilter/FromDeletedDate` as DATETIMETYPE text (blank: no filter).
+    pub from_deleted_date: Option<String>,
+}
+
 /// One query; each request document carries exactly one.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Request {
@@ -83,6 +114,8 @@ pub enum Request {
     Customer(CustomerQuery),
     /// An `EmployeeQueryRq`.
     Employee(EmployeeQuery),
+    /// A `ListDeletedQueryRq`.
+    ListDeleted(ListDeletedQuery),
 }
 
 /// The `CustomerRet` children qbsync keeps, in schema order. Nothing sensitive (no
@@ -191,6 +224,7 @@ pub fn render_request(version: QbxmlVersion, request: &Request) -> String {
             let ret_elements = if query.include_ret_elements { EMPLOYEE_RET_ELEMENTS } else { &[] };
             push_query(&mut out, "EmployeeQueryRq", &attributes, &filter, ret_elements, version);
         }
+        Request::ListDeleted(query) => push_list_deleted(&mut out, query),
     }
     out.push_str("  </QBXMLMsgsRq>\n</QBXML>\n");
     out
@@ -232,6 +266,24 @@ fn push_query(
     out.push_str("    </");
     out.push_str(element);
     out.push_str(">\n");
+}
+
+/// `ListDeletedQueryRq`: `ListDelType`s, then `DeletedDateRangeFilter` (XSD group
+/// `ListDeletedQuery`). An empty type list is sent as it is (the schema wants one or more).
+fn push_list_deleted(out: &mut String, query: &ListDeletedQuery) {
+    out.push_str(&format!(
+        "    <ListDeletedQueryRq requestID=\"{}\">\n",
+        escaped(&query.request_id, Context::Attribute)
+    ));
+    for list_type in &query.list_del_types {
+        push_leaf(out, "ListDelType", list_type.as_str());
+    }
+    if let Some(date) = query.from_deleted_date.as_deref().map(str::trim).filter(|d| !d.is_empty()) {
+        out.push_str("      <DeletedDateRangeFilter>\n  ");
+        push_leaf(out, "FromDeletedDate", date);
+        out.push_str("      </DeletedDateRangeFilter>\n");
+    }
+    out.push_str("    </ListDeletedQueryRq>\n");
 }
 
 fn push_leaf(out: &mut String, element: &str, value: &str) {
@@ -304,6 +356,30 @@ pub fn request_shapes_for_validation() -> Vec<(String, String)> {
             }),
         ),
         ("employee-minimal", Request::Employee(EmployeeQuery { request_id: "e0".into(), ..EmployeeQuery::default() })),
+        (
+            "deleted-customers-since",
+            Request::ListDeleted(ListDeletedQuery {
+                request_id: "del-1".into(),
+                list_del_types: vec![ListDelType::Customer],
+                from_deleted_date: since.clone(),
+            }),
+        ),
+        (
+            "deleted-employees-since",
+            Request::ListDeleted(ListDeletedQuery {
+                request_id: "del-3".into(),
+                list_del_types: vec![ListDelType::Employee],
+                from_deleted_date: since.clone(),
+            }),
+        ),
+        (
+            "deleted-both-unfiltered",
+            Request::ListDeleted(ListDeletedQuery {
+                request_id: "del-0".into(),
+                list_del_types: vec![ListDelType::Customer, ListDelType::Employee],
+                from_deleted_date: None,
+            }),
+        ),
     ];
     let versions = [QbxmlVersion::MAX_SUPPORTED, QbxmlVersion::new(12, 0), QbxmlVersion::MIN_SUPPORTED];
     let mut out = Vec::new();
@@ -475,8 +551,16 @@ mod tests {
             assert!(document.is_ascii(), "{name}");
             assert!(document.starts_with("<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<?qbxml version=\""), "{name}");
             let (query, attributes, children) = query_outline(document);
-            assert!(query == "CustomerQueryRq" || query == "EmployeeQueryRq", "{name}: {query}");
             let keys: Vec<&str> = attributes.iter().map(|(k, _)| k.as_str()).collect();
+            if query == "ListDeletedQueryRq" {
+                assert_eq!(keys, ["requestID"], "{name}");
+                let types = children.iter().take_while(|c| *c == "ListDelType").count();
+                assert!(types >= 1, "{name}: {children:?}");
+                assert!(children[types..].iter().all(|c| c == "DeletedDateRangeFilter"), "{name}: {children:?}");
+                assert!(children.len() - types <= 1, "{name}");
+                continue;
+            }
+            assert!(query == "CustomerQueryRq" || query == "EmployeeQueryRq", "{name}: {query}");
             assert!(
                 [&["requestID"][..], &["requestID", "iterator"], &["requestID", "iterator", "iteratorID"]]
                     .contains(&&keys[..]),
@@ -509,6 +593,35 @@ mod tests {
         assert_eq!(attributes[0], ("requestID".to_owned(), "a&b<c>\"d'é".to_owned()));
         assert_eq!(attributes[2], ("iteratorID".to_owned(), "{x&<\"y\">}".to_owned()));
         assert_eq!(children, ["FromModifiedDate"]);
+    }
+
+    #[test]
+    fn list_deleted_query_renders_exactly() {
+        let request = Request::ListDeleted(ListDeletedQuery {
+            request_id: "del-1".into(),
+            list_del_types: vec![ListDelType::Customer],
+            from_deleted_date: Some("2024-11-03T00:30:00".into()),
+        });
+        let expected = "<?xml version=\"1.0\" encoding=\"utf-8\"?>
+<?qbxml version=\"13.0\"?>
+<QBXML>
+  <QBXMLMsgsRq onError=\"stopOnError\">
+    <ListDeletedQueryRq requestID=\"del-1\">
+      <ListDelType>Customer</ListDelType>
+      <DeletedDateRangeFilter>
+        <FromDeletedDate>2024-11-03T00:30:00</FromDeletedDate>
+      </DeletedDateRangeFilter>
+    </ListDeletedQueryRq>
+  </QBXMLMsgsRq>
+</QBXML>
+";
+        assert_eq!(render_request(QbxmlVersion::MAX_SUPPORTED, &request), expected);
+        let unfiltered = Request::ListDeleted(ListDeletedQuery {
+            request_id: "del-2".into(),
+            list_del_types: vec![ListDelType::Employee],
+            from_deleted_date: Some("  ".into()),
+        });
+        assert!(!render_request(QbxmlVersion::MAX_SUPPORTED, &unfiltered).contains("DeletedDateRangeFilter"));
     }
 
     #[test]

@@ -10,7 +10,9 @@ use std::io::BufRead;
 
 use super::error::ParseError;
 use super::input::{Node, XmlInput};
-use super::records::{CUSTOMER_SPEC, EMPLOYEE_SPEC, build_customer, build_employee, read_record};
+use super::records::{
+    CUSTOMER_SPEC, DELETED_SPEC, EMPLOYEE_SPEC, build_customer, build_deleted, build_employee, read_record,
+};
 use crate::record::{Customer, Employee};
 
 /// Which query a `...Rs` element answers.
@@ -20,7 +22,9 @@ pub enum RsKind {
     CustomerQuery,
     /// `EmployeeQueryRs`.
     EmployeeQuery,
-    /// Any other response element, by name (e.g. `ListDeletedQueryRs`).
+    /// `ListDeletedQueryRs`.
+    ListDeletedQuery,
+    /// Any other response element, by name (e.g. `HostQueryRs`).
     Other(String),
 }
 
@@ -29,6 +33,7 @@ impl RsKind {
         match name {
             "CustomerQueryRs" => RsKind::CustomerQuery,
             "EmployeeQueryRs" => RsKind::EmployeeQuery,
+            "ListDeletedQueryRs" => RsKind::ListDeletedQuery,
             other => RsKind::Other(other.to_owned()),
         }
     }
@@ -55,6 +60,19 @@ pub struct RsStatus {
     pub ret_count: Option<u32>,
 }
 
+/// A `ListDeletedRet`: a list record QuickBooks deleted.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Deleted {
+    /// `ListDelType`, e.g. `Customer`, as written.
+    pub list_del_type: String,
+    /// `ListID` of the deleted record.
+    pub list_id: String,
+    /// `TimeDeleted`, exactly as QuickBooks wrote it (its local time, with its standard offset).
+    pub time_deleted: Option<String>,
+    /// `FullName` the record had.
+    pub full_name: Option<String>,
+}
+
 /// One step through a response document.
 // Records are handed over by value one at a time; boxing them would only add an allocation.
 #[allow(clippy::large_enum_variant)]
@@ -66,7 +84,9 @@ pub enum Item {
     Customer(Customer),
     /// A usable `EmployeeRet` inside the current `...Rs`.
     Employee(Employee),
-    /// A `CustomerRet` or `EmployeeRet` that could not be used; the reason is meant for logs and
+    /// A usable `ListDeletedRet` inside the current `...Rs`.
+    Deleted(Deleted),
+    /// A `CustomerRet`, `EmployeeRet` or `ListDeletedRet` that could not be used; the reason is meant for logs and
     /// for the run report.
     Skipped {
         /// The record's own `ListID`, when it had one.
@@ -171,6 +191,13 @@ impl<R: BufRead> ResponseReader<R> {
                         let raw = read_record(&mut self.input, &EMPLOYEE_SPEC)?;
                         return Ok(Some(match build_employee(raw) {
                             Ok(employee) => Item::Employee(employee),
+                            Err(skip) => Item::Skipped { list_id: skip.list_id, reason: skip.reason },
+                        }));
+                    }
+                    "ListDeletedRet" => {
+                        let raw = read_record(&mut self.input, &DELETED_SPEC)?;
+                        return Ok(Some(match build_deleted(raw) {
+                            Ok(deleted) => Item::Deleted(deleted),
                             Err(skip) => Item::Skipped { list_id: skip.list_id, reason: skip.reason },
                         }));
                     }
@@ -442,6 +469,42 @@ mod tests {
             }
             other => panic!("{other:?}"),
         }
+    }
+
+    #[test]
+    fn list_deleted_records_are_read_and_bad_ones_skipped() {
+        let items = parse_response_str(fixture!("list-deleted-query-rs.status0.handwritten.xml")).unwrap();
+        assert_eq!(status(&items).kind, RsKind::ListDeletedQuery);
+        assert_eq!(status(&items).request_id.as_deref(), Some("del-1"));
+        let deleted: Vec<&Deleted> =
+            items.iter().filter_map(|i| if let Item::Deleted(d) = i { Some(d) } else { None }).collect();
+        assert_eq!(deleted.len(), 2);
+        assert_eq!(
+            deleted[0],
+            &Deleted {
+                list_del_type: "Customer".into(),
+                list_id: "80000030-1203622308".into(),
+                time_deleted: Some("2024-07-02T09:15:00-05:00".into()),
+                full_name: Some("Schmoe, Joe:Kitchen & Bath".into()),
+            }
+        );
+        assert_eq!(deleted[1].full_name.as_deref(), Some("Café Lumière"));
+        let skipped: Vec<(Option<&str>, &str)> = items
+            .iter()
+            .filter_map(|i| match i {
+                Item::Skipped { list_id, reason } => Some((list_id.as_deref(), reason.as_str())),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(skipped.len(), 2);
+        assert_eq!(skipped[0], (None, "ListDeletedRet has no ListID"));
+        assert_eq!(skipped[1].0, Some("80000032-1203622310"));
+        assert!(skipped[1].1.contains("TimeDeleted"), "{}", skipped[1].1);
+        assert_eq!(items.last(), Some(&Item::RsEnd));
+
+        let refused = parse_response_str(fixture!("list-deleted-query-rs.status1030.handwritten.xml")).unwrap();
+        assert_eq!(status(&refused).status_code, 1030);
+        assert_eq!(refused.len(), 2);
     }
 
     #[test]

@@ -1365,6 +1365,120 @@ impl Dataset {
         list_id
     }
 
+    /// The newest QuickBooks time in the company (modification or deletion), in epoch seconds:
+    /// what happens next happens after it.
+    pub fn latest_time(&self) -> i64 {
+        let times =
+            self.customers.iter().map(|c| &c.time_modified).chain(self.employees.iter().map(|e| &e.time_modified));
+        times
+            .chain(self.deleted.iter().map(|d| &d.time_deleted))
+            .filter_map(|t| parse_qb_time(t))
+            .max()
+            .unwrap_or(EPOCH_NOW)
+    }
+
+    /// A new edit of a customer a minute after everything else: a new EditSequence and
+    /// TimeModified, as QuickBooks stamps any edit.
+    fn stamp_customer(&mut self, list_id: &str) {
+        let t = self.latest_time() + 60;
+        let c = self.customers.iter_mut().find(|c| c.list_id == list_id).expect("a customer of the company");
+        c.edit_sequence = (t as u64).max(c.edit_sequence + 1);
+        c.time_modified = format_qb_time(t);
+    }
+
+    /// Adds a top-level customer with exactly this name, created and modified a minute after
+    /// everything else. Returns its ListID.
+    pub fn add_customer_now(&mut self, name: &str) -> String {
+        let list_id = self.add_customer(name);
+        let t = self.latest_time() + 60;
+        let c = self.customers.iter_mut().find(|c| c.list_id == list_id).unwrap();
+        c.time_created = format_qb_time(t);
+        c.edit_sequence = t as u64;
+        c.time_modified = format_qb_time(t);
+        list_id
+    }
+
+    /// Edits a customer: a new phone number, stamped now.
+    pub fn edit_customer(&mut self, list_id: &str, phone: &str) {
+        self.customers.iter_mut().find(|c| c.list_id == list_id).unwrap().phone = Some(phone.to_string());
+        self.stamp_customer(list_id);
+    }
+
+    /// Makes a customer inactive (or active again), stamped now.
+    pub fn set_customer_active(&mut self, list_id: &str, active: bool) {
+        self.customers.iter_mut().find(|c| c.list_id == list_id).unwrap().is_active = active;
+        self.stamp_customer(list_id);
+    }
+
+    /// Renames a customer (stamped now). As in QuickBooks, the full names of its jobs change
+    /// with it, but the jobs themselves are not edited: their EditSequence and TimeModified stay.
+    pub fn rename_customer(&mut self, list_id: &str, name: &str) {
+        let c = self.customers.iter_mut().find(|c| c.list_id == list_id).unwrap();
+        c.name = name.to_string();
+        c.full_name = match &c.parent {
+            Some((_, parent)) => format!("{parent}:{name}"),
+            None => name.to_string(),
+        };
+        self.stamp_customer(list_id);
+        self.follow_parent(list_id);
+        sort_customers(&mut self.customers);
+    }
+
+    /// Moves a job under another customer (the job is edited and stamped now; the jobs under it
+    /// follow without being edited).
+    pub fn move_job(&mut self, list_id: &str, new_parent: &str) {
+        let parent = self.customer(new_parent).expect("the new parent is a customer").clone();
+        let c = self.customers.iter_mut().find(|c| c.list_id == list_id).unwrap();
+        c.parent = Some((parent.list_id.clone(), parent.full_name.clone()));
+        c.full_name = format!("{}:{}", parent.full_name, c.name);
+        c.sublevel = parent.sublevel + 1;
+        self.stamp_customer(list_id);
+        self.follow_parent(list_id);
+        sort_customers(&mut self.customers);
+    }
+
+    /// Brings the full names, parent names and levels of every job under `list_id` up to date,
+    /// without editing them.
+    fn follow_parent(&mut self, list_id: &str) {
+        let mut parents = vec![list_id.to_string()];
+        while let Some(parent_id) = parents.pop() {
+            let parent = self.customer(&parent_id).unwrap().clone();
+            for c in self.customers.iter_mut().filter(|c| c.parent.as_ref().is_some_and(|p| p.0 == parent_id)) {
+                c.parent = Some((parent.list_id.clone(), parent.full_name.clone()));
+                c.full_name = format!("{}:{}", parent.full_name, c.name);
+                c.sublevel = parent.sublevel + 1;
+                parents.push(c.list_id.clone());
+            }
+        }
+    }
+
+    /// Deletes a customer (a job or a customer without jobs), a minute after everything else;
+    /// it is listed in `deleted` with that TimeDeleted.
+    pub fn delete_customer(&mut self, list_id: &str) {
+        let t = self.latest_time() + 60;
+        let i = self.customers.iter().position(|c| c.list_id == list_id).unwrap();
+        assert!(!self.customers.iter().any(|c| c.parent.as_ref().is_some_and(|p| p.0 == list_id)), "it has jobs");
+        let c = self.customers.remove(i);
+        self.deleted.push(SimDeleted {
+            list_del_type: "Customer".into(),
+            list_id: c.list_id,
+            full_name: c.full_name,
+            time_created: c.time_created,
+            time_deleted: format_qb_time(t),
+        });
+    }
+
+    /// Edits a customer at this wall-clock time of the QuickBooks host (`YYYY-MM-DDThh:mm:ss`),
+    /// written as QuickBooks writes it: with the host's standard-time offset, even when daylight
+    /// saving time is on (so around a change, times can go back).
+    pub fn edit_customer_at_local_time(&mut self, list_id: &str, local: &str, phone: &str) {
+        let sequence = self.customers.iter().map(|c| c.edit_sequence).max().unwrap_or(0) + 1;
+        let c = self.customers.iter_mut().find(|c| c.list_id == list_id).unwrap();
+        c.phone = Some(phone.to_string());
+        c.edit_sequence = sequence;
+        c.time_modified = format!("{local}-05:00");
+    }
+
     /// Looks a customer up by ListID.
     pub fn customer(&self, list_id: &str) -> Option<&SimCustomer> {
         self.customers.iter().find(|c| c.list_id == list_id)

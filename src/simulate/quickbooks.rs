@@ -61,6 +61,9 @@ pub struct Faults {
     pub connection_error: Option<(String, String)>,
     /// Highest qbXML version QuickBooks supports (default 13.0); e.g. (4, 1) for a too-old QuickBooks.
     pub max_qbxml_version: Option<(u16, u16)>,
+    /// Answer every ListDeletedQueryRq with this Error status and no data, as a QuickBooks without
+    /// the request does (1030: request type not supported).
+    pub list_deleted_status: Option<i32>,
 }
 
 /// A request-processor failure (what QBWC passes as `hresult`/`message` to receiveResponseXML).
@@ -158,6 +161,7 @@ struct IterState {
 struct Tally {
     customers: u64,
     employees: u64,
+    deleted: u64,
 }
 
 struct Status {
@@ -200,6 +204,7 @@ pub struct FakeQuickBooks {
     requests: u32,
     customers_sent: u64,
     employees_sent: u64,
+    deleted_sent: u64,
     ssn_requests: u32,
     expire_fired: bool,
     warning_fired: bool,
@@ -227,6 +232,7 @@ impl FakeQuickBooks {
             requests: 0,
             customers_sent: 0,
             employees_sent: 0,
+            deleted_sent: 0,
             ssn_requests: 0,
             expire_fired: false,
             warning_fired: false,
@@ -290,6 +296,16 @@ impl FakeQuickBooks {
     /// EmployeeRet elements handed over in intact responses.
     pub fn employees_sent(&self) -> u64 {
         self.employees_sent
+    }
+
+    /// ListDeletedRet records written so far.
+    pub fn deleted_sent(&self) -> u64 {
+        self.deleted_sent
+    }
+
+    /// Every record QuickBooks was asked to produce so far: customers, employees and deletions.
+    pub fn records_sent(&self) -> u64 {
+        self.customers_sent + self.employees_sent + self.deleted_sent
     }
 
     /// True once an EmployeeQueryRq asked for SSN (explicitly, or by sending no IncludeRetElement).
@@ -375,6 +391,7 @@ impl FakeQuickBooks {
         }
         self.customers_sent += tally.customers;
         self.employees_sent += tally.employees;
+        self.deleted_sent += tally.deleted;
         self.largest_response = self.largest_response.max(out.len());
         Ok(out)
     }
@@ -464,6 +481,12 @@ impl FakeQuickBooks {
                 write_preferences(out, rid);
                 "Info"
             }
+            Body::Deleted { .. } if self.faults.list_deleted_status.is_some() => {
+                let code = self.faults.list_deleted_status.unwrap_or(1030);
+                let st = Status::error(code, "The request type is not supported by this version of QuickBooks.");
+                write_rs_open(out, &req.rs_name, rid, &st, &[], true);
+                st.severity
+            }
             Body::Deleted { types, from, to } => {
                 let rows: Vec<_> = self
                     .data
@@ -480,6 +503,7 @@ impl FakeQuickBooks {
                     return "Info";
                 }
                 write_rs_open(out, &req.rs_name, rid, &Status::ok(), &[], false);
+                tally.deleted += rows.len() as u64;
                 for d in rows {
                     out.push_str("<ListDeletedRet>\n");
                     leaf(out, "ListDelType", &d.list_del_type, false);

@@ -51,6 +51,29 @@ pub struct Connection {
     /// Online: Intuit's time of the last complete read of each list (the next `changedSince`).
     pub customers_changed_since: Option<String>,
     pub employees_changed_since: Option<String>,
+    /// When each list was last brought up to date (complete, in a full or incremental run).
+    pub customers_listed_at: Option<DateTime<Utc>>,
+    pub employees_listed_at: Option<DateTime<Utc>>,
+    /// The newest QuickBooks TimeModified / TimeDeleted of each list's last complete read.
+    pub customers_watermark: Option<String>,
+    pub employees_watermark: Option<String>,
+    pub full_refresh_every_days: i64,
+    pub last_full_run_at: Option<DateTime<Utc>>,
+    pub full_refresh_requested_at: Option<DateTime<Utc>>,
+    /// The QuickBooks (product, version, qbXML version) that refused ListDeletedQueryRq, and why.
+    pub incremental_refused_by: Option<String>,
+    pub incremental_refused_reason: Option<String>,
+}
+
+impl Connection {
+    /// When the next full run is due: now when one was asked for or none has completed yet,
+    /// else `full_refresh_every_days` after the last.
+    pub fn next_full_refresh(&self, now: DateTime<Utc>) -> DateTime<Utc> {
+        match (self.full_refresh_requested_at, self.last_full_run_at) {
+            (None, Some(last)) => last + chrono::Duration::days(self.full_refresh_every_days.max(1)),
+            _ => now,
+        }
+    }
 }
 
 crate::store::runs::text_enum! {
@@ -285,6 +308,15 @@ pub async fn create_connection(db: &Db, new: NewConnection<'_>) -> Result<Connec
         online_status: (new.kind == ConnectionKind::Online).then_some(OnlineStatus::Pending),
         customers_changed_since: None,
         employees_changed_since: None,
+        customers_listed_at: None,
+        employees_listed_at: None,
+        customers_watermark: None,
+        employees_watermark: None,
+        full_refresh_every_days: DEFAULT_FULL_REFRESH_DAYS,
+        last_full_run_at: None,
+        full_refresh_requested_at: None,
+        incremental_refused_by: None,
+        incremental_refused_reason: None,
     };
     on_db!(db, pool => {
         sqlx::query(
@@ -317,6 +349,9 @@ pub async fn create_connection(db: &Db, new: NewConnection<'_>) -> Result<Connec
     })?;
     Ok(conn)
 }
+
+/// How often a connection gets a full run unless told otherwise (the column's default).
+pub const DEFAULT_FULL_REFRESH_DAYS: i64 = 7;
 
 /// A connection by id, within an organization when one is given.
 pub async fn get_connection(db: &Db, organization_id: Option<Uuid>, connection_id: Uuid) -> Result<Connection> {
@@ -373,6 +408,42 @@ pub async fn record_quickbooks_info(db: &Db, connection_id: Uuid, info: &QuickBo
     Ok(())
 }
 
+/// Remembers that this QuickBooks (`by`: product, version, qbXML version) refused the requests
+/// of incremental runs, and why; `None` forgets it.
+pub async fn set_incremental_refused(db: &Db, connection_id: Uuid, refused: Option<(&str, &str)>) -> Result<()> {
+    on_db!(db, pool => {
+        sqlx::query("UPDATE connection SET incremental_refused_by = $2, incremental_refused_reason = $3 WHERE connection_id = $1")
+            .bind(connection_id)
+            .bind(refused.map(|r| r.0))
+            .bind(refused.map(|r| r.1))
+            .execute(pool)
+            .await?;
+    });
+    Ok(())
+}
+
+/// After a full run read every list completely: the next is due `full_refresh_every_days` from
+/// `at`, and a request for a full run made before the run started is fulfilled.
+pub async fn record_full_run(
+    tx: &mut super::Tx,
+    connection_id: Uuid,
+    run_started_at: DateTime<Utc>,
+    at: DateTime<Utc>,
+) -> Result<()> {
+    super::on_tx!(tx, conn => {
+        sqlx::query(
+            "UPDATE connection SET last_full_run_at = $2, full_refresh_requested_at = CASE \
+             WHEN full_refresh_requested_at <= $3 THEN NULL ELSE full_refresh_requested_at END WHERE connection_id = $1",
+        )
+        .bind(connection_id)
+        .bind(at)
+        .bind(run_started_at)
+        .execute(&mut *conn)
+        .await?;
+    });
+    Ok(())
+}
+
 /// Turns a connection on or off; a disabled connection's Web Connector is told there is no work.
 pub async fn set_connection_enabled(db: &Db, connection_id: Uuid, enabled: bool) -> Result<()> {
     let done = on_db!(db, pool => {
@@ -406,6 +477,9 @@ pub struct ConnectionChanges {
     pub enabled: Option<bool>,
     pub company_file: Option<String>,
     pub run_every_minutes: Option<i64>,
+    pub full_refresh_every_days: Option<i64>,
+    /// `Some(true)`: the next run reads every list in full; `Some(false)` withdraws the request.
+    pub full_refresh_next_run: Option<bool>,
 }
 
 pub async fn update_connection(
@@ -417,7 +491,10 @@ pub async fn update_connection(
     let done = on_db!(db, pool => {
         sqlx::query(
             "UPDATE connection SET name = COALESCE($3, name), enabled = COALESCE($4, enabled), \
-             company_file = COALESCE($5, company_file), run_every_minutes = COALESCE($6, run_every_minutes) \
+             company_file = COALESCE($5, company_file), run_every_minutes = COALESCE($6, run_every_minutes), \
+             full_refresh_every_days = COALESCE($7, full_refresh_every_days), \
+             full_refresh_requested_at = CASE WHEN CAST($8 AS BOOLEAN) IS NULL THEN full_refresh_requested_at \
+             WHEN CAST($8 AS BOOLEAN) THEN COALESCE(full_refresh_requested_at, $9) ELSE NULL END \
              WHERE organization_id = $1 AND connection_id = $2",
         )
         .bind(organization_id)
@@ -426,6 +503,9 @@ pub async fn update_connection(
         .bind(changes.enabled)
         .bind(&changes.company_file)
         .bind(changes.run_every_minutes)
+        .bind(changes.full_refresh_every_days)
+        .bind(changes.full_refresh_next_run)
+        .bind(now())
         .execute(pool)
         .await
         .map(|r| r.rows_affected())
@@ -483,6 +563,8 @@ pub async fn delete_connection(db: &Db, organization_id: Uuid, connection_id: Uu
                 "DELETE FROM qb_employee WHERE connection_id = $1 AND organization_id = $2",
                 "DELETE FROM list_seen WHERE connection_id = $1 \
                  AND EXISTS (SELECT 1 FROM connection WHERE connection_id = $1 AND organization_id = $2)",
+                "DELETE FROM run_change WHERE run_id IN (SELECT run_id FROM run WHERE connection_id = $1 \
+                 AND EXISTS (SELECT 1 FROM connection WHERE connection_id = $1 AND organization_id = $2))",
                 "DELETE FROM run_event WHERE run_id IN (SELECT run_id FROM run WHERE connection_id = $1 \
                  AND EXISTS (SELECT 1 FROM connection WHERE connection_id = $1 AND organization_id = $2))",
                 "DELETE FROM run WHERE connection_id = $1 \

@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use super::catalog::{Connection, OnlineStatus};
-use super::staging::{List, StageContext};
+use super::staging::List;
 use super::{Db, Result, StoreError, Tx, now, on_db, on_tx};
 
 /// A connection's tokens as stored.
@@ -310,74 +310,6 @@ pub async fn set_changed_since(tx: &mut Tx, connection_id: Uuid, list: List, tim
     };
     on_tx!(tx, conn => {
         sqlx::query(sql).bind(connection_id).bind(time).execute(&mut *conn).await?;
-    });
-    Ok(())
-}
-
-/// After a Change Data Capture catch-up the staged list is as current as after a full read:
-/// the list was brought up to date at `at` (shown on the page; a record's `seen_at` follows).
-pub async fn set_listed_at(tx: &mut Tx, connection_id: Uuid, list: List, at: DateTime<Utc>) -> Result<()> {
-    let sql = match list {
-        List::Customers => "UPDATE connection SET customers_listed_at = $2 WHERE connection_id = $1",
-        List::Employees => "UPDATE connection SET employees_listed_at = $2 WHERE connection_id = $1",
-    };
-    on_tx!(tx, conn => {
-        sqlx::query(sql).bind(connection_id).bind(at).execute(&mut *conn).await?;
-    });
-    Ok(())
-}
-
-/// Marks the records QuickBooks reported deleted (by id) as deleted at `ctx.at`, unless already
-/// marked. Links stay. Returns how many were newly marked.
-pub async fn mark_deleted(tx: &mut Tx, ctx: &StageContext, list: List, list_ids: &[String]) -> Result<u64> {
-    if list_ids.is_empty() {
-        return Ok(0);
-    }
-    let table = match list {
-        List::Customers => "qb_customer",
-        List::Employees => "qb_employee",
-    };
-    let mut marked = 0;
-    for chunk in list_ids.chunks(500) {
-        let affected = match tx {
-            Tx::Sqlite(conn) => {
-                let sql = format!(
-                    "UPDATE {table} SET deleted_at = $2 WHERE connection_id = $1 AND deleted_at IS NULL \
-                     AND list_id IN (SELECT value FROM json_each($3))"
-                );
-                let ids = serde_json::to_string(chunk).map_err(|err| sqlx::Error::Encode(Box::new(err)))?;
-                sqlx::query(sqlx::AssertSqlSafe(sql))
-                    .bind(ctx.connection_id)
-                    .bind(ctx.at)
-                    .bind(ids)
-                    .execute(&mut **conn)
-                    .await?
-                    .rows_affected()
-            }
-            Tx::Postgres(conn) => {
-                let sql = format!(
-                    "UPDATE {table} SET deleted_at = $2 WHERE connection_id = $1 AND deleted_at IS NULL \
-                     AND list_id = ANY($3)"
-                );
-                sqlx::query(sqlx::AssertSqlSafe(sql))
-                    .bind(ctx.connection_id)
-                    .bind(ctx.at)
-                    .bind(chunk)
-                    .execute(&mut **conn)
-                    .await?
-                    .rows_affected()
-            }
-        };
-        marked += affected;
-    }
-    Ok(marked)
-}
-
-/// Forgets what a run saw of its lists (a Change Data Capture catch-up is never a complete
-/// list, so nothing is swept from it).
-pub async fn forget_run_seen(tx: &mut Tx, run_id: Uuid) -> Result<()> {
-    on_tx!(tx, conn => {
-        sqlx::query("DELETE FROM list_seen WHERE run_id = $1").bind(run_id).execute(&mut *conn).await?;
     });
     Ok(())
 }

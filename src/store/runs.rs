@@ -130,12 +130,43 @@ text_enum! {
     Step("step") {
         /// Authenticated; the first sendRequestXML has not come yet.
         Start = "start",
+        /// Asking for the customers QuickBooks deleted since the watermark (incremental runs).
+        CustomersDeleted = "customers_deleted",
         /// Paging through the customer list.
         Customers = "customers",
+        /// Asking for the employees QuickBooks deleted since the watermark (incremental runs).
+        EmployeesDeleted = "employees_deleted",
         /// Asking for the employee list.
         Employees = "employees",
         /// Nothing left to ask.
         Done = "done",
+    }
+}
+
+text_enum! {
+    /// Whether a run reads every record (`full`) or what changed since the last run
+    /// (`incremental`) (`run.mode`).
+    RunMode("mode") {
+        /// Every record of every list; what a complete list lacks is marked deleted.
+        Full = "full",
+        /// At least one list is read from its watermark (FromModifiedDate, ListDeletedQueryRq).
+        Incremental = "incremental",
+    }
+}
+
+text_enum! {
+    /// What a run did to one staged record (`run_change.change`).
+    Change("change") {
+        /// Not staged before (or staged as deleted).
+        New = "new",
+        /// Edited in QuickBooks (or its full name followed a renamed or moved parent).
+        Changed = "changed",
+        /// Made inactive.
+        Deactivated = "deactivated",
+        /// Made active again.
+        Reactivated = "reactivated",
+        /// Deleted in QuickBooks (or no longer in a complete list).
+        Deleted = "deleted",
     }
 }
 
@@ -186,6 +217,13 @@ pub struct Run {
     pub state: RunState,
     pub outcome: Option<Outcome>,
     pub step: Step,
+    pub mode: RunMode,
+    /// FromModifiedDate of an incremental list (QuickBooks' local time); `None`: read in full.
+    pub customers_since: Option<String>,
+    pub employees_since: Option<String>,
+    /// The newest TimeModified / TimeDeleted read of each list in this run.
+    pub customers_high_water: Option<String>,
+    pub employees_high_water: Option<String>,
     pub awaiting: Option<String>,
     pub iterator_id: Option<String>,
     pub iterator_remaining: Option<i64>,
@@ -239,6 +277,11 @@ pub async fn start_run_by(db: &Db, connection_id: Uuid, key: &str, trigger: Trig
         state: RunState::Live,
         outcome: None,
         step: Step::Start,
+        mode: RunMode::Full,
+        customers_since: None,
+        employees_since: None,
+        customers_high_water: None,
+        employees_high_water: None,
         awaiting: None,
         iterator_id: None,
         iterator_remaining: None,
@@ -326,7 +369,8 @@ const SAVE_RUN: &str = "UPDATE run SET state = $3, outcome = $4, step = $5, awai
      iterator_remaining = $8, iterator_restarts = $9, qbxml_version = $10, request_count = $11, \
      customers_staged = $12, employees_staged = $13, customers_deleted = $14, employees_deleted = $15, \
      customers_complete = $16, employees_complete = $17, warning_count = $18, error_count = $19, \
-     percent = $20, last_error = $21, summary = $22, last_call_at = $23, ended_at = $24, seq = seq + 1 \
+     percent = $20, last_error = $21, summary = $22, last_call_at = $23, ended_at = $24, mode = $25, \
+     customers_since = $26, employees_since = $27, customers_high_water = $28, employees_high_water = $29, seq = seq + 1 \
      WHERE run_id = $1 AND seq = $2";
 
 /// The compare-and-set UPDATE of `run`, with its parameters bound, for either database.
@@ -357,6 +401,11 @@ macro_rules! save_run_query {
             .bind(&$run.summary)
             .bind($run.last_call_at)
             .bind($run.ended_at)
+            .bind($run.mode)
+            .bind(&$run.customers_since)
+            .bind(&$run.employees_since)
+            .bind(&$run.customers_high_water)
+            .bind(&$run.employees_high_water)
     };
 }
 
@@ -377,6 +426,18 @@ pub async fn save_run_alone(db: &Db, run: &mut Run) -> Result<bool> {
         run.seq += 1;
     }
     Ok(done == 1)
+}
+
+/// A run of a connection, by id.
+pub async fn get_run(db: &Db, connection_id: Uuid, run_id: Uuid) -> Result<Run> {
+    on_db!(db, pool => {
+        sqlx::query_as::<_, Run>("SELECT * FROM run WHERE run_id = $1 AND connection_id = $2")
+            .bind(run_id)
+            .bind(connection_id)
+            .fetch_optional(pool)
+            .await?
+    })
+    .ok_or(super::StoreError::NotFound)
 }
 
 /// Appends a warning or error to a run's log.
@@ -442,6 +503,81 @@ pub async fn run_events(db: &Db, run_id: Uuid) -> Result<Vec<RunEvent>> {
     }))
 }
 
+/// One record a run changed: what happened to it, its ListID and its (full) name.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, sqlx::FromRow)]
+pub struct RunChange {
+    pub list: String,
+    pub change: Change,
+    pub list_id: String,
+    pub name: String,
+}
+
+/// Records what a run changed in one list, inside the staging transaction.
+pub async fn add_changes(tx: &mut Tx, run_id: Uuid, list: &str, changes: &[(Change, String, String)]) -> Result<()> {
+    // A few hundred rows at a time keeps every statement well under SQLite's parameter limit.
+    for chunk in changes.chunks(500) {
+        on_tx!(tx, conn => {
+            let mut qb = sqlx::QueryBuilder::new("INSERT INTO run_change (run_id, list, change, list_id, name) ");
+            qb.push_values(chunk, |mut row, (change, list_id, name)| {
+                row.push_bind(run_id).push_bind(list).push_bind(*change).push_bind(list_id).push_bind(name);
+            });
+            qb.build().execute(&mut *conn).await?;
+        });
+    }
+    Ok(())
+}
+
+/// How many records of each list each run changed, by kind of change:
+/// `(run_id, list, change, count)` rows for the given runs.
+pub async fn change_counts(db: &Db, run_ids: &[Uuid]) -> Result<Vec<(Uuid, String, Change, i64)>> {
+    if run_ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    Ok(on_db!(db, pool => {
+        let mut qb = sqlx::QueryBuilder::new("SELECT run_id, list, change, COUNT(*) FROM run_change WHERE run_id IN (");
+        let mut ids = qb.separated(", ");
+        for id in run_ids {
+            ids.push_bind(*id);
+        }
+        qb.push(") GROUP BY run_id, list, change");
+        qb.build_query_as::<(Uuid, String, Change, i64)>().fetch_all(pool).await?
+    }))
+}
+
+/// The records a run changed, by list, kind of change and name, after the `(list, change, name,
+/// list_id)` cursor `after`, optionally of one list and one kind of change.
+pub async fn run_changes(
+    db: &Db,
+    run_id: Uuid,
+    list: Option<&str>,
+    change: Option<Change>,
+    after: Option<(String, String, String, String)>,
+    limit: i64,
+) -> Result<Vec<RunChange>> {
+    let (a_list, a_change, a_name, a_id) = match after {
+        Some((l, c, n, i)) => (Some(l), Some(c), Some(n), Some(i)),
+        None => (None, None, None, None),
+    };
+    Ok(on_db!(db, pool => {
+        sqlx::query_as::<_, RunChange>(
+            "SELECT list, change, list_id, name FROM run_change WHERE run_id = $1 \
+             AND (CAST($2 AS TEXT) IS NULL OR list = $2) AND (CAST($3 AS TEXT) IS NULL OR change = $3) \
+             AND (CAST($4 AS TEXT) IS NULL OR (list, change, name, list_id) > (CAST($4 AS TEXT), CAST($5 AS TEXT), CAST($6 AS TEXT), CAST($7 AS TEXT))) \
+             ORDER BY list, change, name, list_id LIMIT $8",
+        )
+        .bind(run_id)
+        .bind(list)
+        .bind(change)
+        .bind(a_list)
+        .bind(a_change)
+        .bind(a_name)
+        .bind(a_id)
+        .bind(limit)
+        .fetch_all(pool)
+        .await?
+    }))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -451,7 +587,15 @@ mod tests {
     fn the_enums_are_stored_as_the_texts_the_schema_documents() {
         let texts = |all: &[&'static str]| all.join(" ");
         assert_eq!(texts(&RunState::ALL.iter().map(|v| v.as_str()).collect::<Vec<_>>()), "live ended");
-        assert_eq!(texts(&Step::ALL.iter().map(|v| v.as_str()).collect::<Vec<_>>()), "start customers employees done");
+        assert_eq!(
+            texts(&Step::ALL.iter().map(|v| v.as_str()).collect::<Vec<_>>()),
+            "start customers_deleted customers employees_deleted employees done"
+        );
+        assert_eq!(texts(&RunMode::ALL.iter().map(|v| v.as_str()).collect::<Vec<_>>()), "full incremental");
+        assert_eq!(
+            texts(&Change::ALL.iter().map(|v| v.as_str()).collect::<Vec<_>>()),
+            "new changed deactivated reactivated deleted"
+        );
         assert_eq!(
             texts(&Outcome::ALL.iter().map(|v| v.as_str()).collect::<Vec<_>>()),
             "success warnings errors failed expired connection_error"

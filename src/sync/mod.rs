@@ -20,7 +20,7 @@ use chrono::{DateTime, Utc};
 use tracing::{info, warn};
 
 use crate::metrics::Metrics;
-use crate::qbxml::{self, Item, QbxmlVersion, RsKind, RsStatus};
+use crate::qbxml::{self, Deleted, Item, QbxmlVersion, RsKind, RsStatus};
 use crate::record::{Customer, Employee};
 use crate::secrets::Ticket;
 use crate::signin::{Realm, SignInGuard, SignInPolicy, Verdict};
@@ -32,7 +32,7 @@ use crate::store::{self, Db, StoreError, Tx};
 
 /// The run's vocabulary is defined beside its row, so the store can keep it without depending
 /// on `sync`.
-pub use crate::store::runs::{EventLevel, Outcome, RunState, Step, UnknownText};
+pub use crate::store::runs::{Change, EventLevel, Outcome, RunMode, RunState, Step, UnknownText};
 use plan::{Note, Progress};
 
 /// Version string serverVersion answers.
@@ -46,6 +46,10 @@ pub const RESPONSE_HRESULT: i32 = -102;
 pub const RESPONSE_NO_SESSION: i32 = -103;
 /// receiveResponseXML answer: qbsync failed to store the response (database trouble).
 pub const RESPONSE_STORE_FAILED: i32 = -104;
+
+/// Default overlap of an incremental run's FromModifiedDate with the last run: the hour a
+/// daylight-saving change repeats in QuickBooks' local time, and as much again for clocks.
+pub const DEFAULT_OVERLAP_MINUTES: i64 = 120;
 
 /// How many staged rows go into one INSERT.
 const BATCH_ROWS: usize = 200;
@@ -66,6 +70,8 @@ pub struct SyncSettings {
     pub min_qbwc_version: Option<String>,
     /// clientVersion answers `W:` below this QBWC version.
     pub recommended_qbwc_version: Option<String>,
+    /// An incremental run asks for records modified since the list's watermark less this much.
+    pub incremental_overlap: chrono::Duration,
 }
 
 impl Default for SyncSettings {
@@ -76,6 +82,7 @@ impl Default for SyncSettings {
             stale_run: chrono::Duration::seconds(120),
             min_qbwc_version: Some("2.1.0.30".into()),
             recommended_qbwc_version: None,
+            incremental_overlap: chrono::Duration::minutes(DEFAULT_OVERLAP_MINUTES),
         }
     }
 }
@@ -436,7 +443,44 @@ impl Service {
         info.qbxml_version = Some(version.to_string());
         catalog::record_quickbooks_info(&self.db, run.connection_id, &info).await?;
         run.qbxml_version = Some(version.to_string());
-        run.step = Step::Customers;
+        let conn = catalog::get_connection(&self.db, None, run.connection_id).await?;
+        // As recorded (what the HCP response did not say is kept from before), the same way
+        // `remember_refusal` sees it.
+        let identity = quickbooks_identity(&QuickBooksInfo {
+            product: conn.qb_product.clone(),
+            version: conn.qb_version.clone(),
+            qbxml_version: conn.qbxml_version.clone(),
+            ..QuickBooksInfo::default()
+        });
+        let full = match (&conn.incremental_refused_by, &conn.incremental_refused_reason) {
+            (Some(by), reason) if *by == identity => {
+                Some(plan::FullBecause::Refused(reason.clone().unwrap_or_else(|| "it refused them".into())))
+            }
+            _ if conn.next_full_refresh(run.started_at) <= run.started_at => Some(plan::FullBecause::Scheduled),
+            _ => None,
+        };
+        if let Some(plan::FullBecause::Refused(reason)) = &full {
+            notes.push(Note::warning(
+                None,
+                format!(
+                    "This run reads every record: this QuickBooks ({identity}) cannot tell qbsync what changed ({reason})"
+                ),
+                Some("Incremental runs are tried again once QuickBooks is upgraded.".into()),
+            ));
+        } else if conn.incremental_refused_by.is_some() {
+            // QuickBooks changed since it refused: try incremental runs again.
+            catalog::set_incremental_refused(&self.db, run.connection_id, None).await?;
+        }
+        let planned = plan::plan_run(
+            conn.customers_watermark.as_deref(),
+            conn.employees_watermark.as_deref(),
+            full,
+            self.settings.incremental_overlap,
+        );
+        run.mode = planned.mode;
+        run.customers_since = planned.customers_since;
+        run.employees_since = planned.employees_since;
+        run.step = plan::first_step(&progress(run));
         run.warning_count += notes.len() as i64;
         if !notes.is_empty() {
             let mut tx = self.db.begin().await?;
@@ -462,9 +506,11 @@ impl Service {
         let Session::Live(run) = self.session(ticket, store::now()).await? else {
             return Ok(None);
         };
-        let list = match run.step {
-            Step::Customers => List::Customers,
-            Step::Employees => List::Employees,
+        let (list, deletions) = match run.step {
+            Step::CustomersDeleted => (List::Customers, true),
+            Step::Customers => (List::Customers, false),
+            Step::EmployeesDeleted => (List::Employees, true),
+            Step::Employees => (List::Employees, false),
             Step::Start | Step::Done => return Ok(None),
         };
         if run.awaiting.is_none() {
@@ -483,6 +529,11 @@ impl Service {
             ctx,
             tx: Some(tx),
             list,
+            deletions,
+            deleted: Vec::new(),
+            marked: 0,
+            high_water: None,
+            renamed: Vec::new(),
             customers: Vec::new(),
             employees: Vec::new(),
             batch_ids: HashSet::new(),
@@ -514,7 +565,9 @@ impl Service {
                 Session::Gone(_) => return Ok(RESPONSE_NO_SESSION),
             },
         };
-        if run.awaiting.is_none() || !matches!(run.step, Step::Customers | Step::Employees) {
+        if run.awaiting.is_none()
+            || !matches!(run.step, Step::CustomersDeleted | Step::Customers | Step::EmployeesDeleted | Step::Employees)
+        {
             // A repeated or out-of-sequence response: nothing is applied twice.
             if let Some(stager) = stager.take() {
                 stager.abandon().await;
@@ -522,6 +575,30 @@ impl Service {
             return Ok(if run.step == Step::Done { 100 } else { run.percent as i32 });
         }
         run.last_call_at = now;
+
+        // QuickBooks could not even parse the deletion query: an older QuickBooks without it. The
+        // run goes on reading every record.
+        if !hresult.trim().is_empty() && matches!(run.step, Step::CustomersDeleted | Step::EmployeesDeleted) {
+            if let Some(stager) = stager.take() {
+                stager.abandon().await;
+            }
+            let reason = format!(
+                "QuickBooks could not process the deletion query (ListDeletedQueryRq, {}): {}",
+                hresult.trim(),
+                if message.trim().is_empty() { "no message" } else { message.trim() }
+            );
+            let mut planned = progress(&run);
+            planned.awaiting = None;
+            let mut effects = plan::PageEffects::default();
+            plan::fall_back(&mut planned, &reason, &mut effects, qbxml::explain_hresult(hresult.trim()));
+            planned.percent = plan::percent(&planned);
+            set_progress(&mut run, planned);
+            if !self.save(&mut run, &effects.notes).await? {
+                return Ok(RESPONSE_NO_SESSION);
+            }
+            self.remember_refusal(&run, &reason).await?;
+            return Ok(run.percent as i32);
+        }
 
         // Whatever went wrong, the staged rows of this response are rolled back and the run ends.
         let failure = if !hresult.trim().is_empty() {
@@ -549,7 +626,11 @@ impl Service {
                 Note::error(None, format!("qbsync could not store QuickBooks' response: {err}"), None),
             ))
         } else if stager.as_ref().is_none_or(|s| s.status.is_none()) {
-            let expected = if run.step == Step::Customers { "CustomerQueryRs" } else { "EmployeeQueryRs" };
+            let expected = match run.step {
+                Step::Customers => "CustomerQueryRs",
+                Step::Employees => "EmployeeQueryRs",
+                _ => "ListDeletedQueryRs",
+            };
             Some((
                 RESPONSE_UNREADABLE,
                 Note::error(
@@ -593,6 +674,15 @@ impl Service {
         }
         let status = stager.status.clone().expect("checked above");
         let mut planned = progress(&run);
+        let high_water = stager.high_water.as_deref();
+        match stager.list {
+            List::Customers => planned.customers_high_water = plan::later(planned.customers_high_water, high_water),
+            List::Employees => planned.employees_high_water = plan::later(planned.employees_high_water, high_water),
+        }
+        match stager.list {
+            List::Customers => planned.customers_deleted += stager.marked,
+            List::Employees => planned.employees_deleted += stager.marked,
+        }
         let mut effects = plan::apply_page(&mut planned, &status, stager.staged);
         set_progress(&mut run, planned);
         if let Some(note) = effects.notes.iter().rev().find(|n| n.level == EventLevel::Error) {
@@ -608,13 +698,35 @@ impl Service {
         }
         let mut tx = stager.tx.take().expect("stager transaction is open");
         let result: Result<bool, StoreError> = async {
-            if effects.sweep_customers {
-                run.customers_deleted +=
-                    staging::mark_missing_deleted(&mut tx, &stager.ctx, List::Customers).await? as i64;
+            let ctx = &stager.ctx;
+            if !stager.renamed.is_empty() {
+                let jobs = staging::follow_parents(&mut tx, ctx, &stager.renamed).await?;
+                let changes: Vec<_> = jobs.into_iter().map(|(id, name)| (Change::Changed, id, name)).collect();
+                runs::add_changes(&mut tx, run.run_id, List::Customers.name(), &changes).await?;
             }
-            if effects.sweep_employees {
-                run.employees_deleted +=
-                    staging::mark_missing_deleted(&mut tx, &stager.ctx, List::Employees).await? as i64;
+            for (list, sweep, complete) in [
+                (List::Customers, effects.sweep_customers, effects.complete_customers),
+                (List::Employees, effects.sweep_employees, effects.complete_employees),
+            ] {
+                if sweep {
+                    let gone = staging::mark_missing_deleted(&mut tx, ctx, list).await?;
+                    match list {
+                        List::Customers => run.customers_deleted += gone.len() as i64,
+                        List::Employees => run.employees_deleted += gone.len() as i64,
+                    }
+                    let changes: Vec<_> = gone.into_iter().map(|(id, name)| (Change::Deleted, id, name)).collect();
+                    runs::add_changes(&mut tx, run.run_id, list.name(), &changes).await?;
+                }
+                if complete {
+                    let watermark = match list {
+                        List::Customers => run.customers_high_water.clone(),
+                        List::Employees => run.employees_high_water.clone(),
+                    };
+                    staging::complete_list(&mut tx, ctx, list, watermark.as_deref()).await?;
+                }
+            }
+            if effects.full_run_complete {
+                catalog::record_full_run(&mut tx, run.connection_id, run.started_at, ctx.at).await?;
             }
             let mut notes = std::mem::take(&mut stager.notes);
             notes.extend(effects.notes.iter().cloned());
@@ -624,6 +736,9 @@ impl Service {
         match result {
             Ok(true) => {
                 tx.commit().await?;
+                if let Some(reason) = &effects.refused {
+                    self.remember_refusal(&run, reason).await?;
+                }
                 self.metrics.rows_staged(stager.list.name(), stager.staged as u64);
                 info!(run = %run.run_id, staged = stager.staged, percent = run.percent, "response staged");
                 Ok(run.percent as i32)
@@ -641,6 +756,22 @@ impl Service {
                 Err(err.into())
             }
         }
+    }
+
+    /// Remembers on the run's connection that its QuickBooks refused an incremental run's request,
+    /// so that its next runs read every record at once (until QuickBooks changes).
+    async fn remember_refusal(&self, run: &Run, reason: &str) -> Result<(), SyncError> {
+        let conn = catalog::get_connection(&self.db, None, run.connection_id).await?;
+        let info = QuickBooksInfo {
+            product: conn.qb_product,
+            version: conn.qb_version,
+            qbxml_version: conn.qbxml_version,
+            ..QuickBooksInfo::default()
+        };
+        warn!(run = %run.run_id, "{reason}; incremental runs are off for this QuickBooks");
+        catalog::set_incremental_refused(&self.db, run.connection_id, Some((&quickbooks_identity(&info), reason)))
+            .await?;
+        Ok(())
     }
 
     /// QBWC guide, connectionError: records why QuickBooks could not be opened and stops.
@@ -716,10 +847,26 @@ impl Service {
     }
 }
 
+/// Which QuickBooks a connection talks to, as far as incremental runs care: product, version
+/// and the qbXML version spoken.
+fn quickbooks_identity(info: &QuickBooksInfo) -> String {
+    format!(
+        "{} {}, qbXML {}",
+        info.product.as_deref().unwrap_or("QuickBooks"),
+        info.version.as_deref().unwrap_or("(version unknown)"),
+        info.qbxml_version.as_deref().unwrap_or("?")
+    )
+}
+
 /// The planner's part of a run row.
 fn progress(run: &Run) -> Progress {
     Progress {
         step: run.step,
+        mode: run.mode,
+        customers_since: run.customers_since.clone(),
+        employees_since: run.employees_since.clone(),
+        customers_high_water: run.customers_high_water.clone(),
+        employees_high_water: run.employees_high_water.clone(),
         awaiting: run.awaiting.clone(),
         iterator_id: run.iterator_id.clone(),
         iterator_remaining: run.iterator_remaining,
@@ -744,6 +891,11 @@ fn progress(run: &Run) -> Progress {
 fn set_progress(run: &mut Run, progress: Progress) {
     let Progress {
         step,
+        mode,
+        customers_since,
+        employees_since,
+        customers_high_water,
+        employees_high_water,
         awaiting,
         iterator_id,
         iterator_remaining,
@@ -762,6 +914,11 @@ fn set_progress(run: &mut Run, progress: Progress) {
         last_error,
     } = progress;
     run.step = step;
+    run.mode = mode;
+    run.customers_since = customers_since;
+    run.employees_since = employees_since;
+    run.customers_high_water = customers_high_water;
+    run.employees_high_water = employees_high_water;
     run.awaiting = awaiting;
     run.iterator_id = iterator_id;
     run.iterator_remaining = iterator_remaining;
@@ -818,6 +975,16 @@ struct Stager {
     ctx: StageContext,
     tx: Option<Tx>,
     list: List,
+    /// The response answers the list's ListDeletedQueryRq.
+    deletions: bool,
+    /// Deleted records of the list waiting to be marked: ListID and QuickBooks' deletion time.
+    deleted: Vec<(String, Option<DateTime<Utc>>)>,
+    /// How many records this response newly marked deleted.
+    marked: i64,
+    /// The newest TimeModified / TimeDeleted (local part) in the response.
+    high_water: Option<String>,
+    /// Customers written with a new full name: their jobs must follow.
+    renamed: Vec<String>,
     customers: Vec<Customer>,
     employees: Vec<Employee>,
     batch_ids: HashSet<String>,
@@ -842,9 +1009,10 @@ impl Stager {
         }
         match item {
             Item::Rs(status) => {
-                let wanted = match self.list {
-                    List::Customers => matches!(status.kind, RsKind::CustomerQuery),
-                    List::Employees => matches!(status.kind, RsKind::EmployeeQuery),
+                let wanted = match (self.deletions, self.list) {
+                    (true, _) => matches!(status.kind, RsKind::ListDeletedQuery),
+                    (false, List::Customers) => matches!(status.kind, RsKind::CustomerQuery),
+                    (false, List::Employees) => matches!(status.kind, RsKind::EmployeeQuery),
                 };
                 let id_matches = match (&status.request_id, &self.run.awaiting) {
                     (Some(got), Some(sent)) => got == sent,
@@ -864,7 +1032,9 @@ impl Stager {
                 }
             }
             Item::RsEnd => self.in_answer = false,
-            Item::Customer(customer) if self.in_answer && self.list == List::Customers => {
+            Item::Deleted(deleted) if self.in_answer && self.deletions => self.push_deleted(deleted).await,
+            Item::Customer(customer) if self.in_answer && !self.deletions && self.list == List::Customers => {
+                self.see_time(customer.time_modified.as_deref());
                 if !self.batch_ids.insert(customer.list_id.clone()) {
                     self.flush().await;
                     self.batch_ids.insert(customer.list_id.clone());
@@ -875,7 +1045,8 @@ impl Stager {
                     self.flush().await;
                 }
             }
-            Item::Employee(employee) if self.in_answer && self.list == List::Employees => {
+            Item::Employee(employee) if self.in_answer && !self.deletions && self.list == List::Employees => {
+                self.see_time(employee.time_modified.as_deref());
                 if !self.batch_ids.insert(employee.list_id.clone()) {
                     self.flush().await;
                     self.batch_ids.insert(employee.list_id.clone());
@@ -903,13 +1074,58 @@ impl Stager {
         }
     }
 
-    /// Writes the records collected so far.
+    /// A TimeModified or TimeDeleted read: the response's high water may move.
+    fn see_time(&mut self, time: Option<&str>) {
+        if let Some(local) = time.and_then(|t| plan::watermark_candidate(t, self.ctx.at)) {
+            self.high_water = plan::later(self.high_water.take(), Some(local));
+        }
+    }
+
+    /// A record QuickBooks deleted, of the list this response is about (others are ignored).
+    async fn push_deleted(&mut self, deleted: Deleted) {
+        let wanted = match self.list {
+            List::Customers => "Customer",
+            List::Employees => "Employee",
+        };
+        if deleted.list_del_type != wanted {
+            return;
+        }
+        self.see_time(deleted.time_deleted.as_deref());
+        let at = deleted
+            .time_deleted
+            .as_deref()
+            .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
+            .map(|t| t.with_timezone(&Utc));
+        self.deleted.push((deleted.list_id, at));
+        if self.deleted.len() >= BATCH_ROWS {
+            self.flush().await;
+        }
+    }
+
+    /// Writes the records collected so far, and what they changed.
     async fn flush(&mut self) {
         let Some(tx) = self.tx.as_mut() else { return };
-        let result = match self.list {
-            List::Customers => staging::stage_customers(tx, &self.ctx, std::mem::take(&mut self.customers)).await,
-            List::Employees => staging::stage_employees(tx, &self.ctx, std::mem::take(&mut self.employees)).await,
-        };
+        let result: Result<(), StoreError> = async {
+            let (changes, renamed) = if self.deletions {
+                let marked =
+                    staging::mark_deleted(tx, &self.ctx, self.list, &std::mem::take(&mut self.deleted)).await?;
+                self.marked += marked.len() as i64;
+                (marked.into_iter().map(|(id, name)| (Change::Deleted, id, name)).collect(), Vec::new())
+            } else {
+                let staged = match self.list {
+                    List::Customers => {
+                        staging::stage_customers(tx, &self.ctx, std::mem::take(&mut self.customers)).await?
+                    }
+                    List::Employees => {
+                        staging::stage_employees(tx, &self.ctx, std::mem::take(&mut self.employees)).await?
+                    }
+                };
+                (staged.changes, staged.renamed)
+            };
+            self.renamed.extend(renamed);
+            runs::add_changes(tx, self.ctx.run_id, self.list.name(), &changes).await
+        }
+        .await;
         self.batch_ids.clear();
         if let Err(err) = result {
             self.failed = Some(err);

@@ -1,14 +1,27 @@
 //! The pure part of a run: which qbXML request comes next, what a QuickBooks answer does to the
 //! run, how far along it is, and what it says when it ends. No IO: values in, values out.
 
-use super::{EventLevel, Outcome, Step};
-use crate::qbxml::{self, ActiveStatus, CustomerQuery, EmployeeQuery, IteratorMode, QbxmlVersion, Request, RsStatus};
+use chrono::{DateTime, NaiveDateTime, Utc};
+
+use super::{EventLevel, Outcome, RunMode, Step};
+use crate::qbxml::{
+    self, ActiveStatus, CustomerQuery, EmployeeQuery, IteratorMode, ListDelType, ListDeletedQuery, QbxmlVersion,
+    Request, RsStatus,
+};
 
 /// What the planner knows of a run: where it stands and what it has counted. `sync` reads it
 /// from the run's row and writes it back (the row adds ids, state, outcome, times and `seq`).
 #[derive(Clone, Debug, PartialEq)]
 pub struct Progress {
     pub step: Step,
+    pub mode: RunMode,
+    /// FromModifiedDate (and FromDeletedDate) of each list read incrementally, in QuickBooks'
+    /// local time; `None`: the list is read in full and swept.
+    pub customers_since: Option<String>,
+    pub employees_since: Option<String>,
+    /// The newest TimeModified / TimeDeleted (local part) read of each list so far.
+    pub customers_high_water: Option<String>,
+    pub employees_high_water: Option<String>,
     /// The requestID handed out and not yet answered.
     pub awaiting: Option<String>,
     /// The customer iterator to continue, and how many customers it has left.
@@ -36,6 +49,11 @@ impl Default for Progress {
     fn default() -> Progress {
         Progress {
             step: Step::Start,
+            mode: RunMode::Full,
+            customers_since: None,
+            employees_since: None,
+            customers_high_water: None,
+            employees_high_water: None,
             awaiting: None,
             iterator_id: None,
             iterator_remaining: None,
@@ -61,18 +79,123 @@ pub const MAX_ITERATOR_RESTARTS: i64 = 3;
 
 /// Share of the progress bar given to the customer list; employees take the rest but 100.
 const CUSTOMER_SHARE: i64 = 90;
+/// Share of the bar a list's deletion query takes in an incremental run.
+const DELETED_SHARE: i64 = 5;
+
+/// How a run reads each list, decided at its first sendRequestXML.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RunPlan {
+    pub mode: RunMode,
+    pub customers_since: Option<String>,
+    pub employees_since: Option<String>,
+}
+
+/// Why a run reads every list in full although the connection has watermarks.
+#[derive(Clone, Debug, PartialEq)]
+pub enum FullBecause {
+    /// The weekly (or configured) full refresh is due, or was asked for.
+    Scheduled,
+    /// This QuickBooks refused the requests of an incremental run before; the reason.
+    Refused(String),
+}
+
+/// Chooses the run's mode. A list with a watermark is read from it less `overlap` (records
+/// modified in the overlap come again, and staging, comparing EditSequence, writes nothing for
+/// them); a list without one (never complete, or never held a record) is read in full. A full
+/// refresh reads every list in full.
+pub fn plan_run(
+    customers_watermark: Option<&str>,
+    employees_watermark: Option<&str>,
+    full: Option<FullBecause>,
+    overlap: chrono::Duration,
+) -> RunPlan {
+    if full.is_some() {
+        return RunPlan { mode: RunMode::Full, customers_since: None, employees_since: None };
+    }
+    let customers_since = customers_watermark.and_then(|w| from_modified_date(w, overlap));
+    let employees_since = employees_watermark.and_then(|w| from_modified_date(w, overlap));
+    let mode =
+        if customers_since.is_some() || employees_since.is_some() { RunMode::Incremental } else { RunMode::Full };
+    RunPlan { mode, customers_since, employees_since }
+}
+
+/// The local part (`YYYY-MM-DDThh:mm:ss`) of a QuickBooks DATETIMETYPE. QuickBooks writes its
+/// host's wall-clock time followed by the host's *standard-time* offset all year, so the offset
+/// is an hour wrong during daylight saving time; the wall-clock part is what it compares a
+/// `FromModifiedDate` without an offset against.
+pub fn local_part(time: &str) -> Option<&str> {
+    let local = time.get(..19)?;
+    NaiveDateTime::parse_from_str(local, "%Y-%m-%dT%H:%M:%S").ok()?;
+    Some(local)
+}
+
+/// `FromModifiedDate` for a list whose watermark is `watermark`: its local time less `overlap`,
+/// without an offset, so that QuickBooks reads it as its own local time. The overlap covers the
+/// hour a daylight-saving change repeats, clocks of QuickBooks workstations that disagree, and
+/// records saved while the last run was reading.
+pub fn from_modified_date(watermark: &str, overlap: chrono::Duration) -> Option<String> {
+    let local = NaiveDateTime::parse_from_str(local_part(watermark)?, "%Y-%m-%dT%H:%M:%S").ok()?;
+    Some((local - overlap).format("%Y-%m-%dT%H:%M:%S").to_string())
+}
+
+/// Whether a TimeModified / TimeDeleted may move a watermark: it must be a QuickBooks timestamp,
+/// and not more than a day ahead of `now` (a workstation with its clock years ahead would
+/// otherwise hide every later change until the next full run).
+pub fn watermark_candidate(time: &str, now: DateTime<Utc>) -> Option<&str> {
+    let local = local_part(time)?;
+    let at = match DateTime::parse_from_rfc3339(time) {
+        Ok(at) => at.with_timezone(&Utc),
+        // No offset: the host's local time, which is within 14 hours of UTC.
+        Err(_) => {
+            NaiveDateTime::parse_from_str(local, "%Y-%m-%dT%H:%M:%S").ok()?.and_utc() - chrono::Duration::hours(14)
+        }
+    };
+    (at <= now + chrono::Duration::days(1)).then_some(local)
+}
+
+/// The later of two local times (`YYYY-MM-DDThh:mm:ss` sorts as time does).
+pub fn later(a: Option<String>, b: Option<&str>) -> Option<String> {
+    match (a, b) {
+        (Some(a), Some(b)) if b > a.as_str() => Some(b.to_string()),
+        (Some(a), _) => Some(a),
+        (None, b) => b.map(str::to_string),
+    }
+}
+
+/// The step a run starts its lists with, once its plan is set.
+pub fn first_step(run: &Progress) -> Step {
+    if run.customers_since.is_some() { Step::CustomersDeleted } else { Step::Customers }
+}
+
+/// The step after the customer list.
+fn employees_step(run: &Progress) -> Step {
+    if run.employees_since.is_some() { Step::EmployeesDeleted } else { Step::Employees }
+}
 
 /// The qbXML request for the run's current step. A request already handed out and not yet
 /// answered (`run.awaiting`) is rebuilt with the same requestID, so a repeated sendRequestXML
 /// gets the same request again.
 pub fn next_request(run: &Progress, page_size: u32) -> Option<(String, Request)> {
     let prefix = match run.step {
+        Step::CustomersDeleted => "cdel",
         Step::Customers => "cust",
+        Step::EmployeesDeleted => "edel",
         Step::Employees => "emp",
         Step::Start | Step::Done => return None,
     };
     let request_id = run.awaiting.clone().unwrap_or_else(|| format!("{prefix}-{}", run.request_count + 1));
-    let request = if run.step == Step::Customers {
+    let deleted = |list_type: ListDelType, since: &Option<String>| {
+        Request::ListDeleted(ListDeletedQuery {
+            request_id: request_id.clone(),
+            list_del_types: vec![list_type],
+            from_deleted_date: since.clone(),
+        })
+    };
+    let request = if run.step == Step::CustomersDeleted {
+        deleted(ListDelType::Customer, &run.customers_since)
+    } else if run.step == Step::EmployeesDeleted {
+        deleted(ListDelType::Employee, &run.employees_since)
+    } else if run.step == Step::Customers {
         Request::Customer(CustomerQuery {
             request_id: request_id.clone(),
             iterator: Some(match &run.iterator_id {
@@ -81,7 +204,7 @@ pub fn next_request(run: &Progress, page_size: u32) -> Option<(String, Request)>
             }),
             max_returned: Some(page_size.max(1)),
             active_status: Some(ActiveStatus::All),
-            from_modified_date: None,
+            from_modified_date: run.customers_since.clone(),
             include_ret_elements: true,
         })
     } else {
@@ -89,7 +212,7 @@ pub fn next_request(run: &Progress, page_size: u32) -> Option<(String, Request)>
             request_id: request_id.clone(),
             max_returned: None,
             active_status: Some(ActiveStatus::All),
-            from_modified_date: None,
+            from_modified_date: run.employees_since.clone(),
             include_ret_elements: true,
         })
     };
@@ -122,10 +245,81 @@ pub struct PageEffects {
     pub sweep_customers: bool,
     /// Likewise for employees.
     pub sweep_employees: bool,
+    /// The customer list was read completely and cleanly (in full or from its watermark): it is
+    /// up to date, and its watermark may move to the run's high water.
+    pub complete_customers: bool,
+    /// Likewise for employees.
+    pub complete_employees: bool,
+    /// The run ended having read every list in full and cleanly: the next full refresh is due a
+    /// period from now.
+    pub full_run_complete: bool,
+    /// QuickBooks refused the deletion query: the run went on in full; why.
+    pub refused: Option<String>,
 }
 
 fn list_name(step: Step) -> &'static str {
-    if step == Step::Customers { "customer" } else { "employee" }
+    match step {
+        Step::Customers => "customer",
+        Step::CustomersDeleted => "deleted customer",
+        Step::EmployeesDeleted => "deleted employee",
+        _ => "employee",
+    }
+}
+
+/// Applies QuickBooks' answer to a ListDeletedQueryRq (`marked` records were newly marked
+/// deleted). An error status means this QuickBooks does not do what an incremental run needs:
+/// the run reads this list and the next in full instead, with a warning saying why.
+fn apply_deleted(run: &mut Progress, status: &RsStatus) -> PageEffects {
+    let mut effects = PageEffects::default();
+    let what = list_name(run.step);
+    let customers = run.step == Step::CustomersDeleted;
+    match qbxml::classify_status(status.status_code) {
+        qbxml::Severity::Error => {
+            let reason = format!(
+                "QuickBooks refused the {what} query (ListDeletedQueryRq) with status {}: {}",
+                status.status_code,
+                status.status_message.trim()
+            );
+            fall_back(run, &reason, &mut effects, qbxml::explain_status(status.status_code));
+        }
+        severity => {
+            if matches!(severity, qbxml::Severity::Warning) {
+                effects.notes.push(status_note(status, false, what));
+                run.warning_count += 1;
+                if customers {
+                    run.customers_complete = false;
+                } else {
+                    run.employees_complete = false;
+                }
+            }
+            run.step = if customers { Step::Customers } else { Step::Employees };
+        }
+    }
+    run.percent = percent(run);
+    effects
+}
+
+/// The deletion query of the current step could not be used (`reason`): this list and the next
+/// are read in full, and the run says why.
+pub fn fall_back(run: &mut Progress, reason: &str, effects: &mut PageEffects, explanation: Option<&str>) {
+    let customers = run.step == Step::CustomersDeleted;
+    run.employees_since = None;
+    if customers {
+        run.customers_since = None;
+        run.mode = RunMode::Full;
+        run.step = Step::Customers;
+    } else {
+        run.step = Step::Employees;
+    }
+    run.warning_count += 1;
+    effects.notes.push(Note::warning(
+        None,
+        format!(
+            "{reason}. This QuickBooks cannot tell qbsync what changed, so this run and the next read every record"
+        ),
+        explanation.map(str::to_string),
+    ));
+    effects.refused = Some(reason.to_string());
 }
 
 fn status_note(status: &RsStatus, level_error: bool, what: &str) -> Note {
@@ -143,10 +337,13 @@ fn status_note(status: &RsStatus, level_error: bool, what: &str) -> Note {
 /// Applies QuickBooks' answer to the outstanding request: `staged` records of the page were
 /// staged. Moves the run to its next request or step and says what else must happen.
 pub fn apply_page(run: &mut Progress, status: &RsStatus, staged: i64) -> PageEffects {
+    run.awaiting = None;
+    if matches!(run.step, Step::CustomersDeleted | Step::EmployeesDeleted) {
+        return apply_deleted(run, status);
+    }
     let mut effects = PageEffects::default();
     let what = list_name(run.step);
     let code = status.status_code;
-    run.awaiting = None;
     let step_finished;
     match qbxml::classify_status(code) {
         qbxml::Severity::Ok | qbxml::Severity::NoMatch | qbxml::Severity::Info | qbxml::Severity::Warning => {
@@ -198,10 +395,16 @@ pub fn apply_page(run: &mut Progress, status: &RsStatus, staged: i64) -> PageEff
     }
     if step_finished {
         if run.step == Step::Customers {
-            effects.sweep_customers = run.customers_complete;
-            run.step = Step::Employees;
+            effects.complete_customers = run.customers_complete;
+            effects.sweep_customers = run.customers_complete && run.customers_since.is_none();
+            run.step = employees_step(run);
         } else {
-            effects.sweep_employees = run.employees_complete;
+            effects.complete_employees = run.employees_complete;
+            effects.sweep_employees = run.employees_complete && run.employees_since.is_none();
+            effects.full_run_complete = effects.sweep_employees
+                && run.customers_complete
+                && run.customers_since.is_none()
+                && run.error_count == 0;
             run.step = Step::Done;
         }
         run.iterator_id = None;
@@ -222,15 +425,17 @@ fn mark_incomplete(run: &mut Progress) {
 /// Progress for QBWC's bar: grows with what was really fetched (iterator remaining counts),
 /// never goes back, and is 100 only when nothing is left to ask.
 pub fn percent(run: &Progress) -> i64 {
+    let base = if run.customers_since.is_some() { DELETED_SHARE } else { 0 };
     let computed = match run.step {
-        Step::Start => 0,
+        Step::Start | Step::CustomersDeleted => 0,
         Step::Customers => match run.iterator_remaining {
             Some(remaining) if run.customers_staged + remaining > 0 => {
-                CUSTOMER_SHARE * run.customers_staged / (run.customers_staged + remaining)
+                base + (CUSTOMER_SHARE - base) * run.customers_staged / (run.customers_staged + remaining)
             }
-            _ => 0,
+            _ => base,
         },
-        Step::Employees => CUSTOMER_SHARE,
+        Step::EmployeesDeleted => CUSTOMER_SHARE,
+        Step::Employees => CUSTOMER_SHARE + if run.employees_since.is_some() { DELETED_SHARE } else { 0 },
         Step::Done => 100,
     };
     if run.step == Step::Done { 100 } else { computed.max(run.percent).min(99) }
@@ -268,7 +473,8 @@ pub fn outcome(run: &Progress) -> Outcome {
 /// The one-line summary closeConnection returns and the run history keeps.
 pub fn summary(run: &Progress) -> String {
     let mut text = format!(
-        "Staged {} and {}",
+        "{}Staged {} and {}",
+        if run.mode == RunMode::Incremental { "Incremental run: " } else { "" },
         plural(run.customers_staged, "customer", "customers"),
         plural(run.employees_staged, "employee", "employees")
     );
@@ -466,6 +672,113 @@ mod tests {
         run.customers_staged = 10;
         run.iterator_remaining = Some(1000);
         assert_eq!(percent(&run), 50);
+    }
+
+    #[test]
+    fn an_incremental_run_asks_for_deletions_then_changes_of_each_list() {
+        let planned = plan_run(
+            Some("2024-11-03T01:50:00-05:00"),
+            Some("2024-06-01T08:00:00-05:00"),
+            None,
+            chrono::Duration::minutes(120),
+        );
+        assert_eq!(planned.mode, RunMode::Incremental);
+        assert_eq!(planned.customers_since.as_deref(), Some("2024-11-02T23:50:00"));
+        assert_eq!(planned.employees_since.as_deref(), Some("2024-06-01T06:00:00"));
+        let mut run = Progress {
+            mode: planned.mode,
+            customers_since: planned.customers_since,
+            employees_since: planned.employees_since,
+            ..run_at(Step::Start)
+        };
+        run.step = first_step(&run);
+        assert_eq!(run.step, Step::CustomersDeleted);
+        let (id, request) = next_request(&run, 100).unwrap();
+        assert_eq!(id, "cdel-1");
+        assert_eq!(
+            request,
+            Request::ListDeleted(ListDeletedQuery {
+                request_id: "cdel-1".into(),
+                list_del_types: vec![ListDelType::Customer],
+                from_deleted_date: Some("2024-11-02T23:50:00".into()),
+            })
+        );
+        let effects = apply_page(&mut run, &status(RsKind::ListDeletedQuery, 1, None), 0);
+        assert_eq!(run.step, Step::Customers);
+        assert_eq!(run.percent, DELETED_SHARE);
+        assert!(effects.notes.is_empty());
+        let (_, request) = next_request(&run, 100).unwrap();
+        let Request::Customer(query) = request else { panic!("{request:?}") };
+        assert_eq!(query.from_modified_date.as_deref(), Some("2024-11-02T23:50:00"));
+
+        apply_page(&mut run, &status(RsKind::CustomerQuery, 0, Some(("{it}", 30))), 10);
+        assert_eq!(run.percent, 5 + 85 * 10 / 40);
+        let effects = apply_page(&mut run, &status(RsKind::CustomerQuery, 0, Some(("{it}", 0))), 30);
+        assert!(effects.complete_customers);
+        assert!(!effects.sweep_customers, "an incremental list is never swept");
+        assert_eq!(run.step, Step::EmployeesDeleted);
+        apply_page(&mut run, &status(RsKind::ListDeletedQuery, 0, None), 1);
+        assert_eq!((run.step, run.percent), (Step::Employees, 95));
+        let effects = apply_page(&mut run, &status(RsKind::EmployeeQuery, 1, None), 0);
+        assert!(effects.complete_employees && !effects.sweep_employees && !effects.full_run_complete);
+        assert_eq!(run.percent, 100);
+        assert!(summary(&run).starts_with("Incremental run: Staged 40 customers"), "{}", summary(&run));
+    }
+
+    #[test]
+    fn a_list_without_a_watermark_or_a_due_full_refresh_reads_in_full() {
+        let overlap = chrono::Duration::minutes(120);
+        let planned = plan_run(None, Some("2024-06-01T08:00:00"), None, overlap);
+        assert_eq!((planned.mode, planned.customers_since), (RunMode::Incremental, None));
+        let planned = plan_run(None, None, None, overlap);
+        assert_eq!(planned.mode, RunMode::Full);
+        let planned = plan_run(Some("2024-06-01T08:00:00"), Some("x"), Some(FullBecause::Scheduled), overlap);
+        assert_eq!(planned, RunPlan { mode: RunMode::Full, customers_since: None, employees_since: None });
+
+        let mut run = run_at(Step::Customers);
+        let effects = apply_page(&mut run, &status(RsKind::CustomerQuery, 0, Some(("{it}", 0))), 3);
+        assert!(effects.sweep_customers && effects.complete_customers);
+        assert_eq!(run.step, Step::Employees);
+        let effects = apply_page(&mut run, &status(RsKind::EmployeeQuery, 0, None), 2);
+        assert!(effects.sweep_employees && effects.full_run_complete);
+    }
+
+    #[test]
+    fn a_refused_deletion_query_turns_the_run_full_with_a_warning() {
+        let mut run = Progress {
+            mode: RunMode::Incremental,
+            customers_since: Some("2024-06-01T06:00:00".into()),
+            employees_since: Some("2024-06-01T06:00:00".into()),
+            ..run_at(Step::CustomersDeleted)
+        };
+        let effects = apply_page(&mut run, &status(RsKind::ListDeletedQuery, 1030, None), 0);
+        assert_eq!((run.step, run.mode), (Step::Customers, RunMode::Full));
+        assert_eq!((run.customers_since.as_deref(), run.employees_since.as_deref()), (None, None));
+        assert_eq!(run.warning_count, 1);
+        assert_eq!(effects.notes[0].level, EventLevel::Warning);
+        assert!(effects.refused.as_deref().is_some_and(|r| r.contains("1030")), "{effects:?}");
+        let (_, request) = next_request(&run, 100).unwrap();
+        assert!(matches!(request, Request::Customer(CustomerQuery { from_modified_date: None, .. })));
+    }
+
+    #[test]
+    fn watermarks_are_quickbooks_local_times_and_never_far_in_the_future() {
+        let now = DateTime::parse_from_rfc3339("2024-11-03T12:00:00Z").unwrap().with_timezone(&Utc);
+        assert_eq!(local_part("2024-11-03T01:50:00-05:00"), Some("2024-11-03T01:50:00"));
+        assert_eq!(local_part("2024-11-03 01:50:00"), None);
+        assert_eq!(watermark_candidate("2024-11-03T01:50:00-05:00", now), Some("2024-11-03T01:50:00"));
+        assert_eq!(watermark_candidate("2024-11-04T11:00:00Z", now), Some("2024-11-04T11:00:00"));
+        assert_eq!(watermark_candidate("2031-01-01T00:00:00-05:00", now), None, "a clock years ahead");
+        assert_eq!(watermark_candidate("2024-11-05T20:00:00", now), None);
+        assert_eq!(
+            from_modified_date("2024-03-10T01:30:00-05:00", chrono::Duration::minutes(120)).unwrap(),
+            "2024-03-09T23:30:00"
+        );
+        assert_eq!(
+            later(Some("2024-11-03T01:50:00".into()), Some("2024-11-03T01:20:00")).unwrap(),
+            "2024-11-03T01:50:00"
+        );
+        assert_eq!(later(None, Some("2024-11-03T01:20:00")).unwrap(), "2024-11-03T01:20:00");
     }
 
     #[test]

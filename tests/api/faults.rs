@@ -158,9 +158,17 @@ fn killed_at_random_points(url: &str) {
     for round in 0..4u64 {
         // Act: QuickBooks changes, the Web Connector runs, and the server dies somewhere in it.
         data.evolve(seed.wrapping_add(round), 40, 5, 5);
-        // Somewhere in the first half of a first sync's time: inside the run (a run of a company
-        // that is already staged is quicker than that first sync).
-        let killed_after = session.mul_f64(0.05 + 0.4 * (next() % 1000) as f64 / 1000.0);
+        // Rounds 0, 2 and 3 are full runs (asked for), killed somewhere in the first half of a
+        // first sync's time: inside the run (a run of a company that is already staged is quicker
+        // than that first sync). Round 1 is incremental, a few dozen records: killed within its
+        // first milliseconds.
+        let killed_after = if round == 1 {
+            Duration::from_millis(2 + next() % 30)
+        } else {
+            let conn_path = format!("/api/v1/connections/{}", conn["id"].as_str().unwrap());
+            api(&server.base, &token, "PATCH", &conn_path, Some(json!({ "full_refresh_next_run": true })));
+            session.mul_f64(0.05 + 0.4 * (next() % 1000) as f64 / 1000.0)
+        };
         let running = {
             let (options, data) = (options.clone(), data.clone());
             std::thread::spawn(move || {
@@ -187,4 +195,5 @@ fn killed_at_random_points(url: &str) {
     let runs = all(&server.base, &token, &format!("/api/v1/connections/{}/runs", conn["id"].as_str().unwrap()));
     let expired = runs.iter().filter(|r| r["outcome"] == "expired").count();
     assert!(expired >= 2, "only {expired} of 4 kills landed inside a run (seed {seed})");
+    assert!(runs.iter().any(|r| r["mode"] == "incremental"), "an incremental run was killed or completed too");
 }

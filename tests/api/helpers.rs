@@ -240,6 +240,13 @@ impl TestApp {
         }
     }
 
+    /// Asks for a full run next time (as `PATCH ... {"full_refresh_next_run": true}` does).
+    pub async fn request_full_refresh(&self) {
+        let changes =
+            qbsync::store::catalog::ConnectionChanges { full_refresh_next_run: Some(true), ..Default::default() };
+        qbsync::store::catalog::update_connection(&self.db, self.org_id, self.conn.id, &changes).await.unwrap();
+    }
+
     /// The connection's runs, newest first.
     pub async fn runs(&self) -> Vec<Value> {
         let (status, body) = self.get_json(&format!("/api/v1/connections/{}/runs", self.conn.id)).await;

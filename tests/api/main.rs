@@ -7,6 +7,7 @@ mod admin_api;
 mod cli;
 mod contract_files;
 mod faults;
+mod incremental;
 mod matching;
 mod online;
 mod openapi;

@@ -290,6 +290,7 @@ async fn connect_then_get_locations_and_staff_stages_every_field_of_a_2500_custo
     let run = pull(&app, id, &["customers", "employees"]).await;
     assert_eq!(run["outcome"], "success", "{run}");
     assert_eq!(run["trigger"], "button");
+    assert_eq!(run["mode"], "full");
     assert_eq!(run["percent"], 100);
     let company = fake.customers();
     assert_eq!(run["counts"]["customers"], company.len());
@@ -464,6 +465,12 @@ async fn later_pulls_read_only_the_changes_and_deletions_mark_records_deleted() 
     assert_eq!(fake.stats().cdc_requests, cdc + 1, "one Change Data Capture request");
     assert_eq!(fake.stats().queries, queries, "no query of the whole list");
     assert!(run["summary"].as_str().unwrap().contains("changed"), "{run}");
+    assert_eq!(run["mode"], "incremental", "{run}");
+    let changes = &run["changes"]["customers"];
+    assert_eq!(changes["new"], 1, "{run}");
+    assert_eq!(changes["deactivated"], 1, "{run}");
+    assert_eq!(changes["deleted"], 1, "{run}");
+    assert!(changes["changed"].as_i64().unwrap() >= 2, "the parent and its jobs: {run}");
 
     let staged = staged_customers(&app, id).await;
     let live: Vec<Value> = staged.iter().filter(|c| c["status"] != "deleted").cloned().collect();

@@ -345,8 +345,9 @@ async fn every_documented_route_answers_as_documented() {
     let mut mismatches = Vec::new();
     let mut pages_with_items = BTreeSet::new();
     let mut runs_with_events = 0;
+    let first_run = app.runs().await.last().unwrap()["id"].as_str().unwrap().to_string();
     for (_, path, method, operation) in calls {
-        let concrete = path.replace("{id}", &id_for(&path));
+        let concrete = path.replace("{id}", &id_for(&path)).replace("{run_id}", &first_run);
         let example = operation["requestBody"]["content"]["application/json"]["example"].clone();
         let body = if example.is_null() { None } else { Some(example) };
         let what = format!("{method} {path}");
@@ -387,7 +388,8 @@ async fn every_documented_route_answers_as_documented() {
     );
 
     assert!(mismatches.is_empty(), "answers that differ from the OpenAPI document:\n{}", mismatches.join("\n"));
-    let expected_pages = ["ConnectionPage", "CustomerPage", "EmployeePage", "LocationPage", "RunPage", "StaffPage"];
+    let expected_pages =
+        ["ConnectionPage", "CustomerPage", "EmployeePage", "LocationPage", "RunChangePage", "RunPage", "StaffPage"];
     let expected_pages: BTreeSet<String> = expected_pages.iter().map(|p| p.to_string()).collect();
     assert!(pages_with_items.is_superset(&expected_pages), "pages checked with items: {pages_with_items:?}");
     assert!(runs_with_events > 0, "no run with events was checked");

@@ -29,6 +29,7 @@ async fn a_warning_status_is_recorded_and_the_run_goes_on_without_deleting() {
     let mut data = Dataset::generate(8, 60, 3);
     app.simulate(FakeQuickBooks::new(data.clone(), Faults::default())).await;
     data.evolve(9, 0, 0, 1);
+    app.request_full_refresh().await;
     let faults = Faults { warning_on_page: Some(2), ..Faults::default() };
     let (report, _) = app.simulate(FakeQuickBooks::new(data, faults)).await;
     assert_eq!(report.progress.last(), Some(&100));

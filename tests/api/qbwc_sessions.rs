@@ -149,7 +149,14 @@ async fn a_second_run_updates_deactivates_and_marks_removed_records_deleted() {
     assert_eq!(runs[0]["counts"]["customers_deleted"], evolution.removed.len());
     assert!(runs[0]["summary"].as_str().unwrap().contains("no longer in QuickBooks"), "{}", runs[0]["summary"]);
 
-    // A third run in which the record comes back clears the mark.
+    // The second run was incremental: it asked for the changes and the deletions only.
+    assert_eq!(runs[0]["mode"], "incremental", "{}", runs[0]);
+    assert_eq!(runs[0]["changes"]["customers"]["deleted"], evolution.removed.len());
+    assert_eq!(runs[0]["changes"]["customers"]["deactivated"], evolution.deactivated.len());
+    assert_eq!(runs[0]["changes"]["customers"]["changed"], evolution.changed.len());
+
+    // A third, full run in which the record comes back clears the mark.
+    app.request_full_refresh().await;
     let mut restored = data.clone();
     let original = Dataset::generate(11, 60, 12);
     restored.customers.push(original.customers.iter().find(|c| c.list_id == removed).unwrap().clone());
@@ -231,7 +238,8 @@ async fn records_quickbooks_has_not_edited_are_left_as_they_are_and_shown_as_see
         .unwrap();
     }
 
-    // Act
+    // Act: a full run (the weekly one, or one asked for), which reads every record.
+    app.request_full_refresh().await;
     let (second, _) = app.simulate(FakeQuickBooks::new(data.clone(), Faults::default())).await;
 
     // Assert: the edited record is written again; the other keeps its row as it was, and is

@@ -155,6 +155,7 @@ export const ICONS = {
   trash: ['M5 7h14', 'M10 11v6M14 11v6', 'M7 7l1 13h8l1-13', 'M10 7V4h4v3'],
   edit: ['M4 20h4L19 9l-4-4L4 16v4z'],
   history: ['M12 7v5l3 2', 'M4 12a8 8 0 1 0 2.3-5.6', 'M4 4v4h4'],
+  refresh: ['M20 11a8 8 0 1 0-2.3 5.7', 'M20 4v7h-7'],
   link: ['M10 14a4 4 0 0 0 5.7 0l3-3a4 4 0 0 0-5.7-5.7l-1 1', 'M14 10a4 4 0 0 0-5.7 0l-3 3a4 4 0 0 0 5.7 5.7l1-1'],
 };
 
@@ -188,11 +189,14 @@ export function timeAgo(iso) {
   if (!iso) return el('span', { className: 'muted' }, 'never');
   const when = new Date(iso);
   const seconds = Math.round((Date.now() - when.getTime()) / 1000);
+  const span = Math.abs(seconds);
+  let amount;
+  if (span < 3600) amount = `${Math.round(span / 60)} min`;
+  else if (span < 86400) amount = `${Math.round(span / 3600)} h`;
+  else amount = `${Math.round(span / 86400)} d`;
   let text;
-  if (Math.abs(seconds) < 45) text = 'just now';
-  else if (Math.abs(seconds) < 3600) text = `${Math.round(seconds / 60)} min ago`;
-  else if (Math.abs(seconds) < 86400) text = `${Math.round(seconds / 3600)} h ago`;
-  else text = `${Math.round(seconds / 86400)} d ago`;
+  if (span < 45) text = 'just now';
+  else text = seconds > 0 ? `${amount} ago` : `in ${amount}`;
   return el('time', { datetime: when.toISOString(), title: when.toLocaleString() }, text);
 }
 

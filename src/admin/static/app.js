@@ -308,7 +308,15 @@ function mountConnections(root) {
       toggleText.textContent = conn.enabled ? 'Enabled' : 'Paused';
     });
     const runsBody = el('div', { className: 'runs-body' }, el('p', { className: 'muted' }, 'Loading runs…'));
-    runSections.set(conn.id, { element: runsBody, open: new Set(), seen: new Set(), json: '' });
+    runSections.set(conn.id, { element: runsBody, open: new Set(), seen: new Set(), json: '', connectionId: conn.id });
+    const lists = conn.lists || {};
+    const refused = conn.incremental_refused
+      ? el('p', { className: 'note note-warning' },
+        `This QuickBooks (${conn.incremental_refused.quickbooks}) cannot tell qbsync what changed, so every run reads ` +
+          'every record.', conn.incremental_refused.reason ? ` ${conn.incremental_refused.reason}.` : null)
+      : null;
+    const fullRefresh = button(conn.full_refresh_next_run ? 'Cancel the full refresh' : 'Full refresh on the next run',
+      () => setFullRefresh(conn, !conn.full_refresh_next_run), { icon: ICONS.refresh });
     const company = [qb.company_name, [qb.product, qb.country].filter(Boolean).join(', ')].filter(Boolean).join(' · ');
 
     return el('article', { className: 'card conn', 'aria-labelledby': `conn-${conn.id}` },
@@ -325,8 +333,15 @@ function mountConnections(root) {
         fact('Runs every', `${conn.run_every_minutes} min`),
         fact('qbXML version', qb.qbxml_version || '—'),
         fact('Created', timeAgo(conn.created_at))),
+      el('dl', { className: 'facts facts-sync', 'aria-label': `How up to date ${conn.name} is` },
+        fact('Customers up to date', timeAgo(lists.customers && lists.customers.updated_at)),
+        fact('Employees up to date', timeAgo(lists.employees && lists.employees.updated_at)),
+        fact('Next full refresh', nextFullRefresh(conn)),
+        fact('Full refresh every', plural(conn.full_refresh_every_days || 7, 'day'))),
+      refused,
       el('div', { className: 'conn-actions' },
         qwcLink,
+        fullRefresh,
         button('Rotate password', () => rotatePassword(conn), { icon: ICONS.key }),
         button('Edit', () => editConnection(conn), { icon: ICONS.edit }),
         button('Delete', () => deleteConnection(conn), { className: 'btn btn-danger-quiet', icon: ICONS.trash })),
@@ -439,6 +454,19 @@ function mountConnections(root) {
     }
   }
 
+  async function setFullRefresh(conn, wanted) {
+    try {
+      const updated = await patch(`/api/v1/connections/${encodeURIComponent(conn.id)}`,
+        { full_refresh_next_run: wanted });
+      notify('ok', updated.full_refresh_next_run
+        ? `The next run of ${conn.name} reads every record.`
+        : `The next run of ${conn.name} reads only what changed.`);
+      load();
+    } catch (err) {
+      notify('error', err);
+    }
+  }
+
   async function createConnection() {
     const created = await formDialog('New connection', [
       { name: 'name', label: 'Name', required: true, wide: true, hint: 'For you, e.g. the company file it syncs.' },
@@ -474,8 +502,12 @@ function mountConnections(root) {
       { name: 'company_file', label: 'Company file path', wide: true, value: conn.company_file || '' },
       { name: 'run_every_minutes', label: 'Run every (minutes)', type: 'number', min: '1',
         value: String(conn.run_every_minutes) },
+      { name: 'full_refresh_every_days', label: 'Full refresh every (days)', type: 'number', min: '1', max: '90',
+        value: String(conn.full_refresh_every_days || 7),
+        hint: 'Other runs ask QuickBooks only for what changed.' },
     ], 'Save', (values) => patch(`/api/v1/connections/${encodeURIComponent(conn.id)}`, {
       name: values.name, company_file: values.company_file, run_every_minutes: Number(values.run_every_minutes),
+      full_refresh_every_days: Number(values.full_refresh_every_days),
     }));
     if (updated) {
       notify('ok', `Saved ${updated.name}.`);
@@ -520,6 +552,13 @@ function mountConnections(root) {
       clearTimeout(timer);
     },
   };
+}
+
+// "On the next run (asked for)", "On the next run", or when it is due.
+function nextFullRefresh(conn) {
+  if (conn.full_refresh_next_run) return 'On the next run (asked for)';
+  if (!conn.next_full_refresh_at || new Date(conn.next_full_refresh_at) <= new Date()) return 'On the next run';
+  return timeAgo(conn.next_full_refresh_at);
 }
 
 function fact(label, value) {
@@ -569,10 +608,13 @@ function renderRuns(runs, state, online = false) {
     const summary = el('summary', { className: 'run-row' },
       el('span', { className: 'run-when' }, timeAgo(run.started_at)),
       el('span', { className: `badge ${badgeClass}` }, label),
-      el('span', { className: 'run-counts' }, countsText(counts)),
+      el('span', { className: 'run-counts' },
+        el('span', { className: 'run-mode' }, run.mode === 'incremental' ? 'Incremental' : 'Full'),
+        ' · ', changesText(run.changes) || countsText(counts)),
       el('span', { className: 'run-issues' }, issuesText(counts)));
     details.append(summary);
     if (TRIGGERS[run.trigger]) details.append(el('p', { className: 'muted run-trigger' }, `Started by ${TRIGGERS[run.trigger]}`));
+    if (hasChanges(run.changes)) details.append(changesSection(run, state));
     if (live) {
       const percent = Math.max(0, Math.min(100, Math.round(run.percent || 0)));
       const bar = el('div', { className: 'progress-bar' });
@@ -603,6 +645,55 @@ function renderRuns(runs, state, online = false) {
     }
     return details;
   });
+}
+
+const CHANGE_WORDS = [['new', 'new'], ['changed', 'changed'], ['deactivated', 'deactivated'],
+  ['reactivated', 'reactivated'], ['deleted', 'deleted']];
+
+function hasChanges(changes) {
+  return Boolean(changes) && ['customers', 'employees'].some((list) =>
+    CHANGE_WORDS.some(([key]) => (changes[list] || {})[key] > 0));
+}
+
+// "Customers: 2 new, 1 deleted · Employees: 1 changed", or '' when nothing changed.
+function changesText(changes) {
+  if (!changes) return '';
+  const parts = [['customers', 'Customers'], ['employees', 'Employees']].map(([list, title]) => {
+    const counts = changes[list] || {};
+    const words = CHANGE_WORDS.filter(([key]) => counts[key] > 0)
+      .map(([key, word]) => `${counts[key].toLocaleString()} ${word}`);
+    return words.length ? `${title}: ${words.join(', ')}` : null;
+  }).filter(Boolean);
+  return parts.length ? parts.join(' · ') : 'Nothing changed';
+}
+
+// The names of the records a run changed, fetched when asked for (a first run changes thousands).
+function changesSection(run, state) {
+  const body = el('div', { className: 'run-changes-body' });
+  const show = el('button', { type: 'button', className: 'btn btn-small' }, 'Show changed records');
+  const section = el('div', { className: 'run-changes' }, show, body);
+  show.addEventListener('click', async () => {
+    show.disabled = true;
+    try {
+      const path = `/api/v1/connections/${encodeURIComponent(state.connectionId)}/runs/` +
+        `${encodeURIComponent(run.id)}/changes`;
+      const page = await get(path, { limit: 200 });
+      const groups = new Map();
+      for (const item of page.items) {
+        const key = `${item.change[0].toUpperCase()}${item.change.slice(1)} ${item.list}`;
+        if (!groups.has(key)) groups.set(key, []);
+        groups.get(key).push(item.name);
+      }
+      body.replaceChildren(...[...groups.entries()].map(([key, names]) => el('div', { className: 'run-change-group' },
+        el('h4', null, key), el('ul', { className: 'run-change-names' }, names.map((n) => el('li', null, n))))));
+      if (page.next) body.append(el('p', { className: 'muted' }, 'The first 200 are shown; the API lists them all.'));
+      show.remove();
+    } catch (err) {
+      show.disabled = false;
+      body.replaceChildren(el('p', { className: 'panel-error' }, `Could not load the changes: ${err.message}`));
+    }
+  });
+  return section;
 }
 
 function issuesText(counts) {

@@ -15,6 +15,8 @@ use crate::store::{runs, staging};
 
 pub fn connection_json(conn: &Connection) -> Value {
     let desktop = conn.kind == ConnectionKind::Desktop;
+    let now = crate::store::now();
+    let list = |listed_at: &Option<DateTime<Utc>>, watermark: &Option<String>| json!({ "updated_at": listed_at, "watermark": watermark });
     json!({
         "id": conn.connection_id,
         "org_id": conn.organization_id,
@@ -29,6 +31,18 @@ pub fn connection_json(conn: &Connection) -> Value {
         "enabled": conn.enabled,
         "company_file": conn.company_file,
         "run_every_minutes": conn.run_every_minutes,
+        "full_refresh_every_days": conn.full_refresh_every_days,
+        "full_refresh_next_run": conn.full_refresh_requested_at.is_some(),
+        "next_full_refresh_at": conn.next_full_refresh(now),
+        "last_full_run_at": conn.last_full_run_at,
+        "lists": {
+            "customers": list(&conn.customers_listed_at, &conn.customers_watermark),
+            "employees": list(&conn.employees_listed_at, &conn.employees_watermark),
+        },
+        "incremental_refused": conn.incremental_refused_by.as_ref().map(|by| json!({
+            "quickbooks": by,
+            "reason": conn.incremental_refused_reason,
+        })),
         "quickbooks": {
             "product": conn.qb_product,
             "version": conn.qb_version,
@@ -48,8 +62,7 @@ pub async fn list_connections(caller: Caller, state: web::Data<AppState>) -> Res
     let mut items = Vec::with_capacity(connections.len());
     for conn in &connections {
         let mut value = connection_json(conn);
-        let last = runs::list_runs(&state.db, conn.connection_id, 1, None).await?;
-        value["last_run"] = last.first().map(run_json).unwrap_or(Value::Null);
+        value["last_run"] = last_run_json(&state, conn.connection_id).await?;
         items.push(value);
     }
     Ok(HttpResponse::Ok().json(json!({ "items": items, "next": null })))
@@ -70,8 +83,7 @@ async fn detail_json(state: &AppState, conn: &Connection) -> Result<Value, ApiEr
     let mut value = connection_json(conn);
     let (customers, employees) = staging::staged_counts(&state.db, conn.connection_id).await?;
     value["staged"] = json!({ "customers": customers, "employees": employees });
-    let last = runs::list_runs(&state.db, conn.connection_id, 1, None).await?;
-    value["last_run"] = last.first().map(run_json).unwrap_or(Value::Null);
+    value["last_run"] = last_run_json(state, conn.connection_id).await?;
     Ok(value)
 }
 
@@ -118,8 +130,47 @@ pub fn render_qwc(state: &AppState, conn: &Connection) -> Result<String, ApiErro
     .map_err(|e| ApiError::Unprocessable(e.to_string()))
 }
 
+/// A run's changes by list and kind, every count present (zero when nothing of the kind).
+fn changes_json(run_id: uuid::Uuid, counts: &[(uuid::Uuid, String, runs::Change, i64)]) -> Value {
+    let mut lists = serde_json::Map::new();
+    for list in ["customers", "employees"] {
+        let mut kinds = serde_json::Map::new();
+        for change in runs::Change::ALL {
+            let n: i64 = counts
+                .iter()
+                .filter(|(id, l, c, _)| *id == run_id && l == list && c == change)
+                .map(|(_, _, _, n)| n)
+                .sum();
+            kinds.insert(change.as_str().to_string(), json!(n));
+        }
+        lists.insert(list.to_string(), Value::Object(kinds));
+    }
+    Value::Object(lists)
+}
+
+/// Runs as the API shows them, with what each changed.
+async fn runs_json(state: &AppState, runs: &[runs::Run]) -> Result<Vec<Value>, ApiError> {
+    let ids: Vec<uuid::Uuid> = runs.iter().map(|r| r.run_id).collect();
+    let counts = runs::change_counts(&state.db, &ids).await?;
+    Ok(runs
+        .iter()
+        .map(|run| {
+            let mut value = run_json(run);
+            value["changes"] = changes_json(run.run_id, &counts);
+            value
+        })
+        .collect())
+}
+
+/// The connection's last run, or null.
+async fn last_run_json(state: &AppState, connection_id: uuid::Uuid) -> Result<Value, ApiError> {
+    let last = runs::list_runs(&state.db, connection_id, 1, None).await?;
+    Ok(runs_json(state, &last).await?.into_iter().next().unwrap_or(Value::Null))
+}
+
 pub fn run_json(run: &runs::Run) -> Value {
     json!({
+        "mode": run.mode,
         "id": run.run_id,
         "connection_id": run.connection_id,
         "state": run.state,
@@ -201,7 +252,8 @@ pub async fn pull(
         }
     };
     let run = state.online.start_pull(&conn, lists, runs::Trigger::Button).await?;
-    Ok(HttpResponse::Accepted().json(run_json(&run)))
+    let value = runs_json(&state, std::slice::from_ref(&run)).await?.into_iter().next().unwrap_or(Value::Null);
+    Ok(HttpResponse::Accepted().json(value))
 }
 
 /// A consent URL for the caller; from the admin page, bound to its browser by a cookie (set on
@@ -276,9 +328,9 @@ pub async fn connection_runs(
     };
     let page = runs::list_runs(&state.db, conn.connection_id, limit + 1, before).await?;
     let has_more = page.len() as i64 > limit;
+    let page_runs: Vec<runs::Run> = page.iter().take(limit as usize).cloned().collect();
     let mut items = Vec::new();
-    for run in page.iter().take(limit as usize) {
-        let mut value = run_json(run);
+    for (run, mut value) in page_runs.iter().zip(runs_json(&state, &page_runs).await?) {
         let events = runs::run_events(&state.db, run.run_id).await?;
         value["events"] = events
             .iter()
@@ -299,6 +351,56 @@ pub async fn connection_runs(
     Ok(HttpResponse::Ok().json(json!({ "items": items, "next": next })))
 }
 
+#[derive(Deserialize)]
+pub struct ChangesQuery {
+    list: Option<String>,
+    change: Option<String>,
+    limit: Option<i64>,
+    cursor: Option<String>,
+}
+
+/// `GET /api/v1/connections/{id}/runs/{run_id}/changes`: the records a run changed, by list, kind
+/// of change and name; `?list=customers|employees`, `?change=new|changed|deactivated|reactivated|deleted`.
+pub async fn run_changes(
+    caller: Caller,
+    path: web::Path<(String, String)>,
+    query: web::Query<ChangesQuery>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let (connection_id, run_id) = path.into_inner();
+    let conn = catalog::get_connection(&state.db, Some(caller.organization_id), parse_id(&connection_id)?).await?;
+    let run = runs::get_run(&state.db, conn.connection_id, parse_id(&run_id)?).await?;
+    let list = match query.list.as_deref() {
+        None => None,
+        Some(list @ ("customers" | "employees")) => Some(list),
+        Some(_) => return Err(ApiError::BadRequest("list: use customers or employees".into())),
+    };
+    let change = match query.change.as_deref() {
+        None => None,
+        Some(text) => Some(text.parse::<runs::Change>().map_err(|err| ApiError::BadRequest(format!("change: {err}")))?),
+    };
+    let limit = limit(query.limit)?;
+    let bad_cursor = || ApiError::BadRequest("invalid cursor: pass the `next` value of the previous page".into());
+    let after = match &query.cursor {
+        Some(cursor) => {
+            let bytes = hex::decode(cursor).map_err(|_| bad_cursor())?;
+            let parts: (String, String, String, String) = serde_json::from_slice(&bytes).map_err(|_| bad_cursor())?;
+            Some(parts)
+        }
+        None => None,
+    };
+    let mut rows = runs::run_changes(&state.db, run.run_id, list, change, after, limit + 1).await?;
+    let next = if rows.len() as i64 > limit {
+        rows.truncate(limit as usize);
+        rows.last().map(|r| {
+            hex::encode(serde_json::to_vec(&(&r.list, r.change.as_str(), &r.name, &r.list_id)).unwrap_or_default())
+        })
+    } else {
+        None
+    };
+    Ok(HttpResponse::Ok().json(json!({ "items": rows, "next": next })))
+}
+
 /// A fresh Web Connector password and its hash (computed off the async workers, waiting its
 /// turn with the password checks).
 async fn new_web_connector_password(state: &AppState) -> Result<(String, String), ApiError> {
@@ -315,7 +417,8 @@ async fn new_web_connector_password(state: &AppState) -> Result<(String, String)
 }
 
 const CREATE_FIELDS: &[&str] = &["name", "kind", "company_file", "run_every_minutes", "username"];
-const CHANGE_FIELDS: &[&str] = &["name", "enabled", "company_file", "run_every_minutes"];
+const CHANGE_FIELDS: &[&str] =
+    &["name", "enabled", "company_file", "run_every_minutes", "full_refresh_every_days", "full_refresh_next_run"];
 
 /// `POST /api/v1/connections`: answers the connection with its Web Connector password, once.
 ///
@@ -441,6 +544,8 @@ pub async fn update(
         enabled: body.optional_bool("enabled")?,
         company_file: body.optional_text("company_file", 1000)?.map(Option::unwrap_or_default),
         run_every_minutes: body.optional_int("run_every_minutes", 1..=1440)?,
+        full_refresh_every_days: body.optional_int("full_refresh_every_days", 1..=90)?,
+        full_refresh_next_run: body.optional_bool("full_refresh_next_run")?,
     };
     catalog::update_connection(&state.db, caller.organization_id, id, &changes).await?;
     get_connection(caller, path, state).await

@@ -112,7 +112,12 @@ fn run_schema() -> Value {
         "state": { "type": "string", "enum": ["live", "ended"] },
         "outcome": { "type": ["string", "null"], "enum": [null, "success", "warnings", "errors", "failed", "expired", "connection_error"] },
         "started_at": date_time(), "ended_at": nullable_date_time(), "last_call_at": date_time(),
-        "step": { "type": "string", "enum": ["start", "customers", "employees", "done"], "description": "The list being read (start: nothing asked yet)" },
+        "step": { "type": "string", "enum": ["start", "customers_deleted", "customers", "employees_deleted", "employees", "done"],
+            "description": "What the run is reading: a list's deletions (incremental runs), the list itself, or nothing more" },
+        "mode": { "type": "string", "enum": ["full", "incremental"],
+            "description": "full: every record of every list, and what a complete list lacks is marked deleted; \
+                            incremental: only what QuickBooks changed or deleted since the list's watermark" },
+        "changes": object(json!({ "customers": schema_ref("ChangeCounts"), "employees": schema_ref("ChangeCounts") })),
         "percent": { "type": "integer", "minimum": 0, "maximum": 100 },
         "qbxml_version": nullable_string(),
         "requests": { "type": "integer", "description": "qbXML requests sent so far" },
@@ -242,6 +247,18 @@ pub fn openapi() -> Value {
                     json!({ "name": "cursor", "in": "query", "schema": { "type": "string" } })],
                 "get": { "summary": "Run history, newest first, with warnings and errors", "responses": {
                     "200": json_response("A page of runs", "RunPage"), "400": bad_request.clone(), "401": unauthorized.clone(), "404": not_found.clone() } }
+            },
+            "/api/v1/connections/{id}/runs/{run_id}/changes": {
+                "parameters": [id_param(),
+                    json!({ "name": "run_id", "in": "path", "required": true, "schema": { "type": "string", "format": "uuid" } }),
+                    json!({ "name": "list", "in": "query", "schema": { "type": "string", "enum": ["customers", "employees"] } }),
+                    json!({ "name": "change", "in": "query", "schema": { "type": "string",
+                        "enum": ["new", "changed", "deactivated", "reactivated", "deleted"] } }),
+                    json!({ "name": "limit", "in": "query", "schema": { "type": "integer", "minimum": 1, "maximum": 500 } }),
+                    json!({ "name": "cursor", "in": "query", "schema": { "type": "string" } })],
+                "get": { "summary": "The records a run changed, by list, kind of change and name", "responses": {
+                    "200": json_response("A page of changed records", "RunChangePage"), "400": bad_request.clone(),
+                    "401": unauthorized.clone(), "404": not_found.clone() } }
             },
             "/api/v1/locations": {
                 "get": { "summary": "List locations", "parameters": list_params(&[linked_param()]), "responses": {
@@ -389,7 +406,24 @@ pub fn openapi() -> Value {
                     "run_every_minutes": { "type": "integer", "minimum": 1, "maximum": 1440 } } },
                 "ConnectionChanges": { "type": "object", "properties": {
                     "name": { "type": "string" }, "enabled": { "type": "boolean" }, "company_file": { "type": "string" },
-                    "run_every_minutes": { "type": "integer", "minimum": 1, "maximum": 1440 } } },
+                    "run_every_minutes": { "type": "integer", "minimum": 1, "maximum": 1440 },
+                    "full_refresh_every_days": { "type": "integer", "minimum": 1, "maximum": 90,
+                        "description": "A full run every this many days (QuickBooks keeps deletions about 90 days)" },
+                    "full_refresh_next_run": { "type": "boolean",
+                        "description": "true: the next run reads every record; false withdraws the request" } } },
+                "ListState": object(json!({
+                    "updated_at": { "type": ["string", "null"], "format": "date-time",
+                        "description": "When the list was last brought up to date (read completely, in full or incrementally)" },
+                    "watermark": { "type": ["string", "null"],
+                        "description": "The newest TimeModified / TimeDeleted of the list's last complete read, in QuickBooks' local time as it wrote it" } })),
+                "ChangeCounts": object(json!({ "new": integer(), "changed": integer(), "deactivated": integer(),
+                    "reactivated": integer(), "deleted": integer() })),
+                "RunChange": object(json!({
+                    "list": { "type": "string", "enum": ["customers", "employees"] },
+                    "change": { "type": "string", "enum": ["new", "changed", "deactivated", "reactivated", "deleted"] },
+                    "list_id": { "type": "string" },
+                    "name": { "type": "string", "description": "Full name of a customer, name of an employee" } })),
+                "RunChangePage": page_schema("RunChange", false),
                 "Connection": object(json!({
                     "id": uuid(), "org_id": uuid(), "name": { "type": "string" },
                     "kind": { "type": "string", "enum": ["desktop", "online"] },
@@ -400,6 +434,15 @@ pub fn openapi() -> Value {
                     "username": { "type": ["string", "null"], "description": "Desktop: the Web Connector user name; null for online" },
                     "owner_id": nullable_string(), "file_id": nullable_string(), "enabled": { "type": "boolean" },
                     "company_file": { "type": "string" }, "run_every_minutes": { "type": "integer" },
+                    "full_refresh_every_days": integer(),
+                    "full_refresh_next_run": { "type": "boolean", "description": "A full run was asked for and has not happened yet" },
+                    "next_full_refresh_at": { "type": "string", "format": "date-time",
+                        "description": "When the next run will be a full one (now when one is due)" },
+                    "last_full_run_at": nullable_date_time(),
+                    "lists": object(json!({ "customers": schema_ref("ListState"), "employees": schema_ref("ListState") })),
+                    "incremental_refused": { "oneOf": [{ "type": "null" }, object(json!({
+                        "quickbooks": { "type": "string" }, "reason": nullable_string() }))],
+                        "description": "This QuickBooks refused the requests of incremental runs: its runs read every record" },
                     "quickbooks": object(json!({ "product": nullable_string(), "version": nullable_string(),
                         "country": nullable_string(), "company_name": nullable_string(), "file_path": nullable_string(),
                         "qbxml_version": nullable_string(), "seen_at": nullable_date_time() })),
