@@ -54,6 +54,38 @@ impl LinkKind {
     }
 }
 
+/// The UPDATE that marks the linked QuickBooks record of each of the kind's records matching
+/// `condition` (SQL over the kind's table, never input) as reviewed as it is now: its watched
+/// fields and deletion become the ones later changes are measured from (`store::changes`).
+fn reviewed_sql(kind: &LinkKind, condition: &str) -> String {
+    format!(
+        "UPDATE {table} SET qb_reviewed = (SELECT q.watch FROM {qb_table} q WHERE q.{link} = {table}.{link}), \
+         qb_reviewed_deleted = COALESCE((SELECT q.deleted_at IS NOT NULL FROM {qb_table} q \
+         WHERE q.{link} = {table}.{link}), FALSE) WHERE {condition}",
+        table = kind.table,
+        qb_table = kind.qb_table,
+        link = kind.link_column,
+    )
+}
+
+/// Marks the links of every record matching `condition` as reviewed (see [`reviewed_sql`]).
+pub(crate) async fn mark_reviewed_where(tx: &mut Tx, kind: &LinkKind, condition: &str) -> Result<()> {
+    let sql = reviewed_sql(kind, condition);
+    on_tx!(tx, conn => {
+        sqlx::query(sqlx::AssertSqlSafe(sql)).execute(&mut *conn).await?;
+    });
+    Ok(())
+}
+
+/// Marks one record's link as reviewed as its QuickBooks record is now (see [`reviewed_sql`]).
+pub(crate) async fn mark_reviewed(tx: &mut Tx, kind: &LinkKind, organization_id: Uuid, id: Uuid) -> Result<()> {
+    let sql = reviewed_sql(kind, &format!("{} = $1 AND organization_id = $2", kind.id_column));
+    on_tx!(tx, conn => {
+        sqlx::query(sqlx::AssertSqlSafe(sql)).bind(id).bind(organization_id).execute(&mut *conn).await?;
+    });
+    Ok(())
+}
+
 /// A link as the audit log shows it.
 fn link_json(qb_id: Option<Uuid>, qb_name: Option<&str>) -> Value {
     match qb_id {
@@ -157,6 +189,7 @@ pub(crate) async fn link_in(
             });
         }
     }
+    mark_reviewed(tx, kind, organization_id, id).await?;
     let name: String = on_tx!(tx, conn => {
         sqlx::query_scalar(sqlx::AssertSqlSafe(name_sql)).bind(id).bind(organization_id).fetch_one(&mut *conn).await?
     });
@@ -228,7 +261,7 @@ async fn unlink_in(
     }
     let Some(qb_id) = linked else { return Ok(None) };
     let sql = format!(
-        "UPDATE {} SET {} = NULL, updated_at = $3 WHERE organization_id = $1 AND {} = $2",
+        "UPDATE {} SET {} = NULL, qb_reviewed = NULL, updated_at = $3 WHERE organization_id = $1 AND {} = $2",
         kind.table, kind.link_column, kind.id_column
     );
     on_tx!(tx, conn => {

@@ -17,6 +17,7 @@ mod qbwc_sessions;
 mod read_api;
 mod recovery;
 mod scale_out;
+mod search;
 mod security;
 mod staging;
 mod upgrade;

@@ -111,3 +111,8 @@ mod tests {
         assert!(decode_cursor(&hex::encode("no separator")).is_err());
     }
 }
+
+/// A link's QuickBooks record status (`active`, `inactive`, `deleted`) from the joined row.
+fn link_status(is_active: Option<bool>, deleted: Option<bool>) -> Option<&'static str> {
+    Some(crate::record::RecordStatus::of(is_active?, deleted.unwrap_or(false)).as_str())
+}

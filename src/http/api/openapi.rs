@@ -25,7 +25,7 @@ fn id_param() -> Value {
 
 fn list_params(extra: &[Value]) -> Value {
     let mut params = vec![
-        json!({ "name": "q", "in": "query", "schema": { "type": "string" }, "description": "Case-insensitive text search" }),
+        json!({ "name": "q", "in": "query", "schema": { "type": "string" }, "description": "Text search: every word must be found (any order) in the record's names, company, address, phones or e-mail; case and accents do not count, street types match either spelling (Rd, Road), phone numbers match by their digits" }),
         json!({ "name": "limit", "in": "query", "schema": { "type": "integer", "minimum": 1, "maximum": 500, "default": 50 } }),
         json!({ "name": "cursor", "in": "query", "schema": { "type": "string" }, "description": "The `next` value of the previous page" }),
     ];
@@ -38,7 +38,8 @@ fn linked_param() -> Value {
 }
 
 fn status_param() -> Value {
-    json!({ "name": "status", "in": "query", "schema": { "type": "string", "enum": ["active", "inactive", "deleted"] } })
+    json!({ "name": "status", "in": "query", "schema": { "type": "string", "pattern": "^(active|inactive|deleted)(,(active|inactive|deleted))*$" },
+        "description": "One status, or several separated by commas: active,inactive lists all but the deleted records" })
 }
 
 fn connection_param() -> Value {
@@ -433,7 +434,10 @@ pub fn openapi() -> Value {
                     "id": uuid(), "name": { "type": "string" }, "description": { "type": "string" },
                     "address": schema_ref("Address"), "phone": nullable_string(), "email": nullable_string(),
                     "link": nullable_object(json!({ "customer_id": uuid(), "connection_id": uuid(),
-                        "list_id": { "type": "string" }, "full_name": { "type": "string" } })),
+                        "list_id": { "type": "string" }, "full_name": { "type": "string" },
+                        "status": { "type": "string", "enum": ["active", "inactive", "deleted"] },
+                        "changed": { "type": "boolean", "description": "The customer changed in QuickBooks (name, address, phones, e-mail, active, deleted) since it was linked or its changes were last reviewed: see /api/v1/changes" },
+                        "address": { "description": "The customer's address a location takes (ship-to, else billing)", "oneOf": [schema_ref("QbAddress"), { "type": "null" }] } })),
                     "created_at": date_time(), "updated_at": date_time() })),
                 "LocationPage": page_schema("Location", true),
                 "CustomerLink": { "type": "object", "required": ["customer_id"], "properties": { "customer_id": uuid() } },
@@ -441,7 +445,10 @@ pub fn openapi() -> Value {
                 "Staff": object(json!({
                     "id": uuid(), "name": { "type": "string" }, "email": nullable_string(), "phone": nullable_string(),
                     "link": nullable_object(json!({ "employee_id": uuid(), "connection_id": uuid(),
-                        "list_id": { "type": "string" }, "name": { "type": "string" } })),
+                        "list_id": { "type": "string" }, "name": { "type": "string" },
+                        "status": { "type": "string", "enum": ["active", "inactive", "deleted"] },
+                        "changed": { "type": "boolean", "description": "The employee changed in QuickBooks since it was linked or its changes were last reviewed: see /api/v1/changes" },
+                        "email": nullable_string(), "phone": { "type": ["string", "null"], "description": "The mobile, else the main phone (the one a \"+\" copies)" } })),
                     "created_at": date_time(), "updated_at": date_time() })),
                 "StaffPage": page_schema("Staff", true),
                 "EmployeeLink": { "type": "object", "required": ["employee_id"], "properties": { "employee_id": uuid() } },
