@@ -41,7 +41,10 @@ const KINDS = {
     remoteIdOfLink: (link) => link.customer_id,
     remoteNameOfLink: (link) => link.full_name,
     remoteFromLink: (link) => ({ id: link.customer_id, connection_id: link.connection_id, list_id: link.list_id,
-      name: link.full_name, full_name: link.full_name, status: 'active', is_active: true, link: null }),
+      name: link.full_name, full_name: link.full_name, status: link.status || 'active',
+      is_active: link.status !== 'inactive', ship_address: link.address, link: null }),
+    // The linked customer's second line is always its address (the one a location takes).
+    linkLine: (link) => formatAddress(link.address) || 'No address in QuickBooks',
     localIdKey: 'location_id',
     remoteIdKey: 'customer_id',
     localNameKey: 'location_name',
@@ -69,7 +72,10 @@ const KINDS = {
     remoteIdOfLink: (link) => link.employee_id,
     remoteNameOfLink: (link) => link.name,
     remoteFromLink: (link) => ({ id: link.employee_id, connection_id: link.connection_id, list_id: link.list_id,
-      name: link.name, status: 'active', is_active: true, link: null }),
+      name: link.name, status: link.status || 'active', is_active: link.status !== 'inactive',
+      email: link.email, mobile: link.phone, link: null }),
+    // The linked employee's second line is always its e-mail and phone (the ones a "+" copies).
+    linkLine: (link) => [link.email, link.phone].filter(Boolean).join(' · ') || 'No email or phone in QuickBooks',
     localIdKey: 'staff_id',
     remoteIdKey: 'employee_id',
     localNameKey: 'staff_name',
@@ -97,10 +103,22 @@ export function mountSync(root, kind, { notify }) {
     rowHeight: 64, renderRow: renderLocal,
     emptyText: (q) => q ? `No unlinked ${cfg.localPlural} match "${q}".` : `Every ${cfg.localNoun} is linked.`,
   });
+  // The QuickBooks panel's filters: inactive records are left out unless asked for; deleted ones
+  // never show here (only a linked one, in the Linked panel, with its flag). The connection
+  // filter and the connection's name on each card appear when there is more than one connection.
+  const connections = new Map(); // connection id -> name
+  const includeInactive = el('input', { type: 'checkbox', className: 'check', onchange: () => remote.reload() });
+  const connectionFilter = el('select', { className: 'select select-small', 'aria-label': 'QuickBooks company',
+    hidden: true, onchange: () => remote.reload() }, el('option', { value: '' }, 'All companies'));
+  const remoteFilters = el('div', { className: 'panel-filters' },
+    el('label', { className: 'check-label' }, includeInactive, 'Include inactive'), connectionFilter);
   const remote = createPanel({
     className: 'panel-remote', title: `Unlinked ${cfg.remotePlural}`, noun: cfg.remotePlural,
-    load: (q, cursor, signal) => get(cfg.remotePath, { q, linked: 'false', limit: PAGE_SIZE, cursor }, signal),
-    rowHeight: 84, renderRow: renderRemote,
+    load: (q, cursor, signal) => get(cfg.remotePath, {
+      q, linked: 'false', limit: PAGE_SIZE, cursor, connection: connectionFilter.value,
+      status: includeInactive.checked ? 'active,inactive' : 'active',
+    }, signal),
+    rowHeight: 84, renderRow: renderRemote, filters: remoteFilters,
     emptyText: (q) => q ? `No unlinked ${cfg.remotePlural} match "${q}".` : `No unlinked ${cfg.remotePlural}.`,
   });
   const pairs = createPanel({
@@ -137,6 +155,7 @@ export function mountSync(root, kind, { notify }) {
   root.replaceChildren(screen);
 
   setupDragAndDrop();
+  loadConnections();
   suggested.load();
   screen.addEventListener('keydown', onKeydown);
   local.reload();
@@ -183,15 +202,14 @@ export function mountSync(root, kind, { notify }) {
     const lines = cfg.remoteLines(item).filter(Boolean);
     return el('div', { className: 'card card-remote', dataset: { id: String(item.id) } },
       el('div', { className: 'card-main' },
-        el('div', { className: 'card-title-row' }, remoteTitle(item), statusBadges(item)),
+        el('div', { className: 'card-title-row' }, remoteTitle(item), statusBadges(item), connectionBadge(item)),
         lines.map((line, i) => el('span', { className: i === 0 ? 'card-line' : 'card-line muted' }, line))),
       actions);
   }
 
   function renderPair(item) {
-    const remoteItem = remoteCache.get(String(cfg.remoteIdOfLink(item.link))) || cfg.remoteFromLink(item.link);
+    const remoteItem = cfg.remoteFromLink(item.link);
     const remoteName = cfg.remoteNameOfLink(item.link);
-    const remoteLines = cfg.remoteLines(remoteItem).filter(Boolean);
     return el('div', { className: 'pair', dataset: { id: String(item.id) } },
       el('div', { className: 'card card-pair' },
         el('span', { className: 'card-title' }, item.name),
@@ -207,8 +225,32 @@ export function mountSync(root, kind, { notify }) {
           title: 'Disconnect', onclick: () => unlink(item),
         }, icon(ICONS.close))),
       el('div', { className: 'card card-pair' },
-        remoteTitle(remoteItem),
-        el('span', { className: 'card-line' }, remoteLines[0] || cfg.remoteNoun)));
+        el('div', { className: 'card-title-row' }, remoteTitle(remoteItem), statusBadges(remoteItem),
+          connectionBadge(remoteItem)),
+        el('span', { className: 'card-line' }, cfg.linkLine(item.link))));
+  }
+
+  // The connection's name, when the organization has more than one.
+  function connectionBadge(item) {
+    if (connections.size < 2 || !connections.has(item.connection_id)) return null;
+    return el('span', { className: 'badge badge-conn', title: 'QuickBooks company' }, connections.get(item.connection_id));
+  }
+
+  async function loadConnections() {
+    try {
+      const page = await get('/api/v1/connections');
+      connections.clear();
+      for (const conn of page.items) connections.set(conn.id, conn.name);
+      const chosen = connectionFilter.value;
+      connectionFilter.replaceChildren(el('option', { value: '' }, 'All companies'),
+        ...page.items.map((conn) => el('option', { value: conn.id }, conn.name)));
+      connectionFilter.value = connections.has(chosen) ? chosen : '';
+      connectionFilter.hidden = connections.size < 2;
+      remote.list.refresh();
+      pairs.list.refresh();
+    } catch (err) {
+      console.error(err);
+    }
   }
 
   // "Parent:Job" shows as "Parent › Job", the parent path quieter than the job's own name.
@@ -669,7 +711,7 @@ function ask(title, text, choices, extra) {
 }
 
 /** One panel: a heading with its count, a search box, and a virtual list loaded page by page. */
-function createPanel({ className, title, noun, load, rowHeight, renderRow, emptyText }) {
+function createPanel({ className, title, noun, load, rowHeight, renderRow, emptyText, filters }) {
   const headingId = `panel-${className}`;
   const count = el('span', { className: 'count' }, '…');
   const search = el('input', {
@@ -681,6 +723,7 @@ function createPanel({ className, title, noun, load, rowHeight, renderRow, empty
     el('header', { className: 'panel-head' },
       el('h2', { id: headingId }, title, count),
       el('label', { className: 'search' }, icon(ICONS.search), search)),
+    filters,
     viewport);
 
   let query = '';
