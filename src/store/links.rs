@@ -10,6 +10,7 @@ use super::audit::{self, Action, Actor, NewEvent};
 use super::{Db, Result, StoreError, Tx, now, on_tx};
 
 /// Which tables and columns a kind of link uses, and how its conflicts read.
+#[derive(Debug)]
 pub struct LinkKind {
     /// The organization's table and key: `location` / `location_id`.
     pub table: &'static str,
@@ -330,6 +331,11 @@ pub async fn undo(db: &Db, organization_id: Uuid, actor: &Actor, event_ids: &[Uu
                 Some(Action::Create) => delete_created(&mut tx, kind, organization_id, actor, &event).await?,
                 Some(Action::Undo) | None => {
                     return Err(StoreError::Conflict("an undo cannot be undone; link or unlink again instead".into()));
+                }
+                Some(Action::Apply | Action::Dismiss) => {
+                    return Err(StoreError::Conflict(
+                        "a reviewed change cannot be undone; edit the record instead".into(),
+                    ));
                 }
             };
             audit::mark_undone(&mut tx, id, undo_id).await?;

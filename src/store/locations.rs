@@ -161,6 +161,19 @@ pub async fn get_location(db: &Db, organization_id: Uuid, location_id: Uuid) -> 
     .ok_or(StoreError::NotFound)
 }
 
+/// A location of the organization, read inside `tx`.
+pub(crate) async fn location_in(tx: &mut Tx, organization_id: Uuid, location_id: Uuid) -> Result<LocationRow> {
+    let sql = format!("{SELECT} WHERE l.organization_id = $1 AND l.location_id = $2");
+    on_tx!(tx, conn => {
+        sqlx::query_as::<_, LocationRow>(sqlx::AssertSqlSafe(sql))
+            .bind(organization_id)
+            .bind(location_id)
+            .fetch_optional(&mut *conn)
+            .await?
+    })
+    .ok_or(StoreError::NotFound)
+}
+
 async fn insert(
     tx: &mut Tx,
     organization_id: Uuid,
@@ -209,7 +222,19 @@ pub async fn create_location(db: &Db, organization_id: Uuid, fields: &LocationFi
 
 /// Replaces a location's fields.
 pub async fn update_location(db: &Db, organization_id: Uuid, location_id: Uuid, fields: &LocationFields) -> Result<()> {
-    let done = on_db!(db, pool => {
+    let mut tx = db.begin().await?;
+    let outcome = update_in(&mut tx, organization_id, location_id, fields).await;
+    tx.finish(outcome).await
+}
+
+/// [`update_location`] inside a transaction.
+pub(crate) async fn update_in(
+    tx: &mut Tx,
+    organization_id: Uuid,
+    location_id: Uuid,
+    fields: &LocationFields,
+) -> Result<()> {
+    let done = on_tx!(tx, conn => {
         sqlx::query(
             "UPDATE location SET name = $3, description = $4, line1 = $5, line2 = $6, line3 = $7, line4 = $8, line5 = $9, \
              city = $10, state = $11, postal_code = $12, country = $13, phone = $14, email = $15, updated_at = $16, \
@@ -232,7 +257,7 @@ pub async fn update_location(db: &Db, organization_id: Uuid, location_id: Uuid, 
         .bind(&fields.email)
         .bind(now())
         .bind(fields.search_text())
-        .execute(pool)
+        .execute(&mut *conn)
         .await?
         .rows_affected()
     });
@@ -269,7 +294,7 @@ pub async fn unlink_location(db: &Db, organization_id: Uuid, actor: &Actor, loca
 }
 
 /// The fields of a location as the audit log shows them.
-fn fields_json(f: &LocationFields) -> Value {
+pub(crate) fn fields_json(f: &LocationFields) -> Value {
     json!({
         "name": f.name, "description": f.description,
         "address": { "line1": f.line1, "line2": f.line2, "line3": f.line3, "line4": f.line4, "line5": f.line5,
@@ -285,7 +310,7 @@ pub(crate) fn tidy(value: &Option<String>) -> Option<String> {
     value.as_deref().map(str::trim).filter(|v| !v.is_empty()).map(str::to_owned)
 }
 
-fn location_from_customer(c: &Customer) -> LocationFields {
+pub(crate) fn location_from_customer(c: &Customer) -> LocationFields {
     let d = &c.details;
     // The ship-to address wins whole when it has any part; parts are never mixed.
     let ship = &d.ship_address;

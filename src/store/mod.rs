@@ -10,6 +10,7 @@
 pub mod admins;
 pub mod audit;
 pub mod catalog;
+pub mod changes;
 pub mod derived;
 pub mod links;
 pub mod locations;

@@ -135,23 +135,43 @@ pub async fn create_staff(db: &Db, organization_id: Uuid, fields: &StaffFields) 
 }
 
 pub async fn update_staff(db: &Db, organization_id: Uuid, staff_id: Uuid, fields: &StaffFields) -> Result<()> {
-    let done = on_db!(db, pool => {
+    let mut tx = db.begin().await?;
+    let outcome = update_in(&mut tx, organization_id, staff_id, fields).await;
+    tx.finish(outcome).await
+}
+
+/// [`update_staff`] inside a transaction.
+pub(crate) async fn update_in(tx: &mut Tx, organization_id: Uuid, staff_id: Uuid, fields: &StaffFields) -> Result<()> {
+    let done = on_tx!(tx, conn => {
         sqlx::query(
             "UPDATE staff SET name = $3, email = $4, phone = $5, updated_at = $6, search = $7 \
              WHERE organization_id = $1 AND staff_id = $2",
         )
-            .bind(organization_id)
-            .bind(staff_id)
-            .bind(&fields.name)
-            .bind(&fields.email)
-            .bind(&fields.phone)
-            .bind(now())
-            .bind(fields.search_text())
-            .execute(pool)
-            .await?
-            .rows_affected()
+        .bind(organization_id)
+        .bind(staff_id)
+        .bind(&fields.name)
+        .bind(&fields.email)
+        .bind(&fields.phone)
+        .bind(now())
+        .bind(fields.search_text())
+        .execute(&mut *conn)
+        .await?
+        .rows_affected()
     });
     if done == 0 { Err(StoreError::NotFound) } else { Ok(()) }
+}
+
+/// A staff member of the organization, read inside `tx`.
+pub(crate) async fn staff_in(tx: &mut Tx, organization_id: Uuid, staff_id: Uuid) -> Result<StaffRow> {
+    let sql = format!("{SELECT} WHERE s.organization_id = $1 AND s.staff_id = $2");
+    on_tx!(tx, conn => {
+        sqlx::query_as::<_, StaffRow>(sqlx::AssertSqlSafe(sql))
+            .bind(organization_id)
+            .bind(staff_id)
+            .fetch_optional(&mut *conn)
+            .await?
+    })
+    .ok_or(StoreError::NotFound)
 }
 
 pub async fn delete_staff(db: &Db, organization_id: Uuid, staff_id: Uuid) -> Result<()> {
@@ -183,7 +203,7 @@ pub async fn unlink_staff(db: &Db, organization_id: Uuid, actor: &Actor, staff_i
     links::unlink(db, &links::STAFF, organization_id, actor, staff_id).await
 }
 
-fn staff_from_employee(e: &Employee) -> StaffFields {
+pub(crate) fn staff_from_employee(e: &Employee) -> StaffFields {
     let d = &e.details;
     let full = match (tidy(&d.first_name), tidy(&d.last_name)) {
         (Some(first), Some(last)) => format!("{first} {last}"),

@@ -4,6 +4,7 @@
 mod helpers;
 
 mod admin_api;
+mod changes;
 mod cli;
 mod contract_files;
 mod faults;
