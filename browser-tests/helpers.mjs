@@ -17,6 +17,8 @@ export const config = {
   fixtureLocation: process.env.QBSYNC_FIXTURE_LOCATION || '',
   fixtureStaff: process.env.QBSYNC_FIXTURE_STAFF || '',
   perf: process.env.QBSYNC_PERF === '1',
+  // The qbsync binary, for tests that play the Web Connector (`qbsync simulate`) themselves.
+  bin: process.env.QBSYNC_BIN || '',
   // Set by run-against-qbsync.sh for the server wired to `qbsync simulate-online` (a fake Intuit).
   online: process.env.QBSYNC_ONLINE === '1',
 };

@@ -138,25 +138,31 @@ export function mountSync(root, kind, { notify }) {
     onclick: () => showView('link') }, 'Link by hand');
   const tabSuggested = el('button', { type: 'button', className: 'tab', 'aria-pressed': 'false',
     onclick: () => showView('suggested') }, 'Suggested', suggestedCount);
+  const changes = createChangesView();
+  const changesCount = el('span', { className: 'count' }, '…');
+  const tabChanges = el('button', { type: 'button', className: 'tab', 'aria-pressed': 'false',
+    onclick: () => showView('changes') }, 'Changed in QuickBooks', changesCount);
   const grid = el('div', { className: 'sync-grid' }, local.element, remote.element, pairs.element);
 
-  const pull = createPullButton({ ...cfg.pull, notify, onDone: () => { remote.reload(); pairs.reload(); } });
+  const pull = createPullButton({ ...cfg.pull, notify, onDone: () => { remote.reload(); pairs.reload(); changes.load(); } });
   const screen = el('section', { className: 'sync', 'aria-labelledby': 'sync-title' },
     el('div', { className: 'sync-head' },
       el('div', { className: 'sync-title' },
         el('h1', { id: 'sync-title' }, cfg.title),
         el('p', { className: 'lead' }, cfg.intro)),
       el('div', { className: 'sync-actions' },
-        el('div', { className: 'tabs', role: 'group', 'aria-label': 'View' }, tabLink, tabSuggested),
+        el('div', { className: 'tabs', role: 'group', 'aria-label': 'View' }, tabLink, tabSuggested, tabChanges),
         pull.element)),
     hint,
     grid,
-    suggested.element);
+    suggested.element,
+    changes.element);
   root.replaceChildren(screen);
 
   setupDragAndDrop();
   loadConnections();
   suggested.load();
+  changes.load();
   screen.addEventListener('keydown', onKeydown);
   local.reload();
   remote.reload();
@@ -225,8 +231,12 @@ export function mountSync(root, kind, { notify }) {
           title: 'Disconnect', onclick: () => unlink(item),
         }, icon(ICONS.close))),
       el('div', { className: 'card card-pair' },
-        el('div', { className: 'card-title-row' }, remoteTitle(remoteItem), statusBadges(remoteItem),
-          connectionBadge(remoteItem)),
+        el('div', { className: 'card-title-row' }, remoteTitle(remoteItem),
+          item.link.changed && el('button', {
+            type: 'button', className: 'badge badge-warning badge-button', 'data-vlist-focus': true,
+            'aria-label': `Review what changed in QuickBooks for "${item.name}"`, onclick: () => reviewPair(item),
+          }, 'Changed in QuickBooks'),
+          statusBadges(remoteItem), connectionBadge(remoteItem)),
         el('span', { className: 'card-line' }, cfg.linkLine(item.link))));
   }
 
@@ -443,17 +453,152 @@ export function mountSync(root, kind, { notify }) {
   // --- The Suggested view ------------------------------------------------------------------------
 
   function showView(view) {
-    const suggestedView = view === 'suggested';
-    tabLink.setAttribute('aria-pressed', String(!suggestedView));
-    tabSuggested.setAttribute('aria-pressed', String(suggestedView));
-    grid.hidden = suggestedView;
-    suggested.element.hidden = !suggestedView;
-    if (suggestedView) {
-      if (selected) toggleSelection(selected);
-      suggested.load();
-    } else {
-      reloadAll();
+    tabLink.setAttribute('aria-pressed', String(view === 'link'));
+    tabSuggested.setAttribute('aria-pressed', String(view === 'suggested'));
+    tabChanges.setAttribute('aria-pressed', String(view === 'changes'));
+    grid.hidden = view !== 'link';
+    suggested.element.hidden = view !== 'suggested';
+    changes.element.hidden = view !== 'changes';
+    if (view !== 'link' && selected) toggleSelection(selected);
+    if (view === 'suggested') suggested.load();
+    else if (view === 'changes') changes.load();
+    else reloadAll();
+  }
+
+  // --- Changed in QuickBooks: the review list and the review of one pair --------------------------
+
+  function createChangesView() {
+    const summary = el('span', { className: 'suggest-summary', role: 'status' });
+    const body = el('div', { className: 'panel-body' });
+    const element = el('section', { className: 'panel suggest changes', 'aria-labelledby': 'changes-title', hidden: true },
+      el('header', { className: 'panel-head suggest-head' },
+        el('h2', { id: 'changes-title' }, 'Changed in QuickBooks'), summary),
+      body);
+    let items = [];
+    let loaded = false;
+    let generation = 0;
+    const list = createVirtualList({
+      viewport: body, rowHeight: 64, renderRow: renderChange, keyOf: (it) => String(it.id), onNeedMore: () => {},
+      label: 'Changed in QuickBooks',
+      emptyText: () => `Nothing to review: no linked ${cfg.remoteNoun} changed since it was linked or last reviewed.`,
+    });
+
+    async function load() {
+      const mine = ++generation;
+      list.setLoading(true);
+      try {
+        const page = await get('/api/v1/changes', { kind });
+        if (mine !== generation) return;
+        items = page.items;
+        loaded = true;
+        const count = page.counts[kind];
+        list.reset(items, false, items.length);
+        changesCount.textContent = loaded ? count.toLocaleString() : '…';
+        tabChanges.classList.toggle('tab-attention', count > 0);
+        summary.textContent = count === 0 ? '' : `${count} linked ${count === 1 ? cfg.localNoun : cfg.localPlural}` +
+          ' to review' + (count > items.length ? ` (the first ${items.length} shown)` : '');
+      } catch (err) {
+        if (mine === generation) notify('error', err);
+      } finally {
+        if (mine === generation) list.setLoading(false);
+      }
     }
+
+    function renderChange(item) {
+      return el('div', { className: 'suggestion change-row', dataset: { id: String(item.id) } },
+        el('div', { className: 'suggestion-names' },
+          el('span', { className: 'card-title' }, item.name),
+          el('span', { className: 'card-line' }, `⇄ ${item.quickbooks_name}`)),
+        el('div', { className: 'suggestion-why' },
+          el('span', { className: 'card-line muted' }, item.changes.map((c) => changeLabel(c)).join(' · '))),
+        el('button', { type: 'button', className: 'btn btn-small btn-primary', 'data-vlist-focus': true,
+          'aria-label': `Review the changes of "${item.name}"`, onclick: () => review(item) }, 'Review'));
+    }
+
+    function find(id) {
+      return items.find((it) => String(it.id) === String(id));
+    }
+
+    return { element, load, find };
+  }
+
+  // The review of one pair, from its badge in the Linked panel.
+  async function reviewPair(pairItem) {
+    let item;
+    try {
+      await changes.load();
+      item = changes.find(pairItem.id);
+    } catch (err) {
+      notify('error', err);
+      return;
+    }
+    if (!item) {
+      notify('ok', `Nothing is waiting for review on "${pairItem.name}".`);
+      pairs.reload();
+      return;
+    }
+    await review(item);
+  }
+
+  // Field by field: what changed in QuickBooks, and for each field the location (staff member) can
+  // take, its value here and in QuickBooks, with a box to apply it. Apply the chosen ones, or dismiss.
+  async function review(item) {
+    const changed = new Set(item.changes.map((c) => c.field));
+    const boxes = [];
+    const rows = item.fields.filter((f) => f.differs).map((f) => {
+      const box = el('input', { type: 'checkbox', className: 'check', value: f.field,
+        checked: changed.has(f.field) || (f.field === 'phone' && (changed.has('mobile') || changed.has('alt_phone'))),
+        'aria-label': `Apply ${FIELD_LABELS[f.field].toLowerCase()} from QuickBooks` });
+      boxes.push(box);
+      return el('tr', null,
+        el('td', null, box),
+        el('th', { scope: 'row' }, FIELD_LABELS[f.field]),
+        el('td', null, showValue(f.field, f.current)),
+        el('td', { className: 'diff-new' }, showValue(f.field, f.quickbooks)));
+    });
+    const whatChanged = el('ul', { className: 'change-list' }, item.changes.map((c) => el('li', null,
+      el('strong', null, FIELD_LABELS[c.field] || c.field), ': ', showValue(c.field, c.before), ' → ',
+      showValue(c.field, c.after))));
+    const table = rows.length
+      ? el('table', { className: 'diff' },
+        el('thead', null, el('tr', null, el('th', null, ''), el('th', null, 'Field'),
+          el('th', null, `This ${cfg.localNoun}`), el('th', null, 'QuickBooks now'))),
+        el('tbody', null, rows))
+      : el('p', { className: 'muted' }, `The ${cfg.localNoun} already has every field as QuickBooks has it.`);
+    const extra = el('div', { className: 'review' },
+      el('h3', null, 'What changed in QuickBooks'), whatChanged,
+      el('h3', null, `Take into "${item.name}"`), table);
+    const choices = [{ label: 'Cancel', value: null }, { label: 'Dismiss', value: 'dismiss' }];
+    if (rows.length) choices.push({ label: 'Apply chosen fields', value: 'apply', primary: true });
+    const choice = await ask(`"${item.quickbooks_name}" changed in QuickBooks`, null, choices, extra);
+    if (!choice) return;
+    const fields = boxes.filter((b) => b.checked).map((b) => b.value);
+    if (choice === 'apply' && fields.length === 0) {
+      notify('error', 'Choose at least one field to apply, or Dismiss.');
+      return;
+    }
+    await oneAtATime(async () => {
+      const path = `/api/v1/changes/${encodeURIComponent(item.id)}/${choice}`;
+      await post(path, choice === 'apply' ? { fields } : {});
+      notify('ok', choice === 'apply'
+        ? `Applied ${fields.map((f) => FIELD_LABELS[f].toLowerCase()).join(', ')} to "${item.name}".`
+        : `Dismissed the QuickBooks changes of "${item.name}".`);
+      changes.load();
+      pairs.reload();
+    });
+  }
+
+  function changeLabel(c) {
+    if (c.field === 'deleted') return c.after ? 'deleted in QuickBooks' : 'back in QuickBooks';
+    if (c.field === 'active') return c.after ? 'made active' : 'made inactive';
+    return `${(FIELD_LABELS[c.field] || c.field).toLowerCase()} changed`;
+  }
+
+  function showValue(field, value) {
+    if (field === 'address') return formatAddress(value) || '(none)';
+    if (field === 'active') return value ? 'active' : 'inactive';
+    if (field === 'deleted') return value ? 'deleted' : 'in QuickBooks';
+    return value === null || value === undefined || value === '' ? '(none)' : String(value);
   }
 
   function createSuggestedView() {
@@ -674,6 +819,12 @@ export function mountSync(root, kind, { notify }) {
     },
   };
 }
+
+/** The words for the fields a change review shows. */
+const FIELD_LABELS = {
+  name: 'Name', address: 'Address', phone: 'Phone', mobile: 'Mobile', alt_phone: 'Other phone', email: 'Email',
+  active: 'Active', deleted: 'Deleted',
+};
 
 /** A score as a badge: "92%". */
 function scoreBadge(score) {
