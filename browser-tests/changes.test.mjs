@@ -55,7 +55,7 @@ describe('Change review', { timeout: TEST_TIMEOUT * 3 }, () => {
     assert.ok(renamed, 'a renamed customer is among them');
 
     await goto(page, ROUTE);
-    const tab = page.getByRole('button', { name: /^Changed in QuickBooks/ });
+    const tab = page.getByRole('button', { name: /^Changes/ });
     await tab.locator('.count', { hasText: String(review.counts.locations) }).waitFor();
     await tab.click();
     const row = page.locator(`.changes .change-row[data-id="${renamed.id}"]`);

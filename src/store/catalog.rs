@@ -51,6 +51,9 @@ pub struct Connection {
     /// Online: Intuit's time of the last complete read of each list (the next `changedSince`).
     pub customers_changed_since: Option<String>,
     pub employees_changed_since: Option<String>,
+    /// When each list was last read whole (the last complete list of a run or a pull).
+    pub customers_listed_at: Option<DateTime<Utc>>,
+    pub employees_listed_at: Option<DateTime<Utc>>,
 }
 
 crate::store::runs::text_enum! {
@@ -285,6 +288,8 @@ pub async fn create_connection(db: &Db, new: NewConnection<'_>) -> Result<Connec
         online_status: (new.kind == ConnectionKind::Online).then_some(OnlineStatus::Pending),
         customers_changed_since: None,
         employees_changed_since: None,
+        customers_listed_at: None,
+        employees_listed_at: None,
     };
     on_db!(db, pool => {
         sqlx::query(

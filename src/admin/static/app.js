@@ -283,8 +283,11 @@ function mountConnections(root) {
       const page = await get(`/api/v1/connections/${encodeURIComponent(id)}/runs`, { limit: 10 });
       const json = JSON.stringify(page.items);
       if (stopped || json === section.json) return;
+      const changed = section.json !== '';
       section.json = json;
       section.element.replaceChildren(...renderRuns(page.items, section, section.online));
+      // A run that began or ended may have taught us about QuickBooks: the header follows.
+      if (changed && section.refreshHead) await section.refreshHead();
     } catch (err) {
       if (err.status === 404) return;
       section.json = '';
@@ -308,22 +311,38 @@ function mountConnections(root) {
       toggleText.textContent = conn.enabled ? 'Enabled' : 'Paused';
     });
     const runsBody = el('div', { className: 'runs-body' }, el('p', { className: 'muted' }, 'Loading runs…'));
-    runSections.set(conn.id, { element: runsBody, open: new Set(), seen: new Set(), json: '' });
-    const company = [qb.company_name, [qb.product, qb.country].filter(Boolean).join(', ')].filter(Boolean).join(' · ');
+    const headLine = el('p', { className: 'muted' }, ...desktopHeadLine(qb));
+    const qbxmlFact = el('span', null, qb.qbxml_version || '—');
+    const fileFact = el('span', null,
+      breakablePath(conn.company_file || qb.file_path) || 'Any (the file open in QuickBooks)');
+    runSections.set(conn.id, {
+      element: runsBody, open: new Set(), seen: new Set(), json: '',
+      async refreshHead() {
+        try {
+          const fresh = await get(`/api/v1/connections/${encodeURIComponent(conn.id)}`);
+          const freshQb = fresh.quickbooks || {};
+          headLine.replaceChildren(...desktopHeadLine(freshQb));
+          qbxmlFact.textContent = freshQb.qbxml_version || '—';
+          fileFact.replaceChildren(
+            ...[].concat(breakablePath(fresh.company_file || freshQb.file_path) || 'Any (the file open in QuickBooks)'));
+        } catch (err) {
+          console.error(err);
+        }
+      },
+    });
 
     return el('article', { className: 'card conn', 'aria-labelledby': `conn-${conn.id}` },
       el('header', { className: 'conn-head' },
         el('div', null,
           el('h2', { id: `conn-${conn.id}` }, conn.name),
-          el('p', { className: 'muted' }, company || 'QuickBooks has not connected yet',
-            qb.seen_at ? [' · last seen ', timeAgo(qb.seen_at)] : null)),
+          headLine),
         el('label', { className: 'switch' }, toggle, el('span', { className: 'switch-track', 'aria-hidden': 'true' }),
           toggleText)),
       el('dl', { className: 'facts' },
         fact('Web Connector user', el('code', null, conn.username)),
-        fact('Company file', breakablePath(conn.company_file || qb.file_path) || 'Any (the file open in QuickBooks)'),
+        fact('Company file', fileFact),
         fact('Runs every', `${conn.run_every_minutes} min`),
-        fact('qbXML version', qb.qbxml_version || '—'),
+        fact('qbXML version', qbxmlFact),
         fact('Created', timeAgo(conn.created_at))),
       el('div', { className: 'conn-actions' },
         qwcLink,
@@ -521,6 +540,13 @@ function mountConnections(root) {
       clearTimeout(timer);
     },
   };
+}
+
+// A Desktop connection's header line: the company QuickBooks reported, and when it was last seen.
+function desktopHeadLine(qb) {
+  const company = [qb.company_name, [qb.product, qb.country].filter(Boolean).join(', ')].filter(Boolean).join(' · ');
+  return [company || 'QuickBooks has not connected yet', qb.seen_at ? [' · last seen ', timeAgo(qb.seen_at)] : null]
+    .flat().filter(Boolean);
 }
 
 function fact(label, value) {

@@ -35,6 +35,7 @@ const KINDS = {
     remoteNoun: 'QuickBooks customer',
     remotePlural: 'QuickBooks customers',
     pull: { lists: ['customers'], label: 'Get Locations', noun: 'customers' },
+    list: 'customers',
     linkBody: (remote) => ({ customer_id: remote.id }),
     createPath: (remote) => `/api/v1/qb/customers/${encodeURIComponent(remote.id)}/location`,
     remoteName: (remote) => remote.full_name || remote.name,
@@ -66,6 +67,7 @@ const KINDS = {
     remoteNoun: 'QuickBooks employee',
     remotePlural: 'QuickBooks employees',
     pull: { lists: ['employees'], label: 'Get Staff', noun: 'employees' },
+    list: 'employees',
     linkBody: (remote) => ({ employee_id: remote.id }),
     createPath: (remote) => `/api/v1/qb/employees/${encodeURIComponent(remote.id)}/staff`,
     remoteName: (remote) => remote.name,
@@ -97,11 +99,17 @@ export function mountSync(root, kind, { notify }) {
   let busy = false;
 
   const hint = el('div', { className: 'sync-hint', hidden: true, role: 'status' });
+  let linkedTotal = null; // how many pairs there are, once the Linked panel has loaded
   const local = createPanel({
     className: 'panel-local', title: `Unlinked ${cfg.localPlural}`, noun: cfg.localPlural,
     load: (q, cursor, signal) => get(cfg.localPath, { q, linked: 'false', limit: PAGE_SIZE, cursor }, signal),
     rowHeight: 64, renderRow: renderLocal,
-    emptyText: (q) => q ? `No unlinked ${cfg.localPlural} match "${q}".` : `Every ${cfg.localNoun} is linked.`,
+    emptyText: (q) => {
+      if (q) return `No unlinked ${cfg.localPlural} match "${q}".`;
+      if (linkedTotal > 0) return `Every ${cfg.localNoun} is linked.`;
+      return `No ${cfg.localPlural} yet. Press the green + on a ${cfg.remoteNoun} to make one from it, ` +
+        `or add ${cfg.localPlural} on the ${cfg.localPlural === 'locations' ? 'Locations' : 'Staff'} page.`;
+    },
   });
   // The QuickBooks panel's filters: inactive records are left out unless asked for; deleted ones
   // never show here (only a linked one, in the Linked panel, with its flag). The connection
@@ -109,23 +117,36 @@ export function mountSync(root, kind, { notify }) {
   const connections = new Map(); // connection id -> name
   const includeInactive = el('input', { type: 'checkbox', className: 'check', onchange: () => remote.reload() });
   const connectionFilter = el('select', { className: 'select select-small', 'aria-label': 'QuickBooks company',
-    hidden: true, onchange: () => remote.reload() }, el('option', { value: '' }, 'All companies'));
+    hidden: true, onchange: () => {
+      showFreshness();
+      remote.reload();
+    } }, el('option', { value: '' }, 'All companies'));
+  const freshness = el('span', { className: 'freshness', role: 'status' });
   const remoteFilters = el('div', { className: 'panel-filters' },
-    el('label', { className: 'check-label' }, includeInactive, 'Include inactive'), connectionFilter);
+    el('label', { className: 'check-label' }, includeInactive, 'Include inactive'), connectionFilter, freshness);
+  let connectionList = null; // the organization's connections, once loaded
   const remote = createPanel({
     className: 'panel-remote', title: `Unlinked ${cfg.remotePlural}`, noun: cfg.remotePlural,
     load: (q, cursor, signal) => get(cfg.remotePath, {
       q, linked: 'false', limit: PAGE_SIZE, cursor, connection: connectionFilter.value,
       status: includeInactive.checked ? 'active,inactive' : 'active',
     }, signal),
-    rowHeight: 84, renderRow: renderRemote, filters: remoteFilters,
-    emptyText: (q) => q ? `No unlinked ${cfg.remotePlural} match "${q}".` : `No unlinked ${cfg.remotePlural}.`,
+    rowHeight: 76, renderRow: renderRemote, filters: remoteFilters,
+    emptyText: remoteEmptyText,
   });
   const pairs = createPanel({
     className: 'panel-pairs', title: 'Linked', noun: 'linked pairs',
     load: (q, cursor, signal) => get(cfg.localPath, { q, linked: 'true', limit: PAGE_SIZE, cursor }, signal),
     rowHeight: 76, renderRow: renderPair,
     emptyText: (q) => q ? `No linked ${cfg.localPlural} match "${q}".` : 'Nothing is linked yet.',
+    // An empty Linked panel gives its height to the panels above; the left one learns whether
+    // "every location is linked" is true.
+    onLoaded: (total, q) => {
+      if (q) return;
+      linkedTotal = total;
+      grid.classList.toggle('pairs-empty', total === 0);
+      local.list.refresh();
+    },
   });
 
   const candidates = el('div', { className: 'candidates', hidden: true, 'aria-live': 'polite' });
@@ -141,10 +162,15 @@ export function mountSync(root, kind, { notify }) {
   const changes = createChangesView();
   const changesCount = el('span', { className: 'count' }, '…');
   const tabChanges = el('button', { type: 'button', className: 'tab', 'aria-pressed': 'false',
-    onclick: () => showView('changes') }, 'Changed in QuickBooks', changesCount);
+    onclick: () => showView('changes') }, 'Changes', changesCount);
   const grid = el('div', { className: 'sync-grid' }, local.element, remote.element, pairs.element);
 
-  const pull = createPullButton({ ...cfg.pull, notify, onDone: () => { remote.reload(); pairs.reload(); changes.load(); } });
+  const pull = createPullButton({ ...cfg.pull, notify, onDone: () => {
+    loadConnections();
+    remote.reload();
+    pairs.reload();
+    changes.load();
+  } });
   const screen = el('section', { className: 'sync', 'aria-labelledby': 'sync-title' },
     el('div', { className: 'sync-head' },
       el('div', { className: 'sync-title' },
@@ -240,6 +266,43 @@ export function mountSync(root, kind, { notify }) {
         el('span', { className: 'card-line' }, cfg.linkLine(item.link))));
   }
 
+  // What the QuickBooks panel says when it is empty: the next step, when there is one.
+  function remoteEmptyText(q) {
+    if (q) return `No unlinked ${cfg.remotePlural} match "${q}".`;
+    if (connectionList && connectionList.length === 0) {
+      return 'No QuickBooks company is connected yet. On the Connections page, create a QuickBooks Desktop ' +
+        'connection and add its .qwc file to QuickBooks Web Connector, or connect QuickBooks Online.';
+    }
+    if (connectionList && !connectionList.some((conn) => listedAt(conn))) {
+      return `QuickBooks has not sent its ${cfg.list} yet. Run QuickBooks Web Connector on the QuickBooks ` +
+        `computer (Update Selected), or press ${cfg.pull.label} for QuickBooks Online.`;
+    }
+    if (!includeInactive.checked) {
+      return `No unlinked active ${cfg.remotePlural}. Check "Include inactive" to see inactive ones.`;
+    }
+    return `Every ${cfg.remoteNoun} is linked.`;
+  }
+
+  // When a connection's list was last brought up to date; null when never (or not said).
+  function listedAt(conn) {
+    const lists = conn.lists || {};
+    return (lists[cfg.list] && lists[cfg.list].updated_at) || null;
+  }
+
+  function showFreshness() {
+    freshness.replaceChildren();
+    if (!connectionList || connectionList.length === 0) return;
+    const shown = connectionFilter.value
+      ? connectionList.filter((conn) => conn.id === connectionFilter.value) : connectionList;
+    freshness.append(`${cfg.list === 'customers' ? 'Customers' : 'Employees'} brought up to date: `);
+    shown.forEach((conn, i) => {
+      if (i > 0) freshness.append(' · ');
+      if (connectionList.length > 1) freshness.append(`${conn.name} `);
+      const at = listedAt(conn);
+      freshness.append(at ? timeAgo(at) : el('span', null, 'not yet'));
+    });
+  }
+
   // The connection's name, when the organization has more than one.
   function connectionBadge(item) {
     if (connections.size < 2 || !connections.has(item.connection_id)) return null;
@@ -249,6 +312,7 @@ export function mountSync(root, kind, { notify }) {
   async function loadConnections() {
     try {
       const page = await get('/api/v1/connections');
+      connectionList = page.items;
       connections.clear();
       for (const conn of page.items) connections.set(conn.id, conn.name);
       const chosen = connectionFilter.value;
@@ -256,6 +320,7 @@ export function mountSync(root, kind, { notify }) {
         ...page.items.map((conn) => el('option', { value: conn.id }, conn.name)));
       connectionFilter.value = connections.has(chosen) ? chosen : '';
       connectionFilter.hidden = connections.size < 2;
+      showFreshness();
       remote.list.refresh();
       pairs.list.refresh();
     } catch (err) {
@@ -862,7 +927,7 @@ function ask(title, text, choices, extra) {
 }
 
 /** One panel: a heading with its count, a search box, and a virtual list loaded page by page. */
-function createPanel({ className, title, noun, load, rowHeight, renderRow, emptyText, filters }) {
+function createPanel({ className, title, noun, load, rowHeight, renderRow, emptyText, filters, onLoaded }) {
   const headingId = `panel-${className}`;
   const count = el('span', { className: 'count' }, '…');
   const search = el('input', {
@@ -913,6 +978,7 @@ function createPanel({ className, title, noun, load, rowHeight, renderRow, empty
       next = page.next ?? null;
       list.reset(page.items, next !== null, page.total ?? page.items.length);
       updateCount();
+      if (onLoaded) onLoaded(list.total, query);
     } catch (err) {
       if (err.name !== 'AbortError' && mine === generation) showLoadError(err);
     } finally {

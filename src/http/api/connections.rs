@@ -38,6 +38,11 @@ pub fn connection_json(conn: &Connection) -> Value {
             "qbxml_version": conn.qbxml_version,
             "seen_at": conn.qb_seen_at,
         },
+        // When each list was last brought up to date (read whole).
+        "lists": {
+            "customers": { "updated_at": conn.customers_listed_at },
+            "employees": { "updated_at": conn.employees_listed_at },
+        },
         "created_at": conn.created_at,
     })
 }

@@ -432,6 +432,9 @@ pub fn openapi() -> Value {
                     "quickbooks": object(json!({ "product": nullable_string(), "version": nullable_string(),
                         "country": nullable_string(), "company_name": nullable_string(), "file_path": nullable_string(),
                         "qbxml_version": nullable_string(), "seen_at": nullable_date_time() })),
+                    "lists": { "type": "object", "required": ["customers", "employees"], "description": "When each list was last brought up to date from QuickBooks",
+                        "properties": { "customers": object(json!({ "updated_at": nullable_date_time() })),
+                            "employees": object(json!({ "updated_at": nullable_date_time() })) } },
                     "created_at": date_time(),
                     "last_run": { "oneOf": [schema_ref("Run"), { "type": "null" }] } })),
                 "ConnectionDetail": { "allOf": [schema_ref("Connection"), object(json!({
