@@ -120,10 +120,13 @@ export function slotOf(id) {
   return hash % 4;
 }
 
-/** `count` unlinked, active QuickBooks records (customers or employees) of this test file's slot. */
+/**
+ * `count` unlinked, active QuickBooks records (customers or employees) of this test file's slot
+ * (the QuickBooks panel leaves inactive ones out until "Include inactive" is checked).
+ */
 export async function pickQuickBooks(page, kind, slot, count) {
   const all = await listAll(page, `/api/v1/qb/${kind}`, { linked: 'false' }, 1000);
-  const usable = all.filter((it) => it.status !== 'deleted' && (it.full_name || it.name) !== HOSTILE_NAME &&
+  const usable = all.filter((it) => it.status === 'active' && (it.full_name || it.name) !== HOSTILE_NAME &&
     !String(it.full_name || it.name).includes('<'));
   const mine = usable.filter((it) => slotOf(it.id) === slot);
   if (mine.length < count) {

@@ -196,15 +196,43 @@ function formDialog(title, fields, submitLabel, submit) {
   return openDialog(title, (close, errorRegion) => {
     const form = el('form', { className: 'form', novalidate: true });
     const inputs = {};
+    const errors = {};
     for (const field of fields) {
       const id = `field-${field.name}`;
       inputs[field.name] = el('input', { id, name: field.name, className: 'input', type: field.type || 'text',
         value: field.value ?? '', required: field.required, min: field.min, autocomplete: 'off' });
+      errors[field.name] = el('span', { id: `${id}-error`, className: 'field-error', hidden: true });
+      inputs[field.name].addEventListener('input', () => fieldError(field, null));
       form.append(el('div', { className: field.wide ? 'field field-wide' : 'field' },
         el('label', { className: 'field-label', for: id }, field.label,
           field.required ? el('span', { className: 'req', 'aria-hidden': 'true' }, ' *') : null),
         inputs[field.name],
+        errors[field.name],
         field.hint ? el('span', { className: 'field-hint' }, field.hint) : null));
+    }
+    // An error about one field shows under it, in words ("Run every (minutes) must be..."), and
+    // the field takes the focus; anything else shows at the top of the dialog.
+    function fieldError(field, text) {
+      const input = inputs[field.name];
+      errors[field.name].textContent = text || '';
+      errors[field.name].hidden = !text;
+      if (text) {
+        input.setAttribute('aria-invalid', 'true');
+        input.setAttribute('aria-describedby', errors[field.name].id);
+      } else {
+        input.removeAttribute('aria-invalid');
+        input.removeAttribute('aria-describedby');
+      }
+    }
+    function showError(message) {
+      const field = fields.find((f) => message === f.name || message.startsWith(`${f.name} `));
+      if (!field) {
+        showMessage(errorRegion, 'error', message);
+        return;
+      }
+      showMessage(errorRegion, 'error', '');
+      fieldError(field, `${field.label}${message.slice(field.name.length)}`.replace(/\.?$/, '.'));
+      inputs[field.name].focus();
     }
     const saveButton = el('button', { type: 'submit', className: 'btn btn-primary' }, submitLabel);
     form.append(el('div', { className: 'dialog-actions field-wide' },
@@ -214,15 +242,14 @@ function formDialog(title, fields, submitLabel, submit) {
       const values = Object.fromEntries(Object.entries(inputs).map(([name, input]) => [name, input.value.trim()]));
       const missing = fields.find((f) => f.required && !values[f.name]);
       if (missing) {
-        showMessage(errorRegion, 'error', `${missing.label} is required.`);
-        inputs[missing.name].focus();
+        showError(`${missing.name} is required`);
         return;
       }
       saveButton.disabled = true;
       try {
         close(await submit(values));
       } catch (err) {
-        showMessage(errorRegion, 'error', err.message);
+        showError(err.message);
       } finally {
         saveButton.disabled = false;
       }
@@ -764,7 +791,8 @@ function mountRecords(root, kind) {
         el('span', { className: 'record-name' }, item.name),
         el('span', { className: 'record-line' }, cfg.line(item))),
       item.link
-        ? el('span', { className: 'badge badge-success', title: cfg.remote(item.link) }, 'Linked')
+        ? el('span', { className: 'badge badge-success badge-linked', title: `Linked to ${cfg.remote(item.link)}` },
+          'Linked to ', el('span', { className: 'badge-text' }, item.link.full_name || item.link.name))
         : el('span', { className: 'badge badge-muted' }, 'Not linked'),
       el('div', { className: 'record-actions' },
         button('Edit', () => edit(item), { className: 'btn btn-small', icon: ICONS.edit, focus: true,
