@@ -118,13 +118,15 @@ const SELECT: &str = "SELECT l.location_id, l.name, l.description, l.line1, l.li
     (l.qb_reviewed <> c.watch OR l.qb_reviewed_deleted <> (c.deleted_at IS NOT NULL)) AS link_changed \
     FROM location l LEFT JOIN qb_customer c ON c.qb_customer_id = l.qb_customer_id";
 
-/// Shared WHERE clause of the list and its count: $1 organization, $2 linked, then the query's
-/// words ($3..$8, see [`search_clause`]); the cursor's parameters follow ([`CURSOR`]).
+/// Shared WHERE clause of the list and its count (over `location l` joined to its customer `c`):
+/// $1 organization, $2 linked, then the query's words ($3..$8, see [`search_clause`]); the
+/// cursor's parameters follow ([`CURSOR`]).
 fn filter_sql() -> String {
     format!(
         " WHERE l.organization_id = $1 \
          AND (CAST($2 AS BOOLEAN) IS NULL OR CAST($2 AS BOOLEAN) = (l.qb_customer_id IS NOT NULL)){}",
-        search_clause("l.search", 3)
+        // A linked location is found by its customer's words too (the Linked panel's search).
+        search_clause("(l.search || ' ' || COALESCE(c.search, ''))", 3)
     )
 }
 
@@ -143,7 +145,9 @@ pub async fn list_locations(
         "{SELECT}{filter_sql} AND (l.name, l.location_id) > (CAST(${key} AS TEXT), ${id}) \
          ORDER BY l.name, l.location_id LIMIT ${limit}"
     );
-    let count_sql = format!("SELECT COUNT(*) FROM location l{filter_sql}");
+    let count_sql = format!(
+        "SELECT COUNT(*) FROM location l LEFT JOIN qb_customer c ON c.qb_customer_id = l.qb_customer_id{filter_sql}"
+    );
     let mut params = vec![Param::Id(Some(organization_id)), Param::Flag(filter.linked)];
     params.extend(search_params(filter.q.as_deref()));
     page_and_count(db, page_sql, count_sql, &params, &filter.after, filter.limit).await

@@ -61,13 +61,15 @@ const SELECT: &str = "SELECT s.staff_id, s.name, s.email, s.phone, s.created_at,
     (s.qb_reviewed <> e.watch OR s.qb_reviewed_deleted <> (e.deleted_at IS NOT NULL)) AS link_changed \
     FROM staff s LEFT JOIN qb_employee e ON e.qb_employee_id = s.qb_employee_id";
 
-/// Shared WHERE clause of the list and its count: $1 organization, $2 linked, then the query's
-/// words ($3..$8, see [`search_clause`]); the cursor's parameters follow ([`CURSOR`]).
+/// Shared WHERE clause of the list and its count (over `staff s` joined to its employee `e`):
+/// $1 organization, $2 linked, then the query's words ($3..$8, see [`search_clause`]); the
+/// cursor's parameters follow ([`CURSOR`]).
 fn filter_sql() -> String {
     format!(
         " WHERE s.organization_id = $1 \
          AND (CAST($2 AS BOOLEAN) IS NULL OR CAST($2 AS BOOLEAN) = (s.qb_employee_id IS NOT NULL)){}",
-        search_clause("s.search", 3)
+        // A linked staff member is found by its employee's words too (the Linked panel's search).
+        search_clause("(s.search || ' ' || COALESCE(e.search, ''))", 3)
     )
 }
 
@@ -82,7 +84,9 @@ pub async fn list_staff(db: &Db, organization_id: Uuid, filter: &ListFilter) -> 
         "{SELECT}{filter_sql} AND (s.name, s.staff_id) > (CAST(${key} AS TEXT), ${id}) \
          ORDER BY s.name, s.staff_id LIMIT ${limit}"
     );
-    let count_sql = format!("SELECT COUNT(*) FROM staff s{filter_sql}");
+    let count_sql = format!(
+        "SELECT COUNT(*) FROM staff s LEFT JOIN qb_employee e ON e.qb_employee_id = s.qb_employee_id{filter_sql}"
+    );
     let mut params = vec![Param::Id(Some(organization_id)), Param::Flag(filter.linked)];
     params.extend(search_params(filter.q.as_deref()));
     page_and_count(db, page_sql, count_sql, &params, &filter.after, filter.limit).await

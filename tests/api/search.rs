@@ -111,6 +111,18 @@ async fn every_list_finds_records_whatever_the_accents_case_word_order_and_stree
     let staff = list(&app, &format!("/api/v1/staff?q={}", urlencode("nunez JOSE"))).await;
     assert_eq!(names(&staff, "name"), ["José Núñez"]);
 
+    // A linked location is found by its customer's words too, as in the Linked panel.
+    let customer = list(&app, "/api/v1/qb/customers?q=chateau").await[0]["id"].as_str().unwrap().to_string();
+    let harbor = list(&app, "/api/v1/locations?q=harbor").await[0]["id"].as_str().unwrap().to_string();
+    let linked = app
+        .call("PUT", &format!("/api/v1/locations/{harbor}/link"), Some(json!({ "customer_id": customer })), &auth)
+        .await;
+    assert_eq!(linked.status, 200, "{:?}", linked.json);
+    let pairs = list(&app, "/api/v1/locations?linked=true&q=chateau%20harbor").await;
+    assert_eq!(names(&pairs, "name"), ["Harbor Office"]);
+    let (_, counted) = app.get_json("/api/v1/locations?linked=true&q=elan").await;
+    assert_eq!(counted["total"], 1, "{counted}");
+
     // A changed location is found by its new words only.
     let id = list(&app, "/api/v1/locations?q=lac").await[0]["id"].as_str().unwrap().to_string();
     let renamed =
