@@ -792,6 +792,11 @@ export function mountSync(root, kind, { notify }) {
       case 'accept': return `Linked to ${qb} (suggestion accepted)`;
       case 'unlink': return `Disconnected from ${qb}`;
       case 'create': return `Created from ${qb}`;
+      case 'apply': {
+        const fields = Object.keys((e.after && e.after.fields) || {}).map((f) => (FIELD_LABELS[f] || f).toLowerCase());
+        return `Took ${fields.join(', ') || 'changes'} from ${qb}`;
+      }
+      case 'dismiss': return `Left the changes of ${qb} as they were`;
       case 'undo':
         if (e.after && e.after.deleted) return `Creation from ${qb} undone (removed)`;
         return e.after && e.after.link ? `Undo: linked to ${qb} again` : `Undo: disconnected from ${qb}`;
