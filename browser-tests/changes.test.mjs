@@ -72,6 +72,9 @@ describe('Change review', { timeout: TEST_TIMEOUT * 3 }, () => {
     const applied = page.waitForResponse((res) => res.url().endsWith(`/api/v1/changes/${renamed.id}/apply`));
     await dialog.getByRole('button', { name: 'Apply chosen fields' }).click();
     assert.equal((await applied).status(), 200);
+    const message = page.locator('#status .message-text');
+    await message.filter({ hasText: /^Applied name/ }).waitFor();
+    assert.doesNotMatch(await page.locator('#status').textContent(), /undefined/);
     await row.waitFor({ state: 'detached' });
     const location = await apiOk(page, 'GET', `/api/v1/locations/${renamed.id}`);
     const wanted = renamed.fields.find((f) => f.field === 'name').quickbooks;
@@ -79,6 +82,13 @@ describe('Change review', { timeout: TEST_TIMEOUT * 3 }, () => {
     assert.equal(location.link.changed, false);
     const history = await apiOk(page, 'GET', `/api/v1/audit?subject=${renamed.id}`);
     assert.equal(history.items[0].action, 'apply');
+
+    // The pair's history says what was taken from QuickBooks.
+    await page.getByRole('button', { name: 'Link by hand' }).click();
+    await searchPanel(page, PAIRS, location.name);
+    await page.locator(`${PAIRS} .pair[data-id="${renamed.id}"]`).getByRole('button', { name: /^History of/ }).click();
+    await page.getByRole('dialog').getByText(/^Took name.* from /).waitFor();
+    await page.getByRole('dialog').getByRole('button', { name: 'Close' }).click();
     await context.close();
   });
 

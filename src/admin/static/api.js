@@ -179,7 +179,7 @@ export function showMessage(region, kind, text, action) {
       showMessage(region, kind, '');
       action.run();
     } }, action.label);
-  region.append(el('span', { className: 'message-text' }, text), actionButton, dismiss);
+  region.append(...[el('span', { className: 'message-text' }, text), actionButton, dismiss].filter(Boolean));
 }
 
 /** Formats an ISO time as "3 min ago" / "in 2 h" with the full local time as its title. */

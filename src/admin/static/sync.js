@@ -793,7 +793,8 @@ export function mountSync(root, kind, { notify }) {
       case 'unlink': return `Disconnected from ${qb}`;
       case 'create': return `Created from ${qb}`;
       case 'apply': {
-        const fields = Object.keys((e.after && e.after.fields) || {}).map((f) => (FIELD_LABELS[f] || f).toLowerCase());
+        const taken = Object.keys((e.after && e.after.fields) || {});
+        const fields = Object.keys(FIELD_LABELS).filter((f) => taken.includes(f)).map((f) => FIELD_LABELS[f].toLowerCase());
         return `Took ${fields.join(', ') || 'changes'} from ${qb}`;
       }
       case 'dismiss': return `Left the changes of ${qb} as they were`;
