@@ -100,6 +100,7 @@ export function mountSync(root, kind, { notify }) {
 
   const hint = el('div', { className: 'sync-hint', hidden: true, role: 'status' });
   let linkedTotal = null; // how many pairs there are, once the Linked panel has loaded
+  let connectionList = null; // the organization's connections, once loaded
   const local = createPanel({
     className: 'panel-local', title: `Unlinked ${cfg.localPlural}`, noun: cfg.localPlural,
     load: (q, cursor, signal) => get(cfg.localPath, { q, linked: 'false', limit: PAGE_SIZE, cursor }, signal),
@@ -107,8 +108,13 @@ export function mountSync(root, kind, { notify }) {
     emptyText: (q) => {
       if (q) return `No unlinked ${cfg.localPlural} match "${q}".`;
       if (linkedTotal > 0) return `Every ${cfg.localNoun} is linked.`;
-      return `No ${cfg.localPlural} yet. Press the green + on a ${cfg.remoteNoun} to make one from it, ` +
-        `or add ${cfg.localPlural} on the ${cfg.localPlural === 'locations' ? 'Locations' : 'Staff'} page.`;
+      const page = cfg.localPlural === 'locations' ? 'Locations' : 'Staff';
+      if (connectionList && connectionList.some((conn) => listedAt(conn))) {
+        return `No ${cfg.localPlural} yet. Press the green + on a ${cfg.remoteNoun} to make one from it, ` +
+          `or add ${cfg.localPlural} on the ${page} page.`;
+      }
+      return `No ${cfg.localPlural} yet. Add them on the ${page} page, or make them from ${cfg.remotePlural} ` +
+        'with the green + once QuickBooks has sent them.';
     },
   });
   // The QuickBooks panel's filters: inactive records are left out unless asked for; deleted ones
@@ -124,7 +130,6 @@ export function mountSync(root, kind, { notify }) {
   const freshness = el('span', { className: 'freshness', role: 'status' });
   const remoteFilters = el('div', { className: 'panel-filters' },
     el('label', { className: 'check-label' }, includeInactive, 'Include inactive'), connectionFilter, freshness);
-  let connectionList = null; // the organization's connections, once loaded
   const remote = createPanel({
     className: 'panel-remote', title: `Unlinked ${cfg.remotePlural}`, noun: cfg.remotePlural,
     load: (q, cursor, signal) => get(cfg.remotePath, {
@@ -321,6 +326,7 @@ export function mountSync(root, kind, { notify }) {
       connectionFilter.value = connections.has(chosen) ? chosen : '';
       connectionFilter.hidden = connections.size < 2;
       showFreshness();
+      local.list.refresh();
       remote.list.refresh();
       pairs.list.refresh();
     } catch (err) {
