@@ -17,6 +17,8 @@ export const config = {
   fixtureLocation: process.env.QBSYNC_FIXTURE_LOCATION || '',
   fixtureStaff: process.env.QBSYNC_FIXTURE_STAFF || '',
   perf: process.env.QBSYNC_PERF === '1',
+  // The qbsync binary, for tests that play the Web Connector (`qbsync simulate`) themselves.
+  bin: process.env.QBSYNC_BIN || '',
   // Set by run-against-qbsync.sh for the server wired to `qbsync simulate-online` (a fake Intuit).
   online: process.env.QBSYNC_ONLINE === '1',
 };
@@ -118,10 +120,13 @@ export function slotOf(id) {
   return hash % 4;
 }
 
-/** `count` unlinked, active QuickBooks records (customers or employees) of this test file's slot. */
+/**
+ * `count` unlinked, active QuickBooks records (customers or employees) of this test file's slot
+ * (the QuickBooks panel leaves inactive ones out until "Include inactive" is checked).
+ */
 export async function pickQuickBooks(page, kind, slot, count) {
   const all = await listAll(page, `/api/v1/qb/${kind}`, { linked: 'false' }, 1000);
-  const usable = all.filter((it) => it.status !== 'deleted' && (it.full_name || it.name) !== HOSTILE_NAME &&
+  const usable = all.filter((it) => it.status === 'active' && (it.full_name || it.name) !== HOSTILE_NAME &&
     !String(it.full_name || it.name).includes('<'));
   const mine = usable.filter((it) => slotOf(it.id) === slot);
   if (mine.length < count) {

@@ -70,7 +70,7 @@ api_post /api/v1/locations '{"name": "Main St office", "description": "Front des
 api_post /api/v1/staff '{"name": "Dana Whitfield", "email": "dana@sparkle.example"}'
 (cd "$here" && QBSYNC_URL="$base" QBSYNC_EMAIL="$admin_email" QBSYNC_PASSWORD="$admin_password" \
   QBSYNC_FIXTURE_LOCATION="Main St office" QBSYNC_FIXTURE_STAFF="Dana Whitfield" QBSYNC_SCREENSHOTS="$shots" \
-  node --test)
+  QBSYNC_BIN="$bin" node --test)
 stop_server
 
 echo "== QuickBooks Online against qbsync simulate-online (a fake Intuit on loopback)"

@@ -346,6 +346,11 @@ pub struct SimulateArgs {
     /// Add a customer with exactly this name (repeatable), e.g. to see how odd names show.
     #[arg(long = "extra-customer", value_name = "NAME")]
     pub extra_customers: Vec<String>,
+    /// Play the company N edits later: N customers (and employees) renamed or given a new
+    /// address and phone, N made inactive and N deleted, as QuickBooks allows (leaf records
+    /// only). Run once without it and once with it to see changes arrive.
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub evolve: usize,
     #[arg(long)]
     pub json: bool,
 }
@@ -638,6 +643,9 @@ fn simulate_command(args: SimulateArgs) -> anyhow::Result<()> {
     let mut data = simulate::Dataset::generate(args.seed, args.customers, args.employees);
     for name in &args.extra_customers {
         data.add_customer(name);
+    }
+    if args.evolve > 0 {
+        data.evolve(args.seed, args.evolve, args.evolve, args.evolve);
     }
     let mut quickbooks = simulate::FakeQuickBooks::new(data, simulate::Faults::default());
     let options = simulate::SimOptions {

@@ -26,6 +26,8 @@ pub mod qbxml;
 pub mod qwc;
 /// The staged QuickBooks records: one definition per kind, source-neutral.
 pub mod record;
+/// Change review: the fields of a linked QuickBooks record that matter, and what changed in them.
+pub mod review;
 /// Tickets, passwords, tokens and their hashes.
 pub mod secrets;
 /// Sign-in throttling, lockout and the bounded password check.

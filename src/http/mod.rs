@@ -217,6 +217,9 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 .route("/qb/employees/{id}/staff", web::post().to(api::records::create_staff_from_employee))
                 .route("/suggestions", web::get().to(api::suggestions::list))
                 .route("/suggestions/accept", web::post().to(api::suggestions::accept))
+                .route("/changes", web::get().to(api::changes::list))
+                .route("/changes/{id}/apply", web::post().to(api::changes::apply))
+                .route("/changes/{id}/dismiss", web::post().to(api::changes::dismiss))
                 .route("/audit", web::get().to(api::audit::list))
                 .route("/audit/undo", web::post().to(api::audit::undo))
                 .default_service(web::to(api::not_found)),

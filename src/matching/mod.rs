@@ -18,6 +18,7 @@
 //! 2, an exact key 4) are scored, so the work per record is bounded whatever the data.
 
 pub mod sample;
+pub mod search;
 
 use std::collections::HashMap;
 use std::hash::{DefaultHasher, Hash, Hasher};

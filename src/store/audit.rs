@@ -51,6 +51,10 @@ pub enum Action {
     Accept,
     /// An earlier event reversed.
     Undo,
+    /// Fields a QuickBooks record changed copied onto its location (staff member).
+    Apply,
+    /// A QuickBooks record's changes looked at and left as they are.
+    Dismiss,
 }
 
 impl Action {
@@ -61,11 +65,13 @@ impl Action {
             Action::Create => "create",
             Action::Accept => "accept",
             Action::Undo => "undo",
+            Action::Apply => "apply",
+            Action::Dismiss => "dismiss",
         }
     }
 
     fn parse(text: &str) -> Option<Action> {
-        [Action::Link, Action::Unlink, Action::Create, Action::Accept, Action::Undo]
+        [Action::Link, Action::Unlink, Action::Create, Action::Accept, Action::Undo, Action::Apply, Action::Dismiss]
             .into_iter()
             .find(|a| a.as_str() == text)
     }

@@ -10,6 +10,7 @@ use super::audit::{self, Action, Actor, NewEvent};
 use super::{Db, Result, StoreError, Tx, now, on_tx};
 
 /// Which tables and columns a kind of link uses, and how its conflicts read.
+#[derive(Debug)]
 pub struct LinkKind {
     /// The organization's table and key: `location` / `location_id`.
     pub table: &'static str,
@@ -52,6 +53,38 @@ impl LinkKind {
     pub fn of_subject(subject_kind: &str) -> Option<&'static LinkKind> {
         [&LOCATION, &STAFF].into_iter().find(|k| k.subject_kind == subject_kind)
     }
+}
+
+/// The UPDATE that marks the linked QuickBooks record of each of the kind's records matching
+/// `condition` (SQL over the kind's table, never input) as reviewed as it is now: its watched
+/// fields and deletion become the ones later changes are measured from (`store::changes`).
+fn reviewed_sql(kind: &LinkKind, condition: &str) -> String {
+    format!(
+        "UPDATE {table} SET qb_reviewed = (SELECT q.watch FROM {qb_table} q WHERE q.{link} = {table}.{link}), \
+         qb_reviewed_deleted = COALESCE((SELECT q.deleted_at IS NOT NULL FROM {qb_table} q \
+         WHERE q.{link} = {table}.{link}), FALSE) WHERE {condition}",
+        table = kind.table,
+        qb_table = kind.qb_table,
+        link = kind.link_column,
+    )
+}
+
+/// Marks the links of every record matching `condition` as reviewed (see [`reviewed_sql`]).
+pub(crate) async fn mark_reviewed_where(tx: &mut Tx, kind: &LinkKind, condition: &str) -> Result<()> {
+    let sql = reviewed_sql(kind, condition);
+    on_tx!(tx, conn => {
+        sqlx::query(sqlx::AssertSqlSafe(sql)).execute(&mut *conn).await?;
+    });
+    Ok(())
+}
+
+/// Marks one record's link as reviewed as its QuickBooks record is now (see [`reviewed_sql`]).
+pub(crate) async fn mark_reviewed(tx: &mut Tx, kind: &LinkKind, organization_id: Uuid, id: Uuid) -> Result<()> {
+    let sql = reviewed_sql(kind, &format!("{} = $1 AND organization_id = $2", kind.id_column));
+    on_tx!(tx, conn => {
+        sqlx::query(sqlx::AssertSqlSafe(sql)).bind(id).bind(organization_id).execute(&mut *conn).await?;
+    });
+    Ok(())
 }
 
 /// A link as the audit log shows it.
@@ -157,6 +190,7 @@ pub(crate) async fn link_in(
             });
         }
     }
+    mark_reviewed(tx, kind, organization_id, id).await?;
     let name: String = on_tx!(tx, conn => {
         sqlx::query_scalar(sqlx::AssertSqlSafe(name_sql)).bind(id).bind(organization_id).fetch_one(&mut *conn).await?
     });
@@ -228,7 +262,7 @@ async fn unlink_in(
     }
     let Some(qb_id) = linked else { return Ok(None) };
     let sql = format!(
-        "UPDATE {} SET {} = NULL, updated_at = $3 WHERE organization_id = $1 AND {} = $2",
+        "UPDATE {} SET {} = NULL, qb_reviewed = NULL, updated_at = $3 WHERE organization_id = $1 AND {} = $2",
         kind.table, kind.link_column, kind.id_column
     );
     on_tx!(tx, conn => {
@@ -297,6 +331,11 @@ pub async fn undo(db: &Db, organization_id: Uuid, actor: &Actor, event_ids: &[Uu
                 Some(Action::Create) => delete_created(&mut tx, kind, organization_id, actor, &event).await?,
                 Some(Action::Undo) | None => {
                     return Err(StoreError::Conflict("an undo cannot be undone; link or unlink again instead".into()));
+                }
+                Some(Action::Apply | Action::Dismiss) => {
+                    return Err(StoreError::Conflict(
+                        "a reviewed change cannot be undone; edit the record instead".into(),
+                    ));
                 }
             };
             audit::mark_undone(&mut tx, id, undo_id).await?;

@@ -6,8 +6,10 @@ use serde_json::{Value, json};
 use uuid::Uuid;
 
 use super::audit::{self, Action, Actor, NewEvent};
-use super::staging::{self, like_pattern};
-use super::{Db, Param, Result, StoreError, Tx, links, now, on_db, on_tx, page_and_count};
+use super::staging;
+use super::{
+    Db, Param, Result, StoreError, Tx, links, now, on_db, on_tx, page_and_count, search_clause, search_params,
+};
 use crate::record::Customer;
 
 /// The editable fields of a location.
@@ -51,6 +53,33 @@ pub struct LocationRow {
     pub link_connection_id: Option<Uuid>,
     pub link_list_id: Option<String>,
     pub link_full_name: Option<String>,
+    /// The linked customer's watched fields (`review::Watched`), status and whether they changed
+    /// since the link was made or last reviewed.
+    pub link_watch: Option<String>,
+    pub link_is_active: Option<bool>,
+    pub link_deleted: Option<bool>,
+    pub link_changed: Option<bool>,
+}
+
+impl LocationFields {
+    /// What `?q=` searches: name, description, address, phone and e-mail (see `matching::search`).
+    pub fn search_text(&self) -> String {
+        crate::matching::search::search_text([
+            Some(self.name.as_str()),
+            Some(self.description.as_str()),
+            self.line1.as_deref(),
+            self.line2.as_deref(),
+            self.line3.as_deref(),
+            self.line4.as_deref(),
+            self.line5.as_deref(),
+            self.city.as_deref(),
+            self.state.as_deref(),
+            self.postal_code.as_deref(),
+            self.country.as_deref(),
+            self.phone.as_deref(),
+            self.email.as_deref(),
+        ])
+    }
 }
 
 impl LocationRow {
@@ -84,16 +113,25 @@ pub struct ListFilter {
 
 const SELECT: &str = "SELECT l.location_id, l.name, l.description, l.line1, l.line2, l.line3, l.line4, l.line5, \
     l.city, l.state, l.postal_code, l.country, l.phone, l.email, l.created_at, l.updated_at, l.qb_customer_id, \
-    c.connection_id AS link_connection_id, c.list_id AS link_list_id, c.full_name AS link_full_name \
+    c.connection_id AS link_connection_id, c.list_id AS link_list_id, c.full_name AS link_full_name, \
+    c.watch AS link_watch, c.is_active AS link_is_active, (c.deleted_at IS NOT NULL) AS link_deleted, \
+    (l.qb_reviewed <> c.watch OR l.qb_reviewed_deleted <> (c.deleted_at IS NOT NULL)) AS link_changed \
     FROM location l LEFT JOIN qb_customer c ON c.qb_customer_id = l.qb_customer_id";
 
-/// Shared WHERE clause of the list and its count: $1 organization, $2 linked, $3 pattern.
-const FILTER: &str = " WHERE l.organization_id = $1 \
-    AND (CAST($2 AS BOOLEAN) IS NULL OR CAST($2 AS BOOLEAN) = (l.qb_customer_id IS NOT NULL)) \
-    AND (CAST($3 AS TEXT) IS NULL OR LOWER(l.name) LIKE CAST($3 AS TEXT) ESCAPE '\\' \
-         OR LOWER(l.description) LIKE CAST($3 AS TEXT) ESCAPE '\\' \
-         OR LOWER(COALESCE(l.city, '')) LIKE CAST($3 AS TEXT) ESCAPE '\\' \
-         OR LOWER(COALESCE(l.line1, '')) LIKE CAST($3 AS TEXT) ESCAPE '\\')";
+/// Shared WHERE clause of the list and its count (over `location l` joined to its customer `c`):
+/// $1 organization, $2 linked, then the query's words ($3..$8, see [`search_clause`]); the
+/// cursor's parameters follow ([`CURSOR`]).
+fn filter_sql() -> String {
+    format!(
+        " WHERE l.organization_id = $1 \
+         AND (CAST($2 AS BOOLEAN) IS NULL OR CAST($2 AS BOOLEAN) = (l.qb_customer_id IS NOT NULL)){}",
+        // A linked location is found by its customer's words too (the Linked panel's search).
+        search_clause("(l.search || ' ' || COALESCE(c.search, ''))", 3)
+    )
+}
+
+/// The first parameter after the list's filter.
+const CURSOR: usize = 3 + crate::matching::search::MAX_QUERY_WORDS;
 
 /// One page of an organization's locations, and on the first page how many match in all.
 pub async fn list_locations(
@@ -101,15 +139,17 @@ pub async fn list_locations(
     organization_id: Uuid,
     filter: &ListFilter,
 ) -> Result<(Vec<LocationRow>, Option<i64>)> {
+    let filter_sql = filter_sql();
+    let (key, id, limit) = (CURSOR, CURSOR + 1, CURSOR + 2);
     let page_sql = format!(
-        "{SELECT}{FILTER} AND (l.name, l.location_id) > (CAST($4 AS TEXT), $5) ORDER BY l.name, l.location_id LIMIT $6"
+        "{SELECT}{filter_sql} AND (l.name, l.location_id) > (CAST(${key} AS TEXT), ${id}) \
+         ORDER BY l.name, l.location_id LIMIT ${limit}"
     );
-    let count_sql = format!("SELECT COUNT(*) FROM location l{FILTER}");
-    let params = [
-        Param::Id(Some(organization_id)),
-        Param::Flag(filter.linked),
-        Param::Text(filter.q.as_deref().map(like_pattern)),
-    ];
+    let count_sql = format!(
+        "SELECT COUNT(*) FROM location l LEFT JOIN qb_customer c ON c.qb_customer_id = l.qb_customer_id{filter_sql}"
+    );
+    let mut params = vec![Param::Id(Some(organization_id)), Param::Flag(filter.linked)];
+    params.extend(search_params(filter.q.as_deref()));
     page_and_count(db, page_sql, count_sql, &params, &filter.after, filter.limit).await
 }
 
@@ -120,6 +160,19 @@ pub async fn get_location(db: &Db, organization_id: Uuid, location_id: Uuid) -> 
             .bind(organization_id)
             .bind(location_id)
             .fetch_optional(pool)
+            .await?
+    })
+    .ok_or(StoreError::NotFound)
+}
+
+/// A location of the organization, read inside `tx`.
+pub(crate) async fn location_in(tx: &mut Tx, organization_id: Uuid, location_id: Uuid) -> Result<LocationRow> {
+    let sql = format!("{SELECT} WHERE l.organization_id = $1 AND l.location_id = $2");
+    on_tx!(tx, conn => {
+        sqlx::query_as::<_, LocationRow>(sqlx::AssertSqlSafe(sql))
+            .bind(organization_id)
+            .bind(location_id)
+            .fetch_optional(&mut *conn)
             .await?
     })
     .ok_or(StoreError::NotFound)
@@ -136,8 +189,8 @@ async fn insert(
     on_tx!(tx, conn => {
         sqlx::query(
             "INSERT INTO location (location_id, organization_id, name, description, line1, line2, line3, line4, line5, \
-             city, state, postal_code, country, phone, email, qb_customer_id, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $17)",
+             city, state, postal_code, country, phone, email, qb_customer_id, created_at, updated_at, search) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $17, $18)",
         )
         .bind(id)
         .bind(organization_id)
@@ -156,6 +209,7 @@ async fn insert(
         .bind(&fields.email)
         .bind(qb_customer_id)
         .bind(at)
+        .bind(fields.search_text())
         .execute(&mut *conn)
         .await?;
     });
@@ -172,11 +226,23 @@ pub async fn create_location(db: &Db, organization_id: Uuid, fields: &LocationFi
 
 /// Replaces a location's fields.
 pub async fn update_location(db: &Db, organization_id: Uuid, location_id: Uuid, fields: &LocationFields) -> Result<()> {
-    let done = on_db!(db, pool => {
+    let mut tx = db.begin().await?;
+    let outcome = update_in(&mut tx, organization_id, location_id, fields).await;
+    tx.finish(outcome).await
+}
+
+/// [`update_location`] inside a transaction.
+pub(crate) async fn update_in(
+    tx: &mut Tx,
+    organization_id: Uuid,
+    location_id: Uuid,
+    fields: &LocationFields,
+) -> Result<()> {
+    let done = on_tx!(tx, conn => {
         sqlx::query(
             "UPDATE location SET name = $3, description = $4, line1 = $5, line2 = $6, line3 = $7, line4 = $8, line5 = $9, \
-             city = $10, state = $11, postal_code = $12, country = $13, phone = $14, email = $15, updated_at = $16 \
-             WHERE organization_id = $1 AND location_id = $2",
+             city = $10, state = $11, postal_code = $12, country = $13, phone = $14, email = $15, updated_at = $16, \
+             search = $17 WHERE organization_id = $1 AND location_id = $2",
         )
         .bind(organization_id)
         .bind(location_id)
@@ -194,7 +260,8 @@ pub async fn update_location(db: &Db, organization_id: Uuid, location_id: Uuid, 
         .bind(&fields.phone)
         .bind(&fields.email)
         .bind(now())
-        .execute(pool)
+        .bind(fields.search_text())
+        .execute(&mut *conn)
         .await?
         .rows_affected()
     });
@@ -231,7 +298,7 @@ pub async fn unlink_location(db: &Db, organization_id: Uuid, actor: &Actor, loca
 }
 
 /// The fields of a location as the audit log shows them.
-fn fields_json(f: &LocationFields) -> Value {
+pub(crate) fn fields_json(f: &LocationFields) -> Value {
     json!({
         "name": f.name, "description": f.description,
         "address": { "line1": f.line1, "line2": f.line2, "line3": f.line3, "line4": f.line4, "line5": f.line5,
@@ -247,7 +314,7 @@ pub(crate) fn tidy(value: &Option<String>) -> Option<String> {
     value.as_deref().map(str::trim).filter(|v| !v.is_empty()).map(str::to_owned)
 }
 
-fn location_from_customer(c: &Customer) -> LocationFields {
+pub(crate) fn location_from_customer(c: &Customer) -> LocationFields {
     let d = &c.details;
     // The ship-to address wins whole when it has any part; parts are never mixed.
     let ship = &d.ship_address;
@@ -317,6 +384,7 @@ pub async fn create_from_customer(
         let source = staging::customer_in(&mut tx, organization_id, qb_customer_id).await?;
         let fields = location_from_customer(&source);
         let id = insert(&mut tx, organization_id, &fields, Some(qb_customer_id)).await?;
+        links::mark_reviewed(&mut tx, &links::LOCATION, organization_id, id).await?;
         let event = NewEvent {
             action: Action::Create,
             subject_kind: links::LOCATION.subject_kind,
@@ -339,6 +407,43 @@ pub async fn create_from_customer(
             None => Err(StoreError::Conflict("the QuickBooks customer is already linked to a location".into())),
         },
         other => other,
+    }
+}
+
+/// Recomputes every location's search text (see `store::derived`); how many were read.
+pub(crate) async fn rederive(db: &Db) -> Result<u64> {
+    let sql = format!("{SELECT} WHERE l.location_id > $1 ORDER BY l.location_id LIMIT $2");
+    let mut after = Uuid::nil();
+    let mut n = 0;
+    loop {
+        let rows: Vec<LocationRow> = on_db!(db, pool => {
+            sqlx::query_as::<_, LocationRow>(sqlx::AssertSqlSafe(sql.clone()))
+                .bind(after)
+                .bind(super::derived::BATCH)
+                .fetch_all(pool)
+                .await?
+        });
+        let Some(last) = rows.last() else { return Ok(n) };
+        after = last.location_id;
+        n += rows.len() as u64;
+        let mut tx = db.begin().await?;
+        let outcome: Result<()> = async {
+            for row in &rows {
+                on_tx!(&mut tx, conn => {
+                    sqlx::query("UPDATE location SET search = $2 WHERE location_id = $1 AND search <> $2")
+                        .bind(row.location_id)
+                        .bind(row.fields().search_text())
+                        .execute(&mut *conn)
+                        .await?;
+                });
+            }
+            Ok(())
+        }
+        .await;
+        tx.finish(outcome).await?;
+        if (rows.len() as i64) < super::derived::BATCH {
+            return Ok(n);
+        }
     }
 }
 

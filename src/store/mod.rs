@@ -10,6 +10,8 @@
 pub mod admins;
 pub mod audit;
 pub mod catalog;
+pub mod changes;
+pub mod derived;
 pub mod links;
 pub mod locations;
 pub mod online;
@@ -206,13 +208,14 @@ impl Db {
         Ok(Db::Sqlite(pool))
     }
 
-    /// Applies every pending migration of the open database's flavour.
+    /// Applies every pending migration of the open database's flavour, then brings the text the
+    /// application derives from rows up to date (`derived`).
     pub async fn migrate(&self) -> Result<()> {
         match self {
             Db::Sqlite(pool) => sqlx::migrate!("./migrations/sqlite").run(pool).await?,
             Db::Postgres(pool) => sqlx::migrate!("./migrations/postgres").run(pool).await?,
         }
-        Ok(())
+        derived::refresh(self).await
     }
 
     /// `sqlite` or `postgres`.
@@ -364,6 +367,37 @@ pub(crate) enum Param {
     Flag(Option<bool>),
 }
 
+/// `AND` one LIKE test per query word (see `matching::search`) of `column`, the words being the
+/// [`MAX_QUERY_WORDS`](crate::matching::search::MAX_QUERY_WORDS) parameters from `$first` on (an
+/// unused one is NULL and tests nothing). Each word is matched on its own, so word order does
+/// not count. A LIKE with a leading wildcard reads every row of the organization the rest of
+/// the filter leaves; the keyset walk stops after a page of matches all the same.
+pub(crate) fn search_clause(column: &str, first: usize) -> String {
+    (first..first + crate::matching::search::MAX_QUERY_WORDS)
+        .map(|n| format!(" AND (CAST(${n} AS TEXT) IS NULL OR {column} LIKE CAST(${n} AS TEXT) ESCAPE '\\')"))
+        .collect()
+}
+
+/// The parameters of [`search_clause`] for a query: `%word%` patterns, then NULLs.
+pub(crate) fn search_params(q: Option<&str>) -> Vec<Param> {
+    let words = q.map(crate::matching::search::query_words).unwrap_or_default();
+    (0..crate::matching::search::MAX_QUERY_WORDS).map(|i| Param::Text(words.get(i).map(|w| like_pattern(w)))).collect()
+}
+
+/// `%text%` for LIKE, with the wildcard characters of the text escaped by `\`.
+pub(crate) fn like_pattern(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + 2);
+    out.push('%');
+    for ch in text.chars() {
+        if matches!(ch, '%' | '_' | '\\') {
+            out.push('\\');
+        }
+        out.push(ch);
+    }
+    out.push('%');
+    out
+}
+
 /// One page of a searchable list, for every such list, and on its first page how many rows
 /// match in all.
 ///
@@ -431,6 +465,21 @@ pub fn redact_url(url: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn like_patterns_escape_wildcards() {
+        assert_eq!(like_pattern("ab%c_d\\"), "%ab\\%c\\_d\\\\%");
+    }
+
+    #[test]
+    fn a_search_clause_tests_each_word_parameter() {
+        let clause = search_clause("t.search", 5);
+        assert!(clause.contains("$5") && clause.contains("$10") && !clause.contains("$11"), "{clause}");
+        let params = search_params(Some("Hotel  Aspen"));
+        assert!(matches!(&params[0], Param::Text(Some(p)) if p == "%hotel%"));
+        assert!(matches!(&params[1], Param::Text(Some(p)) if p == "%aspen%"));
+        assert!(matches!(&params[2], Param::Text(None)));
+    }
 
     #[test]
     fn redact_url_hides_the_password_only() {

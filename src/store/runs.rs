@@ -323,6 +323,57 @@ pub async fn start_run_by(db: &Db, connection_id: Uuid, key: &str, trigger: Trig
     Ok(run)
 }
 
+/// How long one run recording a refused Web Connector sign-in stands for every refusal of its
+/// connection (see [`record_failed_authentication`]).
+pub const AUTH_FAILURE_WINDOW: chrono::TimeDelta = chrono::TimeDelta::minutes(1);
+
+/// Records a Web Connector sign-in that a connection refused as a run that failed at
+/// authenticate: ended at once, outcome `failed`, step `start`, `message` as its last error and
+/// as an error event, so the connection's history shows the attempt. Never the password. At most
+/// one such run per connection within [`AUTH_FAILURE_WINDOW`]: a guesser repeating wrong passwords
+/// does not fill the history. Returns whether a run was recorded.
+pub async fn record_failed_authentication(
+    db: &Db,
+    connection_id: Uuid,
+    at: DateTime<Utc>,
+    message: &str,
+    explanation: &str,
+) -> Result<bool> {
+    let run_id = Uuid::new_v4();
+    let mut tx = db.begin().await?;
+    let outcome: Result<bool> = async {
+        let inserted = on_tx!(&mut tx, conn => {
+            sqlx::query(
+                "INSERT INTO run (run_id, connection_id, ticket_hash, state, outcome, step, started_at, last_call_at, \
+                 ended_at, error_count, last_error, summary, trigger) \
+                 SELECT $1, $2, $3, $4, $5, $6, $7, $7, $7, 1, $8, $9, $10 \
+                 WHERE NOT EXISTS (SELECT 1 FROM run WHERE connection_id = $2 AND ticket_hash LIKE 'auth:%' \
+                 AND started_at > $11)",
+            )
+            .bind(run_id)
+            .bind(connection_id)
+            .bind(format!("auth:{run_id}"))
+            .bind(RunState::Ended)
+            .bind(Outcome::Failed)
+            .bind(Step::Start)
+            .bind(at)
+            .bind(message)
+            .bind("Failed at authenticate: the sign-in was refused.")
+            .bind(Trigger::WebConnector)
+            .bind(at - AUTH_FAILURE_WINDOW)
+            .execute(&mut *conn)
+            .await?
+            .rows_affected()
+        });
+        if inserted == 1 {
+            add_event(&mut tx, run_id, EventLevel::Error, Some("authenticate"), message, Some(explanation)).await?;
+        }
+        Ok(inserted == 1)
+    }
+    .await;
+    tx.finish(outcome).await
+}
+
 pub async fn live_run_for_connection(db: &Db, connection_id: Uuid) -> Result<Option<Run>> {
     Ok(on_db!(db, pool => {
         // `'live'` is written out (it is `RunState::Live`): a bound parameter would keep the

@@ -8,8 +8,10 @@ use uuid::Uuid;
 use super::audit::{self, Action, Actor, NewEvent};
 use super::locations::tidy;
 use super::locations::{Created, ListFilter};
-use super::staging::{self, like_pattern};
-use super::{Db, Param, Result, StoreError, Tx, links, now, on_db, on_tx, page_and_count};
+use super::staging;
+use super::{
+    Db, Param, Result, StoreError, Tx, links, now, on_db, on_tx, page_and_count, search_clause, search_params,
+};
 use crate::record::Employee;
 
 /// The editable fields of a staff member.
@@ -18,6 +20,13 @@ pub struct StaffFields {
     pub name: String,
     pub email: Option<String>,
     pub phone: Option<String>,
+}
+
+impl StaffFields {
+    /// What `?q=` searches: name, e-mail and phone (see `matching::search`).
+    pub fn search_text(&self) -> String {
+        crate::matching::search::search_text([Some(self.name.as_str()), self.email.as_deref(), self.phone.as_deref()])
+    }
 }
 
 /// A staff member with its link, as the API shows it.
@@ -33,29 +42,53 @@ pub struct StaffRow {
     pub link_connection_id: Option<Uuid>,
     pub link_list_id: Option<String>,
     pub link_name: Option<String>,
+    /// As for a location's link (`LocationRow`).
+    pub link_watch: Option<String>,
+    pub link_is_active: Option<bool>,
+    pub link_deleted: Option<bool>,
+    pub link_changed: Option<bool>,
+}
+
+impl StaffRow {
+    pub fn fields(&self) -> StaffFields {
+        StaffFields { name: self.name.clone(), email: self.email.clone(), phone: self.phone.clone() }
+    }
 }
 
 const SELECT: &str = "SELECT s.staff_id, s.name, s.email, s.phone, s.created_at, s.updated_at, s.qb_employee_id, \
-    e.connection_id AS link_connection_id, e.list_id AS link_list_id, e.name AS link_name \
+    e.connection_id AS link_connection_id, e.list_id AS link_list_id, e.name AS link_name, \
+    e.watch AS link_watch, e.is_active AS link_is_active, (e.deleted_at IS NOT NULL) AS link_deleted, \
+    (s.qb_reviewed <> e.watch OR s.qb_reviewed_deleted <> (e.deleted_at IS NOT NULL)) AS link_changed \
     FROM staff s LEFT JOIN qb_employee e ON e.qb_employee_id = s.qb_employee_id";
 
-const FILTER: &str = " WHERE s.organization_id = $1 \
-    AND (CAST($2 AS BOOLEAN) IS NULL OR CAST($2 AS BOOLEAN) = (s.qb_employee_id IS NOT NULL)) \
-    AND (CAST($3 AS TEXT) IS NULL OR LOWER(s.name) LIKE CAST($3 AS TEXT) ESCAPE '\\' \
-         OR LOWER(COALESCE(s.email, '')) LIKE CAST($3 AS TEXT) ESCAPE '\\' \
-         OR LOWER(COALESCE(s.phone, '')) LIKE CAST($3 AS TEXT) ESCAPE '\\')";
+/// Shared WHERE clause of the list and its count (over `staff s` joined to its employee `e`):
+/// $1 organization, $2 linked, then the query's words ($3..$8, see [`search_clause`]); the
+/// cursor's parameters follow ([`CURSOR`]).
+fn filter_sql() -> String {
+    format!(
+        " WHERE s.organization_id = $1 \
+         AND (CAST($2 AS BOOLEAN) IS NULL OR CAST($2 AS BOOLEAN) = (s.qb_employee_id IS NOT NULL)){}",
+        // A linked staff member is found by its employee's words too (the Linked panel's search).
+        search_clause("(s.search || ' ' || COALESCE(e.search, ''))", 3)
+    )
+}
+
+/// The first parameter after the list's filter.
+const CURSOR: usize = 3 + crate::matching::search::MAX_QUERY_WORDS;
 
 /// One page of an organization's staff, and on the first page how many match in all.
 pub async fn list_staff(db: &Db, organization_id: Uuid, filter: &ListFilter) -> Result<(Vec<StaffRow>, Option<i64>)> {
+    let filter_sql = filter_sql();
+    let (key, id, limit) = (CURSOR, CURSOR + 1, CURSOR + 2);
     let page_sql = format!(
-        "{SELECT}{FILTER} AND (s.name, s.staff_id) > (CAST($4 AS TEXT), $5) ORDER BY s.name, s.staff_id LIMIT $6"
+        "{SELECT}{filter_sql} AND (s.name, s.staff_id) > (CAST(${key} AS TEXT), ${id}) \
+         ORDER BY s.name, s.staff_id LIMIT ${limit}"
     );
-    let count_sql = format!("SELECT COUNT(*) FROM staff s{FILTER}");
-    let params = [
-        Param::Id(Some(organization_id)),
-        Param::Flag(filter.linked),
-        Param::Text(filter.q.as_deref().map(like_pattern)),
-    ];
+    let count_sql = format!(
+        "SELECT COUNT(*) FROM staff s LEFT JOIN qb_employee e ON e.qb_employee_id = s.qb_employee_id{filter_sql}"
+    );
+    let mut params = vec![Param::Id(Some(organization_id)), Param::Flag(filter.linked)];
+    params.extend(search_params(filter.q.as_deref()));
     page_and_count(db, page_sql, count_sql, &params, &filter.after, filter.limit).await
 }
 
@@ -81,8 +114,8 @@ async fn insert(
     let at = now();
     on_tx!(tx, conn => {
         sqlx::query(
-            "INSERT INTO staff (staff_id, organization_id, name, email, phone, qb_employee_id, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $7)",
+            "INSERT INTO staff (staff_id, organization_id, name, email, phone, qb_employee_id, created_at, updated_at, search) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $7, $8)",
         )
         .bind(id)
         .bind(organization_id)
@@ -91,6 +124,7 @@ async fn insert(
         .bind(&fields.phone)
         .bind(qb_employee_id)
         .bind(at)
+        .bind(fields.search_text())
         .execute(&mut *conn)
         .await?;
     });
@@ -105,19 +139,43 @@ pub async fn create_staff(db: &Db, organization_id: Uuid, fields: &StaffFields) 
 }
 
 pub async fn update_staff(db: &Db, organization_id: Uuid, staff_id: Uuid, fields: &StaffFields) -> Result<()> {
-    let done = on_db!(db, pool => {
-        sqlx::query("UPDATE staff SET name = $3, email = $4, phone = $5, updated_at = $6 WHERE organization_id = $1 AND staff_id = $2")
-            .bind(organization_id)
-            .bind(staff_id)
-            .bind(&fields.name)
-            .bind(&fields.email)
-            .bind(&fields.phone)
-            .bind(now())
-            .execute(pool)
-            .await?
-            .rows_affected()
+    let mut tx = db.begin().await?;
+    let outcome = update_in(&mut tx, organization_id, staff_id, fields).await;
+    tx.finish(outcome).await
+}
+
+/// [`update_staff`] inside a transaction.
+pub(crate) async fn update_in(tx: &mut Tx, organization_id: Uuid, staff_id: Uuid, fields: &StaffFields) -> Result<()> {
+    let done = on_tx!(tx, conn => {
+        sqlx::query(
+            "UPDATE staff SET name = $3, email = $4, phone = $5, updated_at = $6, search = $7 \
+             WHERE organization_id = $1 AND staff_id = $2",
+        )
+        .bind(organization_id)
+        .bind(staff_id)
+        .bind(&fields.name)
+        .bind(&fields.email)
+        .bind(&fields.phone)
+        .bind(now())
+        .bind(fields.search_text())
+        .execute(&mut *conn)
+        .await?
+        .rows_affected()
     });
     if done == 0 { Err(StoreError::NotFound) } else { Ok(()) }
+}
+
+/// A staff member of the organization, read inside `tx`.
+pub(crate) async fn staff_in(tx: &mut Tx, organization_id: Uuid, staff_id: Uuid) -> Result<StaffRow> {
+    let sql = format!("{SELECT} WHERE s.organization_id = $1 AND s.staff_id = $2");
+    on_tx!(tx, conn => {
+        sqlx::query_as::<_, StaffRow>(sqlx::AssertSqlSafe(sql))
+            .bind(organization_id)
+            .bind(staff_id)
+            .fetch_optional(&mut *conn)
+            .await?
+    })
+    .ok_or(StoreError::NotFound)
 }
 
 pub async fn delete_staff(db: &Db, organization_id: Uuid, staff_id: Uuid) -> Result<()> {
@@ -149,7 +207,7 @@ pub async fn unlink_staff(db: &Db, organization_id: Uuid, actor: &Actor, staff_i
     links::unlink(db, &links::STAFF, organization_id, actor, staff_id).await
 }
 
-fn staff_from_employee(e: &Employee) -> StaffFields {
+pub(crate) fn staff_from_employee(e: &Employee) -> StaffFields {
     let d = &e.details;
     let full = match (tidy(&d.first_name), tidy(&d.last_name)) {
         (Some(first), Some(last)) => format!("{first} {last}"),
@@ -186,6 +244,7 @@ pub async fn create_from_employee(
         let source = staging::employee_in(&mut tx, organization_id, qb_employee_id).await?;
         let fields = staff_from_employee(&source);
         let id = insert(&mut tx, organization_id, &fields, Some(qb_employee_id)).await?;
+        links::mark_reviewed(&mut tx, &links::STAFF, organization_id, id).await?;
         let event = NewEvent {
             action: Action::Create,
             subject_kind: links::STAFF.subject_kind,
@@ -208,6 +267,43 @@ pub async fn create_from_employee(
             None => Err(StoreError::Conflict("the QuickBooks employee is already linked to a staff member".into())),
         },
         other => other,
+    }
+}
+
+/// Recomputes every staff member's search text (see `store::derived`); how many were read.
+pub(crate) async fn rederive(db: &Db) -> Result<u64> {
+    let sql = format!("{SELECT} WHERE s.staff_id > $1 ORDER BY s.staff_id LIMIT $2");
+    let mut after = Uuid::nil();
+    let mut n = 0;
+    loop {
+        let rows: Vec<StaffRow> = on_db!(db, pool => {
+            sqlx::query_as::<_, StaffRow>(sqlx::AssertSqlSafe(sql.clone()))
+                .bind(after)
+                .bind(super::derived::BATCH)
+                .fetch_all(pool)
+                .await?
+        });
+        let Some(last) = rows.last() else { return Ok(n) };
+        after = last.staff_id;
+        n += rows.len() as u64;
+        let mut tx = db.begin().await?;
+        let outcome: Result<()> = async {
+            for row in &rows {
+                on_tx!(&mut tx, conn => {
+                    sqlx::query("UPDATE staff SET search = $2 WHERE staff_id = $1 AND search <> $2")
+                        .bind(row.staff_id)
+                        .bind(row.fields().search_text())
+                        .execute(&mut *conn)
+                        .await?;
+                });
+            }
+            Ok(())
+        }
+        .await;
+        tx.finish(outcome).await?;
+        if (rows.len() as i64) < super::derived::BATCH {
+            return Ok(n);
+        }
     }
 }
 

@@ -7,6 +7,7 @@ use uuid::Uuid;
 use super::runs::Change;
 use super::{Db, Param, Result, StoreError, Tx, on_db, on_tx, page_and_count};
 use crate::record::{Customer, Employee, LinkedTo, RecordStatus, StagedCustomer, StagedEmployee};
+use crate::review::Watched;
 
 /// Where staged rows come from: the connection, its organization, the run and when.
 #[derive(Clone, Copy, Debug)]
@@ -128,8 +129,8 @@ pub async fn stage_employees(tx: &mut Tx, ctx: &StageContext, batch: Vec<Employe
 }
 
 /// How a kind of record lies in its staging table: a column for each field that reads filter,
-/// sort or join on, `search` (see `Customer::search_text`), and `details`, the rest of the
-/// record as one JSON document.
+/// sort or join on, `search` (see `Customer::search_text`), `watch` (the fields change review
+/// compares, `review::Watched`), and `details`, the rest of the record as one JSON document.
 trait StagedKind: Sized {
     const LIST: List;
     /// The record's text columns, in the order of [`StagingRow::text`].
@@ -149,6 +150,7 @@ struct StagingRow {
     text: Vec<Option<String>>,
     is_active: bool,
     search: String,
+    watch: String,
     details: String,
 }
 
@@ -169,6 +171,7 @@ impl StagedKind for Customer {
     fn into_row(self) -> serde_json::Result<StagingRow> {
         Ok(StagingRow {
             search: self.search_text(),
+            watch: Watched::of_customer(&self).to_text(),
             details: serde_json::to_string(&self.details)?,
             is_active: self.is_active,
             text: vec![
@@ -199,6 +202,7 @@ impl StagedKind for Employee {
     fn into_row(self) -> serde_json::Result<StagingRow> {
         Ok(StagingRow {
             search: self.search_text(),
+            watch: Watched::of_employee(&self).to_text(),
             details: serde_json::to_string(&self.details)?,
             is_active: self.is_active,
             text: vec![Some(self.list_id), self.edit_sequence, self.time_modified, Some(self.name)],
@@ -388,7 +392,7 @@ async fn upsert<T: StagedKind>(tx: &mut Tx, ctx: &StageContext, batch: Vec<T>) -
         .map(StagedKind::into_row)
         .collect::<serde_json::Result<Vec<_>>>()
         .map_err(|err| sqlx::Error::Encode(Box::new(err)))?;
-    let own: Vec<&str> = T::TEXT_COLUMNS.iter().copied().chain(["is_active", "search", "details"]).collect();
+    let own: Vec<&str> = T::TEXT_COLUMNS.iter().copied().chain(["is_active", "search", "watch", "details"]).collect();
     let mut sql = format!(
         "INSERT INTO {table} ({id_column}, {}, connection_id, organization_id, seen_at, created_at) SELECT ",
         own.join(", ")
@@ -411,7 +415,7 @@ async fn upsert<T: StagedKind>(tx: &mut Tx, ctx: &StageContext, batch: Vec<T>) -
             for value in values.text {
                 row.push_bind(value);
             }
-            row.push_bind(values.is_active).push_bind(values.search).push_bind(values.details);
+            row.push_bind(values.is_active).push_bind(values.search).push_bind(values.watch).push_bind(values.details);
         });
         qb.push(tail);
         qb.build().execute(&mut *conn).await?;
@@ -562,6 +566,8 @@ struct CustomerRow {
     parent_list_id: Option<String>,
     is_active: bool,
     details: String,
+    /// The watched fields as stored (read by [`rederive_customers`]).
+    watch: String,
     /// When qbsync last wrote the record (see [`last_seen`]).
     seen_at: DateTime<Utc>,
     deleted_at: Option<DateTime<Utc>>,
@@ -617,6 +623,7 @@ struct EmployeeRow {
     name: String,
     is_active: bool,
     details: String,
+    watch: String,
     seen_at: DateTime<Utc>,
     deleted_at: Option<DateTime<Utc>>,
     listed_at: Option<DateTime<Utc>>,
@@ -652,40 +659,35 @@ impl TryFrom<EmployeeRow> for StagedEmployee {
 #[derive(Clone, Debug, Default)]
 pub struct RecordFilter {
     pub connection_id: Option<Uuid>,
-    /// `active`, `inactive` or `deleted`.
-    pub status: Option<String>,
+    /// Any of active, inactive and deleted; empty: all.
+    pub status: Vec<RecordStatus>,
     pub linked: Option<bool>,
-    /// Free text; matched case-insensitively against the record's search text.
+    /// Free text; each of its words must be in the record's search text (see `matching::search`).
     pub q: Option<String>,
     /// Resume after this (sort name, id).
     pub after: Option<(String, Uuid)>,
     pub limit: i64,
 }
 
-/// `%text%` for LIKE, with the wildcard characters of the text escaped by `\`.
-pub fn like_pattern(text: &str) -> String {
-    let mut out = String::with_capacity(text.len() + 2);
-    out.push('%');
-    for ch in text.to_lowercase().chars() {
-        if matches!(ch, '%' | '_' | '\\') {
-            out.push('\\');
-        }
-        out.push(ch);
-    }
-    out.push('%');
-    out
+/// The shared WHERE clause of a staged list and its count, on the table aliased `t` joined to
+/// its link's table aliased `k` (`key`: the link's key column): $1 organization, $2 connection,
+/// $3 statuses (`,active,inactive,`), $4 linked, then the query words (see
+/// [`super::search_clause`]). The cursor's parameters come after them ([`RECORD_CURSOR`]).
+fn record_filter_sql(t: &str, k: &str, key: &str) -> String {
+    format!(
+        " WHERE {t}.organization_id = $1 \
+         AND ($2 IS NULL OR {t}.connection_id = $2) \
+         AND (CAST($3 AS TEXT) IS NULL \
+              OR (CAST($3 AS TEXT) LIKE '%,active,%' AND {t}.is_active AND {t}.deleted_at IS NULL) \
+              OR (CAST($3 AS TEXT) LIKE '%,inactive,%' AND NOT {t}.is_active AND {t}.deleted_at IS NULL) \
+              OR (CAST($3 AS TEXT) LIKE '%,deleted,%' AND {t}.deleted_at IS NOT NULL)) \
+         AND (CAST($4 AS BOOLEAN) IS NULL OR CAST($4 AS BOOLEAN) = ({k}.{key} IS NOT NULL)){}",
+        super::search_clause(&format!("{t}.search"), 5)
+    )
 }
 
-/// Shared WHERE clause of the customer list and its count: $1 organization, $2 connection,
-/// $3 status, $4 linked, $5 pattern.
-const CUSTOMER_FILTER: &str = " WHERE c.organization_id = $1 \
-    AND ($2 IS NULL OR c.connection_id = $2) \
-    AND (CAST($3 AS TEXT) IS NULL \
-         OR (CAST($3 AS TEXT) = 'active' AND c.is_active AND c.deleted_at IS NULL) \
-         OR (CAST($3 AS TEXT) = 'inactive' AND NOT c.is_active AND c.deleted_at IS NULL) \
-         OR (CAST($3 AS TEXT) = 'deleted' AND c.deleted_at IS NOT NULL)) \
-    AND (CAST($4 AS BOOLEAN) IS NULL OR CAST($4 AS BOOLEAN) = (l.location_id IS NOT NULL)) \
-    AND (CAST($5 AS TEXT) IS NULL OR c.search LIKE CAST($5 AS TEXT) ESCAPE '\\')";
+/// The first parameter after a staged list's filter (the cursor's sort key).
+const RECORD_CURSOR: usize = 5 + crate::matching::search::MAX_QUERY_WORDS;
 
 const CUSTOMER_FROM: &str = " FROM qb_customer c LEFT JOIN location l ON l.qb_customer_id = c.qb_customer_id";
 
@@ -695,28 +697,20 @@ pub async fn list_customers(
     organization_id: Uuid,
     filter: &RecordFilter,
 ) -> Result<(Vec<StagedCustomer>, Option<i64>)> {
+    let where_sql = record_filter_sql("c", "l", "location_id");
+    let (key, id, limit) = (RECORD_CURSOR, RECORD_CURSOR + 1, RECORD_CURSOR + 2);
     let page_sql = format!(
         "SELECT c.*, (SELECT k.customers_listed_at FROM connection k WHERE k.connection_id = c.connection_id) AS listed_at, \
-         l.location_id AS link_location_id, l.name AS link_location_name{CUSTOMER_FROM}{CUSTOMER_FILTER} \
-         AND (c.full_name, c.qb_customer_id) > (CAST($6 AS TEXT), $7) \
-         ORDER BY c.full_name, c.qb_customer_id LIMIT $8"
+         l.location_id AS link_location_id, l.name AS link_location_name{CUSTOMER_FROM}{where_sql} \
+         AND (c.full_name, c.qb_customer_id) > (CAST(${key} AS TEXT), ${id}) \
+         ORDER BY c.full_name, c.qb_customer_id LIMIT ${limit}"
     );
-    let count_sql = format!("SELECT COUNT(*){CUSTOMER_FROM}{CUSTOMER_FILTER}");
+    let count_sql = format!("SELECT COUNT(*){CUSTOMER_FROM}{where_sql}");
     let params = record_params(organization_id, filter);
     let (rows, total) =
         page_and_count::<CustomerRow>(db, page_sql, count_sql, &params, &filter.after, filter.limit).await?;
     Ok((rows.into_iter().map(StagedCustomer::try_from).collect::<Result<_>>()?, total))
 }
-
-/// Shared WHERE clause of the employee list and its count (parameters as for customers).
-const EMPLOYEE_FILTER: &str = " WHERE e.organization_id = $1 \
-    AND ($2 IS NULL OR e.connection_id = $2) \
-    AND (CAST($3 AS TEXT) IS NULL \
-         OR (CAST($3 AS TEXT) = 'active' AND e.is_active AND e.deleted_at IS NULL) \
-         OR (CAST($3 AS TEXT) = 'inactive' AND NOT e.is_active AND e.deleted_at IS NULL) \
-         OR (CAST($3 AS TEXT) = 'deleted' AND e.deleted_at IS NOT NULL)) \
-    AND (CAST($4 AS BOOLEAN) IS NULL OR CAST($4 AS BOOLEAN) = (s.staff_id IS NOT NULL)) \
-    AND (CAST($5 AS TEXT) IS NULL OR e.search LIKE CAST($5 AS TEXT) ESCAPE '\\')";
 
 const EMPLOYEE_FROM: &str = " FROM qb_employee e LEFT JOIN staff s ON s.qb_employee_id = e.qb_employee_id";
 
@@ -726,13 +720,15 @@ pub async fn list_employees(
     organization_id: Uuid,
     filter: &RecordFilter,
 ) -> Result<(Vec<StagedEmployee>, Option<i64>)> {
+    let where_sql = record_filter_sql("e", "s", "staff_id");
+    let (key, id, limit) = (RECORD_CURSOR, RECORD_CURSOR + 1, RECORD_CURSOR + 2);
     let page_sql = format!(
         "SELECT e.*, (SELECT k.employees_listed_at FROM connection k WHERE k.connection_id = e.connection_id) AS listed_at, \
-         s.staff_id AS link_staff_id, s.name AS link_staff_name{EMPLOYEE_FROM}{EMPLOYEE_FILTER} \
-         AND (e.name, e.qb_employee_id) > (CAST($6 AS TEXT), $7) \
-         ORDER BY e.name, e.qb_employee_id LIMIT $8"
+         s.staff_id AS link_staff_id, s.name AS link_staff_name{EMPLOYEE_FROM}{where_sql} \
+         AND (e.name, e.qb_employee_id) > (CAST(${key} AS TEXT), ${id}) \
+         ORDER BY e.name, e.qb_employee_id LIMIT ${limit}"
     );
-    let count_sql = format!("SELECT COUNT(*){EMPLOYEE_FROM}{EMPLOYEE_FILTER}");
+    let count_sql = format!("SELECT COUNT(*){EMPLOYEE_FROM}{where_sql}");
     let params = record_params(organization_id, filter);
     let (rows, total) =
         page_and_count::<EmployeeRow>(db, page_sql, count_sql, &params, &filter.after, filter.limit).await?;
@@ -769,15 +765,20 @@ pub async fn employee_in(tx: &mut Tx, organization_id: Uuid, qb_employee_id: Uui
     Ok(StagedEmployee::try_from(row.ok_or(StoreError::NotFound)?)?.record)
 }
 
-/// The filter parameters of both staged lists, in their WHERE clauses' order.
-fn record_params(organization_id: Uuid, filter: &RecordFilter) -> [Param; 5] {
-    [
+/// The filter parameters of both staged lists, in their WHERE clause's order.
+fn record_params(organization_id: Uuid, filter: &RecordFilter) -> Vec<Param> {
+    let statuses = (!filter.status.is_empty()).then(|| {
+        let names: Vec<&str> = filter.status.iter().map(|s| s.as_str()).collect();
+        format!(",{},", names.join(","))
+    });
+    let mut params = vec![
         Param::Id(Some(organization_id)),
         Param::Id(filter.connection_id),
-        Param::Text(filter.status.clone()),
+        Param::Text(statuses),
         Param::Flag(filter.linked),
-        Param::Text(filter.q.as_deref().map(like_pattern)),
-    ]
+    ];
+    params.extend(super::search_params(filter.q.as_deref()));
+    params
 }
 
 /// How many customers and employees of a connection are staged and not deleted.
@@ -799,12 +800,126 @@ pub async fn staged_counts(db: &Db, connection_id: Uuid) -> Result<(i64, i64)> {
     }))
 }
 
-#[cfg(test)]
-mod tests {
-    use super::like_pattern;
+/// One rewrite of a staged row's derived text: its id, the new search text and watched fields,
+/// and the watched fields it held (links reviewed against those are moved on to the new form).
+struct Rederived {
+    id: Uuid,
+    search: String,
+    watch: String,
+    old_watch: String,
+}
 
-    #[test]
-    fn like_pattern_escapes_wildcards_and_lowercases() {
-        assert_eq!(like_pattern("Ab%c_d\\"), "%ab\\%c\\_d\\\\%");
+/// Rewrites the derived text (search, watch) of staged rows in one transaction; see
+/// `store::derived`.
+async fn write_rederived(db: &Db, list: List, rows: Vec<Rederived>) -> Result<()> {
+    let (table, id_column) = table(list);
+    let link = match list {
+        List::Customers => &super::links::LOCATION,
+        List::Employees => &super::links::STAFF,
+    };
+    let update =
+        format!("UPDATE {table} SET search = $2, watch = $3 WHERE {id_column} = $1 AND (search <> $2 OR watch <> $3)");
+    // A link reviewed against the record's old form of the same fields stays reviewed.
+    let reviewed =
+        format!("UPDATE {} SET qb_reviewed = $2 WHERE {} = $1 AND qb_reviewed = $3", link.table, link.link_column);
+    let mut tx = db.begin().await?;
+    let outcome: Result<()> = async {
+        for row in &rows {
+            on_tx!(&mut tx, conn => {
+                sqlx::query(sqlx::AssertSqlSafe(update.clone()))
+                    .bind(row.id)
+                    .bind(&row.search)
+                    .bind(&row.watch)
+                    .execute(&mut *conn)
+                    .await?;
+                if !row.old_watch.is_empty() && row.old_watch != row.watch {
+                    sqlx::query(sqlx::AssertSqlSafe(reviewed.clone()))
+                        .bind(row.id)
+                        .bind(&row.watch)
+                        .bind(&row.old_watch)
+                        .execute(&mut *conn)
+                        .await?;
+                }
+            });
+        }
+        Ok(())
+    }
+    .await;
+    tx.finish(outcome).await
+}
+
+/// Recomputes every staged customer's search text and watched fields; how many were read.
+pub(crate) async fn rederive_customers(db: &Db) -> Result<u64> {
+    let mut after = Uuid::nil();
+    let mut n = 0;
+    loop {
+        let rows: Vec<CustomerRow> = on_db!(db, pool => {
+            sqlx::query_as::<_, CustomerRow>(
+                "SELECT c.*, NULL AS listed_at, NULL AS link_location_id, NULL AS link_location_name \
+                 FROM qb_customer c WHERE c.qb_customer_id > $1 ORDER BY c.qb_customer_id LIMIT $2",
+            )
+            .bind(after)
+            .bind(super::derived::BATCH)
+            .fetch_all(pool)
+            .await?
+        });
+        let Some(last) = rows.last() else { return Ok(n) };
+        after = last.qb_customer_id;
+        n += rows.len() as u64;
+        let full = rows.len() as i64 == super::derived::BATCH;
+        let mut out = Vec::with_capacity(rows.len());
+        for mut row in rows {
+            let id = row.qb_customer_id;
+            let old_watch = std::mem::take(&mut row.watch);
+            let record = StagedCustomer::try_from(row)?.record;
+            out.push(Rederived {
+                id,
+                search: record.search_text(),
+                watch: Watched::of_customer(&record).to_text(),
+                old_watch,
+            });
+        }
+        write_rederived(db, List::Customers, out).await?;
+        if !full {
+            return Ok(n);
+        }
+    }
+}
+
+/// Recomputes every staged employee's search text and watched fields; how many were read.
+pub(crate) async fn rederive_employees(db: &Db) -> Result<u64> {
+    let mut after = Uuid::nil();
+    let mut n = 0;
+    loop {
+        let rows: Vec<EmployeeRow> = on_db!(db, pool => {
+            sqlx::query_as::<_, EmployeeRow>(
+                "SELECT e.*, NULL AS listed_at, NULL AS link_staff_id, NULL AS link_staff_name \
+                 FROM qb_employee e WHERE e.qb_employee_id > $1 ORDER BY e.qb_employee_id LIMIT $2",
+            )
+            .bind(after)
+            .bind(super::derived::BATCH)
+            .fetch_all(pool)
+            .await?
+        });
+        let Some(last) = rows.last() else { return Ok(n) };
+        after = last.qb_employee_id;
+        n += rows.len() as u64;
+        let full = rows.len() as i64 == super::derived::BATCH;
+        let mut out = Vec::with_capacity(rows.len());
+        for mut row in rows {
+            let id = row.qb_employee_id;
+            let old_watch = std::mem::take(&mut row.watch);
+            let record = StagedEmployee::try_from(row)?.record;
+            out.push(Rederived {
+                id,
+                search: record.search_text(),
+                watch: Watched::of_employee(&record).to_text(),
+                old_watch,
+            });
+        }
+        write_rederived(db, List::Employees, out).await?;
+        if !full {
+            return Ok(n);
+        }
     }
 }

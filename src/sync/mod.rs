@@ -155,11 +155,19 @@ impl Service {
         Ok(match call {
             Call::ServerVersion => Reply::ServerVersion(SERVER_VERSION.into()),
             Call::GetServerVersion { .. } => Reply::GetServerVersion(SERVER_VERSION.into()),
-            Call::ClientVersion { version } => Reply::ClientVersion(plan::client_version_answer(
-                &version,
-                self.settings.min_qbwc_version.as_deref(),
-                self.settings.recommended_qbwc_version.as_deref(),
-            )),
+            Call::ClientVersion { version } => {
+                let answer = plan::client_version_answer(
+                    &version,
+                    self.settings.min_qbwc_version.as_deref(),
+                    self.settings.recommended_qbwc_version.as_deref(),
+                );
+                // A refused Web Connector stops here, before it names its user: no connection
+                // to record it against, so the log says so.
+                if answer.starts_with("E:") {
+                    warn!(version = %version, "clientVersion: Web Connector too old, refused");
+                }
+                Reply::ClientVersion(answer)
+            }
             Call::Authenticate { username, password } => {
                 Reply::Authenticate(self.authenticate(&username, &password, now).await?)
             }
@@ -201,8 +209,27 @@ impl Service {
         // check given up under load answers like a wrong password: `nvu`, revealing nothing.
         let (password, phc) = (password.to_string(), conn.as_ref().map(|c| c.password_hash.clone()));
         let verdict = self.sign_in.attempt(Realm::WebConnector, username, self.client, password, phc).await?;
-        let Some(conn) = conn.filter(|_| verdict == Verdict::Granted) else {
-            return Ok(refuse("nvu"));
+        let conn = match conn {
+            Some(conn) if verdict == Verdict::Granted => conn,
+            known => {
+                if let (Some(conn), Verdict::Refused) = (&known, verdict) {
+                    // The connection's history shows the refused attempt (without the password).
+                    let recorded = runs::record_failed_authentication(
+                        &self.db,
+                        conn.connection_id,
+                        now,
+                        "The Web Connector's password was refused.",
+                        "The password in the Web Connector is not this connection's (or sign-ins are locked for a \
+                         while after repeated failures). Rotate the password on the Connections page and enter \
+                         the new one in QuickBooks Web Connector.",
+                    )
+                    .await?;
+                    if recorded {
+                        info!(connection = %conn.connection_id, "authenticate refused: recorded as a failed run");
+                    }
+                }
+                return Ok(refuse("nvu"));
+            }
         };
         if !conn.enabled {
             info!(connection = %conn.connection_id, "authenticate: connection disabled");

@@ -4,6 +4,7 @@
 mod helpers;
 
 mod admin_api;
+mod changes;
 mod cli;
 mod contract_files;
 mod faults;
@@ -18,6 +19,7 @@ mod qbwc_sessions;
 mod read_api;
 mod recovery;
 mod scale_out;
+mod search;
 mod security;
 mod staging;
 mod upgrade;

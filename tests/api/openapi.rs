@@ -396,6 +396,58 @@ async fn every_documented_route_answers_as_documented() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn change_review_answers_as_documented() {
+    // Arrange: linked records that changed in QuickBooks (see the changes tests).
+    let app = spawn_app().await;
+    let ids = crate::changes::arrange(&app).await;
+    let auth = app.bearer();
+    let (_, doc) = app.get_json_as("/api/openapi.json", None).await;
+    let conformance = Conformance::new(&doc);
+    let schema_of = |path: &str, method: &str, status: u16| {
+        doc["paths"][path][method]["responses"][status.to_string()]["content"]["application/json"]["schema"].clone()
+    };
+
+    // Act
+    let locations = app.call("GET", "/api/v1/changes?kind=locations", None, &auth).await;
+    let staff = app.call("GET", "/api/v1/changes?kind=staff", None, &auth).await;
+    let applied = app
+        .call(
+            "POST",
+            &format!("/api/v1/changes/{}/apply", ids.made),
+            Some(json!({ "fields": ["address", "phone"] })),
+            &auth,
+        )
+        .await;
+    let dismissed = app.call("POST", &format!("/api/v1/changes/{}/dismiss", ids.person), None, &auth).await;
+    let (_, log) = app.get_json(&format!("/api/v1/audit?subject={}", ids.made)).await;
+
+    // Assert
+    let mut mismatches = Vec::new();
+    for (what, answer, path, method) in [
+        ("list locations", &locations, "/api/v1/changes", "get"),
+        ("list staff", &staff, "/api/v1/changes", "get"),
+        ("apply", &applied, "/api/v1/changes/{id}/apply", "post"),
+        ("dismiss", &dismissed, "/api/v1/changes/{id}/dismiss", "post"),
+    ] {
+        assert_eq!(answer.status, 200, "{what}: {:?}", answer.json);
+        mismatches.extend(
+            conformance
+                .mismatches(&schema_of(path, method, 200), &answer.json)
+                .into_iter()
+                .map(|m| format!("{what}: {m}")),
+        );
+    }
+    mismatches.extend(
+        conformance
+            .mismatches(&schema_of("/api/v1/audit", "get", 200), &log)
+            .into_iter()
+            .map(|m| format!("audit: {m}")),
+    );
+    assert_eq!(locations.json["items"].as_array().unwrap().len(), 3);
+    assert!(mismatches.is_empty(), "answers that differ from the OpenAPI document:\n{}", mismatches.join("\n"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn unknown_api_routes_and_methods_are_json_errors() {
     let app = spawn_app().await;
     let answer = app.call("GET", "/api/v1/places", None, &app.bearer()).await;

@@ -175,3 +175,45 @@ async fn a_connection_deleted_after_an_unfinished_run_leaves_nothing_behind() {
     assert_eq!(count_rows(&app.db, "run").await, 0);
     assert!(app.all_customers("").await.is_empty());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_password_is_recorded_as_a_run_that_failed_at_authenticate_without_the_password() {
+    // Arrange
+    let app = spawn_app().await;
+    let wrong = "not-the-password-Zq7";
+    let attempt = |password: &'static str| {
+        let app = &app;
+        async move {
+            let call = envelope("authenticate", &[("strUserName", &app.conn.username), ("strPassword", password)]);
+            let (status, _, body) = app.soap("authenticate", call).await;
+            assert_eq!(status, 200, "{body}");
+            auth_strings(&body)
+        }
+    };
+
+    // Act: a wrong password, again at once, and an unknown user name.
+    let first = attempt(wrong).await;
+    let again = attempt(wrong).await;
+    let unknown = envelope("authenticate", &[("strUserName", "nobody-here"), ("strPassword", wrong)]);
+    app.soap("authenticate", unknown).await;
+
+    // Assert: the Web Connector is told nvu; the history holds one failed run, without the password.
+    assert_eq!((first[1].as_str(), again[1].as_str()), ("nvu", "nvu"));
+    let runs = app.runs().await;
+    assert_eq!(runs.len(), 1, "a repeated refusal within a minute is the same entry: {runs:?}");
+    let run = &runs[0];
+    assert_eq!(
+        (run["state"].as_str(), run["outcome"].as_str(), run["step"].as_str()),
+        (Some("ended"), Some("failed"), Some("start")),
+        "{run}"
+    );
+    assert!(run["last_error"].as_str().unwrap().contains("password was refused"), "{run}");
+    assert!(run["summary"].as_str().unwrap().contains("authenticate"), "{run}");
+    assert!(!run.to_string().contains(wrong), "the password is never kept: {run}");
+    assert_eq!(run["errors"][0]["code"], "authenticate", "{run}");
+
+    // The right password still starts a run: a refused one leaves no live run behind.
+    let ticket = authenticate(&app).await;
+    assert!(!ticket.is_empty());
+    assert_eq!(app.runs().await.len(), 2);
+}

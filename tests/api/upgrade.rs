@@ -300,7 +300,14 @@ async fn a_database_of_the_previous_release_upgrades_in_place_with_its_records_a
     assert_eq!(found["items"].as_array().unwrap().len(), 1, "{found}");
     let (_, found) = app.get_json_as("/api/v1/qb/employees?q=mobile%20%22", Some(&token)).await;
     assert_eq!(found["items"].as_array().unwrap().len(), 1, "{found}");
+    // ... in today's form: accents folded.
+    let (_, found) = app.get_json_as("/api/v1/qb/customers?q=UNICODE%20ship_city", Some(&token)).await;
+    assert_eq!(found["items"].as_array().unwrap().len(), 1, "{found}");
     // The links still hold: the linked location names its customer.
     let (_, location_json) = app.get_json_as(&format!("/api/v1/locations/{location}"), Some(&token)).await;
     assert_eq!(location_json["link"]["customer_id"], json!(job), "{location_json}");
+    // Links made before change review began start reviewed: nothing is waiting.
+    assert_eq!(location_json["link"]["changed"], json!(false), "{location_json}");
+    let (_, review) = app.get_json_as("/api/v1/changes?kind=staff", Some(&token)).await;
+    assert_eq!(review["counts"], json!({ "locations": 0, "staff": 0 }), "{review}");
 }

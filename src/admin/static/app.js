@@ -196,15 +196,43 @@ function formDialog(title, fields, submitLabel, submit) {
   return openDialog(title, (close, errorRegion) => {
     const form = el('form', { className: 'form', novalidate: true });
     const inputs = {};
+    const errors = {};
     for (const field of fields) {
       const id = `field-${field.name}`;
       inputs[field.name] = el('input', { id, name: field.name, className: 'input', type: field.type || 'text',
         value: field.value ?? '', required: field.required, min: field.min, autocomplete: 'off' });
+      errors[field.name] = el('span', { id: `${id}-error`, className: 'field-error', hidden: true });
+      inputs[field.name].addEventListener('input', () => fieldError(field, null));
       form.append(el('div', { className: field.wide ? 'field field-wide' : 'field' },
         el('label', { className: 'field-label', for: id }, field.label,
           field.required ? el('span', { className: 'req', 'aria-hidden': 'true' }, ' *') : null),
         inputs[field.name],
+        errors[field.name],
         field.hint ? el('span', { className: 'field-hint' }, field.hint) : null));
+    }
+    // An error about one field shows under it, in words ("Run every (minutes) must be..."), and
+    // the field takes the focus; anything else shows at the top of the dialog.
+    function fieldError(field, text) {
+      const input = inputs[field.name];
+      errors[field.name].textContent = text || '';
+      errors[field.name].hidden = !text;
+      if (text) {
+        input.setAttribute('aria-invalid', 'true');
+        input.setAttribute('aria-describedby', errors[field.name].id);
+      } else {
+        input.removeAttribute('aria-invalid');
+        input.removeAttribute('aria-describedby');
+      }
+    }
+    function showError(message) {
+      const field = fields.find((f) => message === f.name || message.startsWith(`${f.name} `));
+      if (!field) {
+        showMessage(errorRegion, 'error', message);
+        return;
+      }
+      showMessage(errorRegion, 'error', '');
+      fieldError(field, `${field.label}${message.slice(field.name.length)}`.replace(/\.?$/, '.'));
+      inputs[field.name].focus();
     }
     const saveButton = el('button', { type: 'submit', className: 'btn btn-primary' }, submitLabel);
     form.append(el('div', { className: 'dialog-actions field-wide' },
@@ -214,15 +242,14 @@ function formDialog(title, fields, submitLabel, submit) {
       const values = Object.fromEntries(Object.entries(inputs).map(([name, input]) => [name, input.value.trim()]));
       const missing = fields.find((f) => f.required && !values[f.name]);
       if (missing) {
-        showMessage(errorRegion, 'error', `${missing.label} is required.`);
-        inputs[missing.name].focus();
+        showError(`${missing.name} is required`);
         return;
       }
       saveButton.disabled = true;
       try {
         close(await submit(values));
       } catch (err) {
-        showMessage(errorRegion, 'error', err.message);
+        showError(err.message);
       } finally {
         saveButton.disabled = false;
       }
@@ -283,8 +310,11 @@ function mountConnections(root) {
       const page = await get(`/api/v1/connections/${encodeURIComponent(id)}/runs`, { limit: 10 });
       const json = JSON.stringify(page.items);
       if (stopped || json === section.json) return;
+      const changed = section.json !== '';
       section.json = json;
       section.element.replaceChildren(...renderRuns(page.items, section, section.online));
+      // A run that began or ended may have taught us about QuickBooks: the header follows.
+      if (changed && section.refreshHead) await section.refreshHead();
     } catch (err) {
       if (err.status === 404) return;
       section.json = '';
@@ -308,7 +338,6 @@ function mountConnections(root) {
       toggleText.textContent = conn.enabled ? 'Enabled' : 'Paused';
     });
     const runsBody = el('div', { className: 'runs-body' }, el('p', { className: 'muted' }, 'Loading runs…'));
-    runSections.set(conn.id, { element: runsBody, open: new Set(), seen: new Set(), json: '', connectionId: conn.id });
     const lists = conn.lists || {};
     const refused = conn.incremental_refused
       ? el('p', { className: 'note note-warning' },
@@ -317,21 +346,38 @@ function mountConnections(root) {
       : null;
     const fullRefresh = button(conn.full_refresh_next_run ? 'Cancel the full refresh' : 'Full refresh on the next run',
       () => setFullRefresh(conn, !conn.full_refresh_next_run), { icon: ICONS.refresh });
-    const company = [qb.company_name, [qb.product, qb.country].filter(Boolean).join(', ')].filter(Boolean).join(' · ');
+    const headLine = el('p', { className: 'muted' }, ...desktopHeadLine(qb));
+    const qbxmlFact = el('span', null, qb.qbxml_version || '—');
+    const fileFact = el('span', null,
+      breakablePath(conn.company_file || qb.file_path) || 'Any (the file open in QuickBooks)');
+    runSections.set(conn.id, {
+      element: runsBody, open: new Set(), seen: new Set(), json: '', connectionId: conn.id,
+      async refreshHead() {
+        try {
+          const fresh = await get(`/api/v1/connections/${encodeURIComponent(conn.id)}`);
+          const freshQb = fresh.quickbooks || {};
+          headLine.replaceChildren(...desktopHeadLine(freshQb));
+          qbxmlFact.textContent = freshQb.qbxml_version || '—';
+          fileFact.replaceChildren(
+            ...[].concat(breakablePath(fresh.company_file || freshQb.file_path) || 'Any (the file open in QuickBooks)'));
+        } catch (err) {
+          console.error(err);
+        }
+      },
+    });
 
     return el('article', { className: 'card conn', 'aria-labelledby': `conn-${conn.id}` },
       el('header', { className: 'conn-head' },
         el('div', null,
           el('h2', { id: `conn-${conn.id}` }, conn.name),
-          el('p', { className: 'muted' }, company || 'QuickBooks has not connected yet',
-            qb.seen_at ? [' · last seen ', timeAgo(qb.seen_at)] : null)),
+          headLine),
         el('label', { className: 'switch' }, toggle, el('span', { className: 'switch-track', 'aria-hidden': 'true' }),
           toggleText)),
       el('dl', { className: 'facts' },
         fact('Web Connector user', el('code', null, conn.username)),
-        fact('Company file', breakablePath(conn.company_file || qb.file_path) || 'Any (the file open in QuickBooks)'),
+        fact('Company file', fileFact),
         fact('Runs every', `${conn.run_every_minutes} min`),
-        fact('qbXML version', qb.qbxml_version || '—'),
+        fact('qbXML version', qbxmlFact),
         fact('Created', timeAgo(conn.created_at))),
       el('dl', { className: 'facts facts-sync', 'aria-label': `How up to date ${conn.name} is` },
         fact('Customers up to date', timeAgo(lists.customers && lists.customers.updated_at)),
@@ -352,7 +398,9 @@ function mountConnections(root) {
 
   function renderOnline(conn) {
     const runsBody = el('div', { className: 'runs-body' }, el('p', { className: 'muted' }, 'Loading runs…'));
-    runSections.set(conn.id, { element: runsBody, open: new Set(), seen: new Set(), json: '', online: true });
+    runSections.set(conn.id, {
+      element: runsBody, open: new Set(), seen: new Set(), json: '', connectionId: conn.id, online: true,
+    });
     const [statusText, statusClass] = ONLINE_STATUS[conn.status] || ONLINE_STATUS.pending;
     const actions = el('div', { className: 'conn-actions' });
     if (conn.status === 'connected') {
@@ -559,6 +607,13 @@ function nextFullRefresh(conn) {
   if (conn.full_refresh_next_run) return 'On the next run (asked for)';
   if (!conn.next_full_refresh_at || new Date(conn.next_full_refresh_at) <= new Date()) return 'On the next run';
   return timeAgo(conn.next_full_refresh_at);
+}
+
+// A Desktop connection's header line: the company QuickBooks reported, and when it was last seen.
+function desktopHeadLine(qb) {
+  const company = [qb.company_name, [qb.product, qb.country].filter(Boolean).join(', ')].filter(Boolean).join(' · ');
+  return [company || 'QuickBooks has not connected yet', qb.seen_at ? [' · last seen ', timeAgo(qb.seen_at)] : null]
+    .flat().filter(Boolean);
 }
 
 function fact(label, value) {
@@ -828,7 +883,8 @@ function mountRecords(root, kind) {
         el('span', { className: 'record-name' }, item.name),
         el('span', { className: 'record-line' }, cfg.line(item))),
       item.link
-        ? el('span', { className: 'badge badge-success', title: cfg.remote(item.link) }, 'Linked')
+        ? el('span', { className: 'badge badge-success badge-linked', title: `Linked to ${cfg.remote(item.link)}` },
+          'Linked to ', el('span', { className: 'badge-text' }, item.link.full_name || item.link.name))
         : el('span', { className: 'badge badge-muted' }, 'Not linked'),
       el('div', { className: 'record-actions' },
         button('Edit', () => edit(item), { className: 'btn btn-small', icon: ICONS.edit, focus: true,

@@ -35,13 +35,17 @@ const KINDS = {
     remoteNoun: 'QuickBooks customer',
     remotePlural: 'QuickBooks customers',
     pull: { lists: ['customers'], label: 'Get Locations', noun: 'customers' },
+    list: 'customers',
     linkBody: (remote) => ({ customer_id: remote.id }),
     createPath: (remote) => `/api/v1/qb/customers/${encodeURIComponent(remote.id)}/location`,
     remoteName: (remote) => remote.full_name || remote.name,
     remoteIdOfLink: (link) => link.customer_id,
     remoteNameOfLink: (link) => link.full_name,
     remoteFromLink: (link) => ({ id: link.customer_id, connection_id: link.connection_id, list_id: link.list_id,
-      name: link.full_name, full_name: link.full_name, status: 'active', is_active: true, link: null }),
+      name: link.full_name, full_name: link.full_name, status: link.status || 'active',
+      is_active: link.status !== 'inactive', ship_address: link.address, link: null }),
+    // The linked customer's second line is always its address (the one a location takes).
+    linkLine: (link) => formatAddress(link.address) || 'No address in QuickBooks',
     localIdKey: 'location_id',
     remoteIdKey: 'customer_id',
     localNameKey: 'location_name',
@@ -63,13 +67,17 @@ const KINDS = {
     remoteNoun: 'QuickBooks employee',
     remotePlural: 'QuickBooks employees',
     pull: { lists: ['employees'], label: 'Get Staff', noun: 'employees' },
+    list: 'employees',
     linkBody: (remote) => ({ employee_id: remote.id }),
     createPath: (remote) => `/api/v1/qb/employees/${encodeURIComponent(remote.id)}/staff`,
     remoteName: (remote) => remote.name,
     remoteIdOfLink: (link) => link.employee_id,
     remoteNameOfLink: (link) => link.name,
     remoteFromLink: (link) => ({ id: link.employee_id, connection_id: link.connection_id, list_id: link.list_id,
-      name: link.name, status: 'active', is_active: true, link: null }),
+      name: link.name, status: link.status || 'active', is_active: link.status !== 'inactive',
+      email: link.email, mobile: link.phone, link: null }),
+    // The linked employee's second line is always its e-mail and phone (the ones a "+" copies).
+    linkLine: (link) => [link.email, link.phone].filter(Boolean).join(' · ') || 'No email or phone in QuickBooks',
     localIdKey: 'staff_id',
     remoteIdKey: 'employee_id',
     localNameKey: 'staff_name',
@@ -91,23 +99,59 @@ export function mountSync(root, kind, { notify }) {
   let busy = false;
 
   const hint = el('div', { className: 'sync-hint', hidden: true, role: 'status' });
+  let linkedTotal = null; // how many pairs there are, once the Linked panel has loaded
+  let connectionList = null; // the organization's connections, once loaded
   const local = createPanel({
     className: 'panel-local', title: `Unlinked ${cfg.localPlural}`, noun: cfg.localPlural,
     load: (q, cursor, signal) => get(cfg.localPath, { q, linked: 'false', limit: PAGE_SIZE, cursor }, signal),
     rowHeight: 64, renderRow: renderLocal,
-    emptyText: (q) => q ? `No unlinked ${cfg.localPlural} match "${q}".` : `Every ${cfg.localNoun} is linked.`,
+    emptyText: (q) => {
+      if (q) return `No unlinked ${cfg.localPlural} match "${q}".`;
+      if (linkedTotal > 0) return `Every ${cfg.localNoun} is linked.`;
+      const page = cfg.localPlural === 'locations' ? 'Locations' : 'Staff';
+      if (connectionList && connectionList.some((conn) => listedAt(conn))) {
+        return `No ${cfg.localPlural} yet. Press the green + on a ${cfg.remoteNoun} to make one from it, ` +
+          `or add ${cfg.localPlural} on the ${page} page.`;
+      }
+      return `No ${cfg.localPlural} yet. Add them on the ${page} page, or make them from ${cfg.remotePlural} ` +
+        'with the green + once QuickBooks has sent them.';
+    },
   });
+  // The QuickBooks panel's filters: inactive records are left out unless asked for; deleted ones
+  // never show here (only a linked one, in the Linked panel, with its flag). The connection
+  // filter and the connection's name on each card appear when there is more than one connection.
+  const connections = new Map(); // connection id -> name
+  const includeInactive = el('input', { type: 'checkbox', className: 'check', onchange: () => remote.reload() });
+  const connectionFilter = el('select', { className: 'select select-small', 'aria-label': 'QuickBooks company',
+    hidden: true, onchange: () => {
+      showFreshness();
+      remote.reload();
+    } }, el('option', { value: '' }, 'All companies'));
+  const freshness = el('span', { className: 'freshness', role: 'status' });
+  const remoteFilters = el('div', { className: 'panel-filters' },
+    el('label', { className: 'check-label' }, includeInactive, 'Include inactive'), connectionFilter, freshness);
   const remote = createPanel({
     className: 'panel-remote', title: `Unlinked ${cfg.remotePlural}`, noun: cfg.remotePlural,
-    load: (q, cursor, signal) => get(cfg.remotePath, { q, linked: 'false', limit: PAGE_SIZE, cursor }, signal),
-    rowHeight: 84, renderRow: renderRemote,
-    emptyText: (q) => q ? `No unlinked ${cfg.remotePlural} match "${q}".` : `No unlinked ${cfg.remotePlural}.`,
+    load: (q, cursor, signal) => get(cfg.remotePath, {
+      q, linked: 'false', limit: PAGE_SIZE, cursor, connection: connectionFilter.value,
+      status: includeInactive.checked ? 'active,inactive' : 'active',
+    }, signal),
+    rowHeight: 76, renderRow: renderRemote, filters: remoteFilters,
+    emptyText: remoteEmptyText,
   });
   const pairs = createPanel({
     className: 'panel-pairs', title: 'Linked', noun: 'linked pairs',
     load: (q, cursor, signal) => get(cfg.localPath, { q, linked: 'true', limit: PAGE_SIZE, cursor }, signal),
     rowHeight: 76, renderRow: renderPair,
     emptyText: (q) => q ? `No linked ${cfg.localPlural} match "${q}".` : 'Nothing is linked yet.',
+    // An empty Linked panel gives its height to the panels above; the left one learns whether
+    // "every location is linked" is true.
+    onLoaded: (total, q) => {
+      if (q) return;
+      linkedTotal = total;
+      grid.classList.toggle('pairs-empty', total === 0);
+      local.list.refresh();
+    },
   });
 
   const candidates = el('div', { className: 'candidates', hidden: true, 'aria-live': 'polite' });
@@ -120,24 +164,36 @@ export function mountSync(root, kind, { notify }) {
     onclick: () => showView('link') }, 'Link by hand');
   const tabSuggested = el('button', { type: 'button', className: 'tab', 'aria-pressed': 'false',
     onclick: () => showView('suggested') }, 'Suggested', suggestedCount);
+  const changes = createChangesView();
+  const changesCount = el('span', { className: 'count' }, '…');
+  const tabChanges = el('button', { type: 'button', className: 'tab', 'aria-pressed': 'false',
+    onclick: () => showView('changes') }, 'Changes', changesCount);
   const grid = el('div', { className: 'sync-grid' }, local.element, remote.element, pairs.element);
 
-  const pull = createPullButton({ ...cfg.pull, notify, onDone: () => { remote.reload(); pairs.reload(); } });
+  const pull = createPullButton({ ...cfg.pull, notify, onDone: () => {
+    loadConnections();
+    remote.reload();
+    pairs.reload();
+    changes.load();
+  } });
   const screen = el('section', { className: 'sync', 'aria-labelledby': 'sync-title' },
     el('div', { className: 'sync-head' },
       el('div', { className: 'sync-title' },
         el('h1', { id: 'sync-title' }, cfg.title),
         el('p', { className: 'lead' }, cfg.intro)),
       el('div', { className: 'sync-actions' },
-        el('div', { className: 'tabs', role: 'group', 'aria-label': 'View' }, tabLink, tabSuggested),
+        el('div', { className: 'tabs', role: 'group', 'aria-label': 'View' }, tabLink, tabSuggested, tabChanges),
         pull.element)),
     hint,
     grid,
-    suggested.element);
+    suggested.element,
+    changes.element);
   root.replaceChildren(screen);
 
   setupDragAndDrop();
+  loadConnections();
   suggested.load();
+  changes.load();
   screen.addEventListener('keydown', onKeydown);
   local.reload();
   remote.reload();
@@ -183,15 +239,14 @@ export function mountSync(root, kind, { notify }) {
     const lines = cfg.remoteLines(item).filter(Boolean);
     return el('div', { className: 'card card-remote', dataset: { id: String(item.id) } },
       el('div', { className: 'card-main' },
-        el('div', { className: 'card-title-row' }, remoteTitle(item), statusBadges(item)),
+        el('div', { className: 'card-title-row' }, remoteTitle(item), statusBadges(item), connectionBadge(item)),
         lines.map((line, i) => el('span', { className: i === 0 ? 'card-line' : 'card-line muted' }, line))),
       actions);
   }
 
   function renderPair(item) {
-    const remoteItem = remoteCache.get(String(cfg.remoteIdOfLink(item.link))) || cfg.remoteFromLink(item.link);
+    const remoteItem = cfg.remoteFromLink(item.link);
     const remoteName = cfg.remoteNameOfLink(item.link);
-    const remoteLines = cfg.remoteLines(remoteItem).filter(Boolean);
     return el('div', { className: 'pair', dataset: { id: String(item.id) } },
       el('div', { className: 'card card-pair' },
         el('span', { className: 'card-title' }, item.name),
@@ -207,8 +262,76 @@ export function mountSync(root, kind, { notify }) {
           title: 'Disconnect', onclick: () => unlink(item),
         }, icon(ICONS.close))),
       el('div', { className: 'card card-pair' },
-        remoteTitle(remoteItem),
-        el('span', { className: 'card-line' }, remoteLines[0] || cfg.remoteNoun)));
+        el('div', { className: 'card-title-row' }, remoteTitle(remoteItem),
+          item.link.changed && el('button', {
+            type: 'button', className: 'badge badge-warning badge-button', 'data-vlist-focus': true,
+            'aria-label': `Review what changed in QuickBooks for "${item.name}"`, onclick: () => reviewPair(item),
+          }, 'Changed in QuickBooks'),
+          statusBadges(remoteItem), connectionBadge(remoteItem)),
+        el('span', { className: 'card-line' }, cfg.linkLine(item.link))));
+  }
+
+  // What the QuickBooks panel says when it is empty: the next step, when there is one.
+  function remoteEmptyText(q) {
+    if (q) return `No unlinked ${cfg.remotePlural} match "${q}".`;
+    if (connectionList && connectionList.length === 0) {
+      return 'No QuickBooks company is connected yet. On the Connections page, create a QuickBooks Desktop ' +
+        'connection and add its .qwc file to QuickBooks Web Connector, or connect QuickBooks Online.';
+    }
+    if (connectionList && !connectionList.some((conn) => listedAt(conn))) {
+      return `QuickBooks has not sent its ${cfg.list} yet. Run QuickBooks Web Connector on the QuickBooks ` +
+        `computer (Update Selected), or press ${cfg.pull.label} for QuickBooks Online.`;
+    }
+    if (!includeInactive.checked) {
+      return `No unlinked active ${cfg.remotePlural}. Check "Include inactive" to see inactive ones.`;
+    }
+    return `Every ${cfg.remoteNoun} is linked.`;
+  }
+
+  // When a connection's list was last brought up to date; null when never (or not said).
+  function listedAt(conn) {
+    const lists = conn.lists || {};
+    return (lists[cfg.list] && lists[cfg.list].updated_at) || null;
+  }
+
+  function showFreshness() {
+    freshness.replaceChildren();
+    if (!connectionList || connectionList.length === 0) return;
+    const shown = connectionFilter.value
+      ? connectionList.filter((conn) => conn.id === connectionFilter.value) : connectionList;
+    freshness.append(`${cfg.list === 'customers' ? 'Customers' : 'Employees'} brought up to date: `);
+    shown.forEach((conn, i) => {
+      if (i > 0) freshness.append(' · ');
+      if (connectionList.length > 1) freshness.append(`${conn.name} `);
+      const at = listedAt(conn);
+      freshness.append(at ? timeAgo(at) : el('span', null, 'not yet'));
+    });
+  }
+
+  // The connection's name, when the organization has more than one.
+  function connectionBadge(item) {
+    if (connections.size < 2 || !connections.has(item.connection_id)) return null;
+    return el('span', { className: 'badge badge-conn', title: 'QuickBooks company' }, connections.get(item.connection_id));
+  }
+
+  async function loadConnections() {
+    try {
+      const page = await get('/api/v1/connections');
+      connectionList = page.items;
+      connections.clear();
+      for (const conn of page.items) connections.set(conn.id, conn.name);
+      const chosen = connectionFilter.value;
+      connectionFilter.replaceChildren(el('option', { value: '' }, 'All companies'),
+        ...page.items.map((conn) => el('option', { value: conn.id }, conn.name)));
+      connectionFilter.value = connections.has(chosen) ? chosen : '';
+      connectionFilter.hidden = connections.size < 2;
+      showFreshness();
+      local.list.refresh();
+      remote.list.refresh();
+      pairs.list.refresh();
+    } catch (err) {
+      console.error(err);
+    }
   }
 
   // "Parent:Job" shows as "Parent › Job", the parent path quieter than the job's own name.
@@ -401,17 +524,152 @@ export function mountSync(root, kind, { notify }) {
   // --- The Suggested view ------------------------------------------------------------------------
 
   function showView(view) {
-    const suggestedView = view === 'suggested';
-    tabLink.setAttribute('aria-pressed', String(!suggestedView));
-    tabSuggested.setAttribute('aria-pressed', String(suggestedView));
-    grid.hidden = suggestedView;
-    suggested.element.hidden = !suggestedView;
-    if (suggestedView) {
-      if (selected) toggleSelection(selected);
-      suggested.load();
-    } else {
-      reloadAll();
+    tabLink.setAttribute('aria-pressed', String(view === 'link'));
+    tabSuggested.setAttribute('aria-pressed', String(view === 'suggested'));
+    tabChanges.setAttribute('aria-pressed', String(view === 'changes'));
+    grid.hidden = view !== 'link';
+    suggested.element.hidden = view !== 'suggested';
+    changes.element.hidden = view !== 'changes';
+    if (view !== 'link' && selected) toggleSelection(selected);
+    if (view === 'suggested') suggested.load();
+    else if (view === 'changes') changes.load();
+    else reloadAll();
+  }
+
+  // --- Changed in QuickBooks: the review list and the review of one pair --------------------------
+
+  function createChangesView() {
+    const summary = el('span', { className: 'suggest-summary', role: 'status' });
+    const body = el('div', { className: 'panel-body' });
+    const element = el('section', { className: 'panel suggest changes', 'aria-labelledby': 'changes-title', hidden: true },
+      el('header', { className: 'panel-head suggest-head' },
+        el('h2', { id: 'changes-title' }, 'Changed in QuickBooks'), summary),
+      body);
+    let items = [];
+    let loaded = false;
+    let generation = 0;
+    const list = createVirtualList({
+      viewport: body, rowHeight: 64, renderRow: renderChange, keyOf: (it) => String(it.id), onNeedMore: () => {},
+      label: 'Changed in QuickBooks',
+      emptyText: () => `Nothing to review: no linked ${cfg.remoteNoun} changed since it was linked or last reviewed.`,
+    });
+
+    async function load() {
+      const mine = ++generation;
+      list.setLoading(true);
+      try {
+        const page = await get('/api/v1/changes', { kind });
+        if (mine !== generation) return;
+        items = page.items;
+        loaded = true;
+        const count = page.counts[kind];
+        list.reset(items, false, items.length);
+        changesCount.textContent = loaded ? count.toLocaleString() : '…';
+        tabChanges.classList.toggle('tab-attention', count > 0);
+        summary.textContent = count === 0 ? '' : `${count} linked ${count === 1 ? cfg.localNoun : cfg.localPlural}` +
+          ' to review' + (count > items.length ? ` (the first ${items.length} shown)` : '');
+      } catch (err) {
+        if (mine === generation) notify('error', err);
+      } finally {
+        if (mine === generation) list.setLoading(false);
+      }
     }
+
+    function renderChange(item) {
+      return el('div', { className: 'suggestion change-row', dataset: { id: String(item.id) } },
+        el('div', { className: 'suggestion-names' },
+          el('span', { className: 'card-title' }, item.name),
+          el('span', { className: 'card-line' }, `⇄ ${item.quickbooks_name}`)),
+        el('div', { className: 'suggestion-why' },
+          el('span', { className: 'card-line muted' }, item.changes.map((c) => changeLabel(c)).join(' · '))),
+        el('button', { type: 'button', className: 'btn btn-small btn-primary', 'data-vlist-focus': true,
+          'aria-label': `Review the changes of "${item.name}"`, onclick: () => review(item) }, 'Review'));
+    }
+
+    function find(id) {
+      return items.find((it) => String(it.id) === String(id));
+    }
+
+    return { element, load, find };
+  }
+
+  // The review of one pair, from its badge in the Linked panel.
+  async function reviewPair(pairItem) {
+    let item;
+    try {
+      await changes.load();
+      item = changes.find(pairItem.id);
+    } catch (err) {
+      notify('error', err);
+      return;
+    }
+    if (!item) {
+      notify('ok', `Nothing is waiting for review on "${pairItem.name}".`);
+      pairs.reload();
+      return;
+    }
+    await review(item);
+  }
+
+  // Field by field: what changed in QuickBooks, and for each field the location (staff member) can
+  // take, its value here and in QuickBooks, with a box to apply it. Apply the chosen ones, or dismiss.
+  async function review(item) {
+    const changed = new Set(item.changes.map((c) => c.field));
+    const boxes = [];
+    const rows = item.fields.filter((f) => f.differs).map((f) => {
+      const box = el('input', { type: 'checkbox', className: 'check', value: f.field,
+        checked: changed.has(f.field) || (f.field === 'phone' && (changed.has('mobile') || changed.has('alt_phone'))),
+        'aria-label': `Apply ${FIELD_LABELS[f.field].toLowerCase()} from QuickBooks` });
+      boxes.push(box);
+      return el('tr', null,
+        el('td', null, box),
+        el('th', { scope: 'row' }, FIELD_LABELS[f.field]),
+        el('td', null, showValue(f.field, f.current)),
+        el('td', { className: 'diff-new' }, showValue(f.field, f.quickbooks)));
+    });
+    const whatChanged = el('ul', { className: 'change-list' }, item.changes.map((c) => el('li', null,
+      el('strong', null, FIELD_LABELS[c.field] || c.field), ': ', showValue(c.field, c.before), ' → ',
+      showValue(c.field, c.after))));
+    const table = rows.length
+      ? el('table', { className: 'diff' },
+        el('thead', null, el('tr', null, el('th', null, ''), el('th', null, 'Field'),
+          el('th', null, `This ${cfg.localNoun}`), el('th', null, 'QuickBooks now'))),
+        el('tbody', null, rows))
+      : el('p', { className: 'muted' }, `The ${cfg.localNoun} already has every field as QuickBooks has it.`);
+    const extra = el('div', { className: 'review' },
+      el('h3', null, 'What changed in QuickBooks'), whatChanged,
+      el('h3', null, `Take into "${item.name}"`), table);
+    const choices = [{ label: 'Cancel', value: null }, { label: 'Dismiss', value: 'dismiss' }];
+    if (rows.length) choices.push({ label: 'Apply chosen fields', value: 'apply', primary: true });
+    const choice = await ask(`"${item.quickbooks_name}" changed in QuickBooks`, null, choices, extra);
+    if (!choice) return;
+    const fields = boxes.filter((b) => b.checked).map((b) => b.value);
+    if (choice === 'apply' && fields.length === 0) {
+      notify('error', 'Choose at least one field to apply, or Dismiss.');
+      return;
+    }
+    await oneAtATime(async () => {
+      const path = `/api/v1/changes/${encodeURIComponent(item.id)}/${choice}`;
+      await post(path, choice === 'apply' ? { fields } : {});
+      notify('ok', choice === 'apply'
+        ? `Applied ${fields.map((f) => FIELD_LABELS[f].toLowerCase()).join(', ')} to "${item.name}".`
+        : `Dismissed the QuickBooks changes of "${item.name}".`);
+      changes.load();
+      pairs.reload();
+    });
+  }
+
+  function changeLabel(c) {
+    if (c.field === 'deleted') return c.after ? 'deleted in QuickBooks' : 'back in QuickBooks';
+    if (c.field === 'active') return c.after ? 'made active' : 'made inactive';
+    return `${(FIELD_LABELS[c.field] || c.field).toLowerCase()} changed`;
+  }
+
+  function showValue(field, value) {
+    if (field === 'address') return formatAddress(value) || '(none)';
+    if (field === 'active') return value ? 'active' : 'inactive';
+    if (field === 'deleted') return value ? 'deleted' : 'in QuickBooks';
+    return value === null || value === undefined || value === '' ? '(none)' : String(value);
   }
 
   function createSuggestedView() {
@@ -540,6 +798,12 @@ export function mountSync(root, kind, { notify }) {
       case 'accept': return `Linked to ${qb} (suggestion accepted)`;
       case 'unlink': return `Disconnected from ${qb}`;
       case 'create': return `Created from ${qb}`;
+      case 'apply': {
+        const taken = Object.keys((e.after && e.after.fields) || {});
+        const fields = Object.keys(FIELD_LABELS).filter((f) => taken.includes(f)).map((f) => FIELD_LABELS[f].toLowerCase());
+        return `Took ${fields.join(', ') || 'changes'} from ${qb}`;
+      }
+      case 'dismiss': return `Left the changes of ${qb} as they were`;
       case 'undo':
         if (e.after && e.after.deleted) return `Creation from ${qb} undone (removed)`;
         return e.after && e.after.link ? `Undo: linked to ${qb} again` : `Undo: disconnected from ${qb}`;
@@ -633,6 +897,12 @@ export function mountSync(root, kind, { notify }) {
   };
 }
 
+/** The words for the fields a change review shows. */
+const FIELD_LABELS = {
+  name: 'Name', address: 'Address', phone: 'Phone', mobile: 'Mobile', alt_phone: 'Other phone', email: 'Email',
+  active: 'Active', deleted: 'Deleted',
+};
+
 /** A score as a badge: "92%". */
 function scoreBadge(score) {
   return el('span', { className: 'badge badge-info', title: 'How alike the two look' }, `${Math.round(score * 100)}%`);
@@ -669,7 +939,7 @@ function ask(title, text, choices, extra) {
 }
 
 /** One panel: a heading with its count, a search box, and a virtual list loaded page by page. */
-function createPanel({ className, title, noun, load, rowHeight, renderRow, emptyText }) {
+function createPanel({ className, title, noun, load, rowHeight, renderRow, emptyText, filters, onLoaded }) {
   const headingId = `panel-${className}`;
   const count = el('span', { className: 'count' }, '…');
   const search = el('input', {
@@ -681,6 +951,7 @@ function createPanel({ className, title, noun, load, rowHeight, renderRow, empty
     el('header', { className: 'panel-head' },
       el('h2', { id: headingId }, title, count),
       el('label', { className: 'search' }, icon(ICONS.search), search)),
+    filters,
     viewport);
 
   let query = '';
@@ -719,6 +990,7 @@ function createPanel({ className, title, noun, load, rowHeight, renderRow, empty
       next = page.next ?? null;
       list.reset(page.items, next !== null, page.total ?? page.items.length);
       updateCount();
+      if (onLoaded) onLoaded(list.total, query);
     } catch (err) {
       if (err.name !== 'AbortError' && mine === generation) showLoadError(err);
     } finally {

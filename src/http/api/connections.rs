@@ -52,6 +52,7 @@ pub fn connection_json(conn: &Connection) -> Value {
             "qbxml_version": conn.qbxml_version,
             "seen_at": conn.qb_seen_at,
         },
+        // When each list was last brought up to date (read whole).
         "created_at": conn.created_at,
     })
 }

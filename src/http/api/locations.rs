@@ -8,6 +8,7 @@ use super::input::{Body, set};
 use super::{decode_cursor, limit, page, parse_id, parse_linked};
 use crate::http::auth::Caller;
 use crate::http::{ApiError, AppState};
+use crate::review::Watched;
 use crate::store::locations::{self, ListFilter, LocationFields, LocationRow};
 
 const FIELDS: &[&str] = &["name", "description", "address", "phone", "email"];
@@ -31,6 +32,9 @@ pub fn location_json(l: &LocationRow) -> Value {
             "connection_id": l.link_connection_id,
             "list_id": l.link_list_id,
             "full_name": l.link_full_name,
+            "status": super::link_status(l.link_is_active, l.link_deleted),
+            "changed": l.link_changed.unwrap_or(false),
+            "address": Watched::parse(l.link_watch.as_deref().unwrap_or_default()).map(|w| w.address),
         })),
         "created_at": l.created_at,
         "updated_at": l.updated_at,

@@ -2,6 +2,7 @@
 //! query is scoped to the caller's organization: another organization's ids answer 404.
 
 pub mod audit;
+pub mod changes;
 pub mod connections;
 pub mod input;
 pub mod locations;
@@ -96,6 +97,11 @@ pub fn parse_linked(raw: Option<&str>) -> Result<Option<bool>, ApiError> {
         Some("false") => Ok(Some(false)),
         Some(other) => Err(ApiError::BadRequest(format!("linked must be true or false, not {other:?}"))),
     }
+}
+
+/// A link's QuickBooks record status (`active`, `inactive`, `deleted`) from the joined row.
+fn link_status(is_active: Option<bool>, deleted: Option<bool>) -> Option<&'static str> {
+    Some(crate::record::RecordStatus::of(is_active?, deleted.unwrap_or(false)).as_str())
 }
 
 #[cfg(test)]

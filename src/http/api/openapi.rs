@@ -25,7 +25,7 @@ fn id_param() -> Value {
 
 fn list_params(extra: &[Value]) -> Value {
     let mut params = vec![
-        json!({ "name": "q", "in": "query", "schema": { "type": "string" }, "description": "Case-insensitive text search" }),
+        json!({ "name": "q", "in": "query", "schema": { "type": "string" }, "description": "Text search: every word must be found (any order) in the record's names, company, address, phones or e-mail; case and accents do not count, street types match either spelling (Rd, Road), phone numbers match by their digits" }),
         json!({ "name": "limit", "in": "query", "schema": { "type": "integer", "minimum": 1, "maximum": 500, "default": 50 } }),
         json!({ "name": "cursor", "in": "query", "schema": { "type": "string" }, "description": "The `next` value of the previous page" }),
     ];
@@ -38,7 +38,8 @@ fn linked_param() -> Value {
 }
 
 fn status_param() -> Value {
-    json!({ "name": "status", "in": "query", "schema": { "type": "string", "enum": ["active", "inactive", "deleted"] } })
+    json!({ "name": "status", "in": "query", "schema": { "type": "string", "pattern": "^(active|inactive|deleted)(,(active|inactive|deleted))*$" },
+        "description": "One status, or several separated by commas: active,inactive lists all but the deleted records" })
 }
 
 fn connection_param() -> Value {
@@ -137,7 +138,11 @@ fn audit_state_schema(description: &str) -> Value {
         "record": { "type": "object", "required": ["name"], "properties": {
             "name": { "type": "string" }, "description": { "type": "string" }, "address": schema_ref("Address"),
             "phone": nullable_string(), "email": nullable_string() } },
-        "deleted": { "type": "boolean" } } })
+        "deleted": { "type": "boolean" },
+        "fields": { "type": "object", "required": [], "description": "A reviewed change: the fields applied, as they were and as they became",
+            "properties": { "name": schema_ref("ChangeValue"), "address": schema_ref("ChangeValue"),
+                "phone": schema_ref("ChangeValue"), "email": schema_ref("ChangeValue") } },
+        "changes": { "type": "array", "description": "A reviewed change: what had changed in QuickBooks", "items": schema_ref("FieldChange") } } })
 }
 
 /// The schemas of the staged records, derived from their Rust types (`crate::record`) with the
@@ -350,6 +355,30 @@ pub fn openapi() -> Value {
                         "403": forbidden.clone(), "404": not_found.clone(),
                         "409": error_response("A record of some pair is already linked; nothing changed"), "422": unprocessable.clone() } }
             },
+            "/api/v1/changes": {
+                "get": { "summary": "Linked pairs whose QuickBooks record changed (name, address, phones, e-mail, active, deleted) since it was linked or last reviewed, field by field, with the counts of both kinds",
+                    "parameters": [json!({ "name": "kind", "in": "query", "required": true, "schema": { "type": "string", "enum": ["locations", "staff"] } })],
+                    "responses": { "200": json_response("The pairs to review (at most 500) and how many there are of each kind", "ChangeList"),
+                        "400": bad_request.clone(), "401": unauthorized.clone() } }
+            },
+            "/api/v1/changes/{id}/apply": {
+                "parameters": [json!({ "name": "id", "in": "path", "required": true, "schema": { "type": "string", "format": "uuid" },
+                    "description": "The location's or staff member's id" })],
+                "post": { "summary": "Copy chosen fields of the changed QuickBooks record onto the location (staff member) and mark its changes reviewed; recorded in the audit log (apply)",
+                    "requestBody": body("ApplyChange", json!({ "fields": ["name", "address"] })),
+                    "responses": { "200": json_response("The location (or staff member) as it is now; X-Audit-Event names the event", "LocationOrStaff"),
+                        "400": bad_request.clone(), "401": unauthorized.clone(), "403": forbidden.clone(), "404": not_found.clone(),
+                        "409": error_response("No change of its QuickBooks record is waiting for review (already applied or dismissed, or unlinked)"),
+                        "422": unprocessable.clone() } }
+            },
+            "/api/v1/changes/{id}/dismiss": {
+                "parameters": [json!({ "name": "id", "in": "path", "required": true, "schema": { "type": "string", "format": "uuid" },
+                    "description": "The location's or staff member's id" })],
+                "post": { "summary": "Mark the changes of the QuickBooks record reviewed, leaving the location (staff member) as it is; recorded in the audit log (dismiss)",
+                    "responses": { "200": json_response("The location (or staff member), unchanged; X-Audit-Event names the event", "LocationOrStaff"),
+                        "401": unauthorized.clone(), "403": forbidden.clone(), "404": not_found.clone(),
+                        "409": error_response("No change of its QuickBooks record is waiting for review") } }
+            },
             "/api/v1/audit": {
                 "get": { "summary": "Who linked, unlinked, created, accepted or undid what, when, with before and after; newest first",
                     "parameters": [
@@ -476,7 +505,10 @@ pub fn openapi() -> Value {
                     "id": uuid(), "name": { "type": "string" }, "description": { "type": "string" },
                     "address": schema_ref("Address"), "phone": nullable_string(), "email": nullable_string(),
                     "link": nullable_object(json!({ "customer_id": uuid(), "connection_id": uuid(),
-                        "list_id": { "type": "string" }, "full_name": { "type": "string" } })),
+                        "list_id": { "type": "string" }, "full_name": { "type": "string" },
+                        "status": { "type": "string", "enum": ["active", "inactive", "deleted"] },
+                        "changed": { "type": "boolean", "description": "The customer changed in QuickBooks (name, address, phones, e-mail, active, deleted) since it was linked or its changes were last reviewed: see /api/v1/changes" },
+                        "address": { "description": "The customer's address a location takes (ship-to, else billing)", "oneOf": [schema_ref("QbAddress"), { "type": "null" }] } })),
                     "created_at": date_time(), "updated_at": date_time() })),
                 "LocationPage": page_schema("Location", true),
                 "CustomerLink": { "type": "object", "required": ["customer_id"], "properties": { "customer_id": uuid() } },
@@ -484,7 +516,10 @@ pub fn openapi() -> Value {
                 "Staff": object(json!({
                     "id": uuid(), "name": { "type": "string" }, "email": nullable_string(), "phone": nullable_string(),
                     "link": nullable_object(json!({ "employee_id": uuid(), "connection_id": uuid(),
-                        "list_id": { "type": "string" }, "name": { "type": "string" } })),
+                        "list_id": { "type": "string" }, "name": { "type": "string" },
+                        "status": { "type": "string", "enum": ["active", "inactive", "deleted"] },
+                        "changed": { "type": "boolean", "description": "The employee changed in QuickBooks since it was linked or its changes were last reviewed: see /api/v1/changes" },
+                        "email": nullable_string(), "phone": { "type": ["string", "null"], "description": "The mobile, else the main phone (the one a \"+\" copies)" } })),
                     "created_at": date_time(), "updated_at": date_time() })),
                 "StaffPage": page_schema("Staff", true),
                 "EmployeeLink": { "type": "object", "required": ["employee_id"], "properties": { "employee_id": uuid() } },
@@ -511,13 +546,33 @@ pub fn openapi() -> Value {
                     "id": uuid(), "at": date_time(),
                     "who": object(json!({ "kind": { "type": "string", "enum": ["admin", "token"] }, "id": { "type": ["string", "null"], "format": "uuid" },
                         "name": { "type": "string", "description": "The admin's e-mail address, or \"API token\"" } })),
-                    "action": { "type": "string", "enum": ["link", "unlink", "create", "accept", "undo"] },
+                    "action": { "type": "string", "enum": ["link", "unlink", "create", "accept", "undo", "apply", "dismiss"] },
                     "subject": object(json!({ "kind": { "type": "string", "enum": ["location", "staff"] }, "id": uuid(), "name": { "type": "string" } })),
                     "quickbooks": nullable_object(json!({ "id": uuid(), "name": nullable_string() })),
                     "before": audit_state_schema("The link (and the record made by a +) before the change"),
                     "after": audit_state_schema("The link (and the record made by a +) after the change; `deleted` when an undo removed it"),
                     "undoes": { "type": ["string", "null"], "format": "uuid" }, "undone_by": { "type": ["string", "null"], "format": "uuid" } })),
                 "AuditPage": page_schema("AuditEvent", false),
+                "LocationOrStaff": { "oneOf": [schema_ref("Location"), schema_ref("Staff")] },
+                "ChangeList": object(json!({
+                    "items": { "type": "array", "items": schema_ref("ChangeReview") },
+                    "counts": object(json!({ "locations": integer(), "staff": integer() })) })),
+                "ChangeReview": { "type": "object", "required": ["id", "name", "quickbooks_name", "status", "changes", "fields"], "properties": {
+                    "id": uuid(), "location_id": uuid(), "staff_id": uuid(), "customer_id": uuid(), "employee_id": uuid(),
+                    "name": { "type": "string", "description": "The location's (staff member's) name" },
+                    "quickbooks_name": { "type": "string" }, "connection_id": { "type": ["string", "null"], "format": "uuid" },
+                    "status": { "type": "string", "enum": ["active", "inactive", "deleted"] },
+                    "changes": { "type": "array", "description": "What changed in QuickBooks since the link was made or last reviewed",
+                        "items": schema_ref("FieldChange") },
+                    "fields": { "type": "array", "description": "The fields the location (staff member) can take: as it has them and as QuickBooks would give them",
+                        "items": object(json!({ "field": { "type": "string", "enum": ["name", "address", "phone", "email"] },
+                            "current": schema_ref("ChangeValue"), "quickbooks": schema_ref("ChangeValue"), "differs": { "type": "boolean" } })) } } },
+                "FieldChange": object(json!({ "field": { "type": "string", "enum": ["name", "address", "phone", "mobile", "alt_phone", "email", "active", "deleted"] },
+                    "before": schema_ref("ChangeValue"), "after": schema_ref("ChangeValue") })),
+                "ChangeValue": { "anyOf": [{ "type": ["string", "boolean", "null"] }, schema_ref("QbAddress"), schema_ref("Address")] },
+                "ApplyChange": { "type": "object", "required": ["fields"], "properties": { "fields": { "type": "array", "minItems": 1,
+                    "items": { "type": "string", "enum": ["name", "address", "phone", "email"] },
+                    "description": "Locations: name, address, phone, email; staff: name, email, phone" } } },
                 "UndoEvents": { "type": "object", "required": ["events"], "properties": { "events": { "type": "array", "items": uuid() } } },
                 "Undone": object(json!({ "undone": integer(), "events": { "type": "array", "items": uuid() } })),
                 "EmployeePage": page_schema("Employee", true)

@@ -7,6 +7,7 @@ use uuid::Uuid;
 use super::{decode_cursor, limit, page, parse_linked};
 use crate::http::auth::Caller;
 use crate::http::{ApiError, AppState};
+use crate::record::RecordStatus;
 use crate::store::staging::{self, RecordFilter};
 
 #[derive(Deserialize)]
@@ -28,12 +29,19 @@ fn record_filter(query: &RecordQuery) -> Result<RecordFilter, ApiError> {
         None => None,
     };
     let linked = parse_linked(query.linked.as_deref())?;
+    // One status, or several separated by commas (`active,inactive`: all but the deleted).
     let status = match query.status.as_deref() {
-        None => None,
-        Some(s @ ("active" | "inactive" | "deleted")) => Some(s.to_string()),
-        Some(other) => {
-            return Err(ApiError::BadRequest(format!("status must be active, inactive or deleted, not {other:?}")));
-        }
+        None => Vec::new(),
+        Some(raw) => raw
+            .split(',')
+            .map(|s| {
+                RecordStatus::parse(s.trim()).ok_or_else(|| {
+                    ApiError::BadRequest(format!(
+                        "status must be active, inactive or deleted (or several, separated by commas), not {raw:?}"
+                    ))
+                })
+            })
+            .collect::<Result<_, _>>()?,
     };
     Ok(RecordFilter {
         connection_id,

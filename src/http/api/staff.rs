@@ -8,12 +8,14 @@ use super::input::{Body, set};
 use super::{decode_cursor, limit, page, parse_id, parse_linked};
 use crate::http::auth::Caller;
 use crate::http::{ApiError, AppState};
+use crate::review::Watched;
 use crate::store::locations::ListFilter;
 use crate::store::staff::{self, StaffFields, StaffRow};
 
 const FIELDS: &[&str] = &["name", "email", "phone"];
 
 pub fn staff_json(s: &StaffRow) -> Value {
+    let watched = Watched::parse(s.link_watch.as_deref().unwrap_or_default());
     json!({
         "id": s.staff_id,
         "name": s.name,
@@ -24,6 +26,11 @@ pub fn staff_json(s: &StaffRow) -> Value {
             "connection_id": s.link_connection_id,
             "list_id": s.link_list_id,
             "name": s.link_name,
+            "status": super::link_status(s.link_is_active, s.link_deleted),
+            "changed": s.link_changed.unwrap_or(false),
+            // The phone a "+" copies: the mobile, else the main phone.
+            "email": watched.as_ref().and_then(|w| w.email.clone()),
+            "phone": watched.as_ref().and_then(|w| w.mobile.clone().or_else(|| w.phone.clone())),
         })),
         "created_at": s.created_at,
         "updated_at": s.updated_at,
