@@ -613,11 +613,11 @@ async fn two_processes_refresh_one_connections_token_exactly_once() {
     assert_eq!(run["outcome"], "success", "the stored refresh token is the live one: {run}");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_pull_whose_process_died_is_failed_and_the_next_one_starts() {
-    let fake = fake(10, 1, |_| {});
+/// A server whose runs go stale after a second, a connected company, and a pull of it left live
+/// five minutes ago by a process that died: the app, the connection and that run's id.
+async fn app_with_a_dead_pull(fake: &FakeIntuit, trigger: qbsync::store::runs::Trigger) -> (TestApp, Uuid, String) {
     let app = spawn_app_with({
-        let configure = online_settings(&fake);
+        let configure = online_settings(fake);
         move |s: &mut Settings| {
             configure(s);
             s.sync.stale_run = chrono::Duration::seconds(1);
@@ -625,19 +625,19 @@ async fn a_pull_whose_process_died_is_failed_and_the_next_one_starts() {
     })
     .await;
     let id = connect(&app, "Crashed").await;
-    // A pull left live by a process that died.
-    let dead = qbsync::store::runs::start_run_by(
-        &app.db,
-        id,
-        &format!("pull:{}", Uuid::new_v4()),
-        qbsync::store::runs::Trigger::Button,
-        chrono::Utc::now() - chrono::Duration::minutes(5),
-    )
-    .await
-    .unwrap();
+    let key = format!("pull:{}", Uuid::new_v4());
+    let five_minutes_ago = chrono::Utc::now() - chrono::Duration::minutes(5);
+    let dead = qbsync::store::runs::start_run_by(&app.db, id, &key, trigger, five_minutes_ago).await.unwrap();
+    (app, id, dead.run_id.to_string())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pull_whose_process_died_is_failed_and_the_next_one_starts() {
+    let fake = fake(10, 1, |_| {});
+    let (app, id, dead) = app_with_a_dead_pull(&fake, qbsync::store::runs::Trigger::Button).await;
     let run = pull(&app, id, &["customers"]).await;
     assert_eq!(run["outcome"], "success", "{run}");
-    let old = wait_run(&app, id, &dead.run_id.to_string()).await;
+    let old = wait_run(&app, id, &dead).await;
     assert_eq!(old["outcome"], "failed");
     assert!(old["last_error"].as_str().unwrap().contains("signs of life"), "{old}");
     assert_customers_match(&staged_customers(&app, id).await, &fake.customers());
@@ -646,25 +646,8 @@ async fn a_pull_whose_process_died_is_failed_and_the_next_one_starts() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_pull_that_goes_stale_is_failed_by_the_worker_without_another_pull() {
     let fake = fake(4, 1, |_| {});
-    let app = spawn_app_with({
-        let configure = online_settings(&fake);
-        move |s: &mut Settings| {
-            configure(s);
-            s.sync.stale_run = chrono::Duration::seconds(1);
-        }
-    })
-    .await;
-    let id = connect(&app, "Abandoned").await;
-    let dead = qbsync::store::runs::start_run_by(
-        &app.db,
-        id,
-        &format!("pull:{}", Uuid::new_v4()),
-        qbsync::store::runs::Trigger::Webhook,
-        chrono::Utc::now() - chrono::Duration::minutes(5),
-    )
-    .await
-    .unwrap();
-    let old = wait_run(&app, id, &dead.run_id.to_string()).await;
+    let (app, id, dead) = app_with_a_dead_pull(&fake, qbsync::store::runs::Trigger::Webhook).await;
+    let old = wait_run(&app, id, &dead).await;
     assert_eq!(old["outcome"], "failed", "{old}");
     assert_eq!(run_count(&app, id).await, 1, "no other run was started");
 }
