@@ -18,6 +18,29 @@ pub const VERSION: i64 = 1;
 /// Rows read and rewritten per transaction.
 pub(crate) const BATCH: i64 = 500;
 
+/// Reads a table's rows [`BATCH`] at a time in order of their id (`read(after)` answers the
+/// rows after that id) and hands each batch to `write`; answers how many rows were read. The
+/// keyset loop of every table's rederivation.
+pub(crate) async fn in_batches<R>(
+    mut read: impl AsyncFnMut(uuid::Uuid) -> Result<Vec<R>>,
+    id_of: impl Fn(&R) -> uuid::Uuid,
+    mut write: impl AsyncFnMut(Vec<R>) -> Result<()>,
+) -> Result<u64> {
+    let mut after = uuid::Uuid::nil();
+    let mut n = 0;
+    loop {
+        let rows = read(after).await?;
+        let Some(last) = rows.last() else { return Ok(n) };
+        after = id_of(last);
+        n += rows.len() as u64;
+        let full = rows.len() as i64 == BATCH;
+        write(rows).await?;
+        if !full {
+            return Ok(n);
+        }
+    }
+}
+
 /// Brings every row's derived text to [`VERSION`] when the database's is older.
 #[tracing::instrument(skip_all)]
 pub async fn refresh(db: &Db) -> Result<()> {

@@ -413,19 +413,16 @@ pub async fn create_from_customer(
 /// Recomputes every location's search text (see `store::derived`); how many were read.
 pub(crate) async fn rederive(db: &Db) -> Result<u64> {
     let sql = format!("{SELECT} WHERE l.location_id > $1 ORDER BY l.location_id LIMIT $2");
-    let mut after = Uuid::nil();
-    let mut n = 0;
-    loop {
-        let rows: Vec<LocationRow> = on_db!(db, pool => {
+    let read = async |after: Uuid| -> Result<Vec<LocationRow>> {
+        Ok(on_db!(db, pool => {
             sqlx::query_as::<_, LocationRow>(sqlx::AssertSqlSafe(sql.clone()))
                 .bind(after)
                 .bind(super::derived::BATCH)
                 .fetch_all(pool)
                 .await?
-        });
-        let Some(last) = rows.last() else { return Ok(n) };
-        after = last.location_id;
-        n += rows.len() as u64;
+        }))
+    };
+    let write = async |rows: Vec<LocationRow>| -> Result<()> {
         let mut tx = db.begin().await?;
         let outcome: Result<()> = async {
             for row in &rows {
@@ -440,11 +437,9 @@ pub(crate) async fn rederive(db: &Db) -> Result<u64> {
             Ok(())
         }
         .await;
-        tx.finish(outcome).await?;
-        if (rows.len() as i64) < super::derived::BATCH {
-            return Ok(n);
-        }
-    }
+        tx.finish(outcome).await
+    };
+    super::derived::in_batches(read, |row: &LocationRow| row.location_id, write).await
 }
 
 #[cfg(test)]

@@ -273,19 +273,16 @@ pub async fn create_from_employee(
 /// Recomputes every staff member's search text (see `store::derived`); how many were read.
 pub(crate) async fn rederive(db: &Db) -> Result<u64> {
     let sql = format!("{SELECT} WHERE s.staff_id > $1 ORDER BY s.staff_id LIMIT $2");
-    let mut after = Uuid::nil();
-    let mut n = 0;
-    loop {
-        let rows: Vec<StaffRow> = on_db!(db, pool => {
+    let read = async |after: Uuid| -> Result<Vec<StaffRow>> {
+        Ok(on_db!(db, pool => {
             sqlx::query_as::<_, StaffRow>(sqlx::AssertSqlSafe(sql.clone()))
                 .bind(after)
                 .bind(super::derived::BATCH)
                 .fetch_all(pool)
                 .await?
-        });
-        let Some(last) = rows.last() else { return Ok(n) };
-        after = last.staff_id;
-        n += rows.len() as u64;
+        }))
+    };
+    let write = async |rows: Vec<StaffRow>| -> Result<()> {
         let mut tx = db.begin().await?;
         let outcome: Result<()> = async {
             for row in &rows {
@@ -300,11 +297,9 @@ pub(crate) async fn rederive(db: &Db) -> Result<u64> {
             Ok(())
         }
         .await;
-        tx.finish(outcome).await?;
-        if (rows.len() as i64) < super::derived::BATCH {
-            return Ok(n);
-        }
-    }
+        tx.finish(outcome).await
+    };
+    super::derived::in_batches(read, |row: &StaffRow| row.staff_id, write).await
 }
 
 #[cfg(test)]

@@ -850,10 +850,8 @@ async fn write_rederived(db: &Db, list: List, rows: Vec<Rederived>) -> Result<()
 
 /// Recomputes every staged customer's search text and watched fields; how many were read.
 pub(crate) async fn rederive_customers(db: &Db) -> Result<u64> {
-    let mut after = Uuid::nil();
-    let mut n = 0;
-    loop {
-        let rows: Vec<CustomerRow> = on_db!(db, pool => {
+    let read = async |after: Uuid| -> Result<Vec<CustomerRow>> {
+        Ok(on_db!(db, pool => {
             sqlx::query_as::<_, CustomerRow>(
                 "SELECT c.*, NULL AS listed_at, NULL AS link_location_id, NULL AS link_location_name \
                  FROM qb_customer c WHERE c.qb_customer_id > $1 ORDER BY c.qb_customer_id LIMIT $2",
@@ -862,11 +860,9 @@ pub(crate) async fn rederive_customers(db: &Db) -> Result<u64> {
             .bind(super::derived::BATCH)
             .fetch_all(pool)
             .await?
-        });
-        let Some(last) = rows.last() else { return Ok(n) };
-        after = last.qb_customer_id;
-        n += rows.len() as u64;
-        let full = rows.len() as i64 == super::derived::BATCH;
+        }))
+    };
+    let write = async |rows: Vec<CustomerRow>| -> Result<()> {
         let mut out = Vec::with_capacity(rows.len());
         for mut row in rows {
             let id = row.qb_customer_id;
@@ -879,19 +875,15 @@ pub(crate) async fn rederive_customers(db: &Db) -> Result<u64> {
                 old_watch,
             });
         }
-        write_rederived(db, List::Customers, out).await?;
-        if !full {
-            return Ok(n);
-        }
-    }
+        write_rederived(db, List::Customers, out).await
+    };
+    super::derived::in_batches(read, |row: &CustomerRow| row.qb_customer_id, write).await
 }
 
 /// Recomputes every staged employee's search text and watched fields; how many were read.
 pub(crate) async fn rederive_employees(db: &Db) -> Result<u64> {
-    let mut after = Uuid::nil();
-    let mut n = 0;
-    loop {
-        let rows: Vec<EmployeeRow> = on_db!(db, pool => {
+    let read = async |after: Uuid| -> Result<Vec<EmployeeRow>> {
+        Ok(on_db!(db, pool => {
             sqlx::query_as::<_, EmployeeRow>(
                 "SELECT e.*, NULL AS listed_at, NULL AS link_staff_id, NULL AS link_staff_name \
                  FROM qb_employee e WHERE e.qb_employee_id > $1 ORDER BY e.qb_employee_id LIMIT $2",
@@ -900,11 +892,9 @@ pub(crate) async fn rederive_employees(db: &Db) -> Result<u64> {
             .bind(super::derived::BATCH)
             .fetch_all(pool)
             .await?
-        });
-        let Some(last) = rows.last() else { return Ok(n) };
-        after = last.qb_employee_id;
-        n += rows.len() as u64;
-        let full = rows.len() as i64 == super::derived::BATCH;
+        }))
+    };
+    let write = async |rows: Vec<EmployeeRow>| -> Result<()> {
         let mut out = Vec::with_capacity(rows.len());
         for mut row in rows {
             let id = row.qb_employee_id;
@@ -917,9 +907,7 @@ pub(crate) async fn rederive_employees(db: &Db) -> Result<u64> {
                 old_watch,
             });
         }
-        write_rederived(db, List::Employees, out).await?;
-        if !full {
-            return Ok(n);
-        }
-    }
+        write_rederived(db, List::Employees, out).await
+    };
+    super::derived::in_batches(read, |row: &EmployeeRow| row.qb_employee_id, write).await
 }
