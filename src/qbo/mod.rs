@@ -212,10 +212,6 @@ impl Online {
         self.inner.oauth.is_some()
     }
 
-    pub fn settings(&self) -> &QboSettings {
-        &self.inner.settings
-    }
-
     fn oauth(&self) -> Result<&oauth::Client, OnlineError> {
         self.inner.oauth.as_ref().ok_or(OnlineError::Disabled)
     }
@@ -401,10 +397,9 @@ impl Online {
             return Err(OnlineError::Desktop);
         }
         self.oauth()?;
-        match (conn.kind, conn.online_status) {
-            (ConnectionKind::Desktop, _) => Err(OnlineError::Desktop),
-            (_, Some(OnlineStatus::Connected)) => Ok(()),
-            (_, Some(OnlineStatus::NeedsReconnect)) => Err(OnlineError::NeedsReconnect),
+        match conn.online_status {
+            Some(OnlineStatus::Connected) => Ok(()),
+            Some(OnlineStatus::NeedsReconnect) => Err(OnlineError::NeedsReconnect),
             _ => Err(OnlineError::NotConnected),
         }
     }

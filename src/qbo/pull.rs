@@ -105,6 +105,8 @@ struct Pull<'a> {
     /// Requests answered 429 or 5xx and tried again with success.
     retried: u32,
     notes: Vec<String>,
+    /// What the run could not do as planned but worked around (each a warning event).
+    warnings: Vec<String>,
 }
 
 impl Online {
@@ -113,7 +115,7 @@ impl Online {
         let span = tracing::info_span!("pull", run = %run.run_id, connection = %conn.connection_id);
         async move {
             let realm_id = conn.realm_id.clone().unwrap_or_default();
-            let mut pull = Pull { online: self, conn, realm_id, run, lists, retried: 0, notes: Vec::new() };
+            let mut pull = Pull { online: self, conn, realm_id, run, lists, retried: 0, notes: Vec::new(), warnings: Vec::new() };
             let result = pull.work().await;
             if let Err(err) = pull.finish(result).await {
                 tracing::error!(error = %err, "recording the end of a pull failed; it will be ended when it goes stale");
@@ -199,7 +201,8 @@ impl Pull<'_> {
                 self.online.inner.settings.cdc_max_objects,
                 list.name()
             );
-            self.notes.push(note);
+            self.notes.push(note.clone());
+            self.warnings.push(note);
             return Ok(false);
         }
         let next_since = cdc.time.clone().unwrap_or_else(|| fallback_since(self.run.started_at));
@@ -504,14 +507,11 @@ impl Pull<'_> {
             Ok(()) => {
                 self.run.step = Step::Done;
                 self.run.percent = 100;
-                if !self.notes.iter().any(|n| n.contains("instead")) {
-                    Outcome::Success
-                } else {
+                for warning in &self.warnings {
                     self.run.warning_count += 1;
-                    let note = self.notes.iter().find(|n| n.contains("instead")).cloned().unwrap_or_default();
-                    runs::add_event(&mut tx, self.run.run_id, EventLevel::Warning, None, &note, None).await?;
-                    Outcome::Warnings
+                    runs::add_event(&mut tx, self.run.run_id, EventLevel::Warning, None, warning, None).await?;
                 }
+                if self.warnings.is_empty() { Outcome::Success } else { Outcome::Warnings }
             }
             Err(failure) => {
                 self.run.error_count += 1;
